@@ -4,7 +4,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAedes, type AedesHandle } from '../support/aedes-broker';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
-import { MqttFramer, PacketType, packetType } from '../support/mqtt-frames';
+import { MqttFramer, PacketType, decodeRemainingLength, packetType } from '../support/mqtt-frames';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,8 +86,9 @@ class RawClient {
 
 /** Topic and payload of a PUBLISH frame (QoS 0: no packet id). */
 function publishPayload(frame: Buffer): string {
-  const topicLen = frame.readUInt16BE(2);
-  return frame.subarray(4 + topicLen).toString('utf8');
+  const start = 1 + decodeRemainingLength(frame, 1)!.bytes;
+  const topicLen = frame.readUInt16BE(start);
+  return frame.subarray(start + 2 + topicLen).toString('utf8');
 }
 
 let broker: AedesHandle;
