@@ -1,0 +1,110 @@
+import type { I2cDevice, Readings, Sensor } from '../types';
+import { HalError, closedError, hex2 } from '../types';
+import type { Bme280Trim } from './bme280-compensation';
+import { compensateHumidity, compensatePressure, compensateTemperature, parseTrim } from './bme280-compensation';
+import { transfer } from './i2c-errors';
+
+const REG_CALIB_A = 0x88; // 26 bytes, 0x88..0xA1
+const REG_ID = 0xd0;
+const REG_CALIB_B = 0xe1; // 7 bytes, 0xE1..0xE7
+const REG_CTRL_HUM = 0xf2;
+const REG_STATUS = 0xf3;
+const REG_CTRL_MEAS = 0xf4;
+const REG_CONFIG = 0xf5;
+const REG_DATA = 0xf7; // 8 bytes: pressure, temperature, humidity
+const CHIP_ID = 0x60;
+const BMP280_IDS = [0x56, 0x57, 0x58];
+/** Oversampling x1 for T, P and H, forced mode: weather-station settings (datasheet 3.5.1). */
+const CTRL_HUM_X1 = 0x01;
+const CTRL_MEAS_FORCED_X1 = (1 << 5) | (1 << 2) | 0x01;
+/** Maximum measurement time at x1/x1/x1: 1.25 + 2.3 + 2.875 + 2.875 = 9.3 ms (appendix 9.1). */
+const MEASURE_MS = 10;
+/** The data registers hold this while a measurement was skipped or never made. */
+const SKIPPED_20 = 0x80000;
+const SKIPPED_16 = 0x8000;
+
+/**
+ * Bosch BME280 over I2C in forced mode. The chip id and trim are read once, on the first start()
+ * (not in the constructor, so a missing chip can be retried later). read() refuses stale or
+ * unfinished data with 'busy' and physically impossible values with 'io'.
+ * Readings: temperature (°C), humidity (%RH), pressure (hPa).
+ */
+export class Bme280Driver implements Sensor {
+  readonly kind = 'bme280';
+  readonly conversionMs = MEASURE_MS;
+  private trim: Bme280Trim | undefined;
+  private started = false;
+  private closed = false;
+  private readonly name: string;
+
+  constructor(private readonly device: I2cDevice) {
+    this.name = 'BME280 at ' + device.where;
+  }
+
+  start(): void {
+    if (this.closed) throw closedError(this.name);
+    this.started = false;
+    if (!this.trim) this.trim = this.init();
+    // ctrl_hum only takes effect with the following ctrl_meas write (datasheet 5.4.3), so both go
+    // in one transfer, in this order.
+    this.write('measure command', Uint8Array.of(REG_CTRL_HUM, CTRL_HUM_X1, REG_CTRL_MEAS, CTRL_MEAS_FORCED_X1));
+    this.started = true;
+  }
+
+  read(): Readings {
+    if (this.closed) throw closedError(this.name);
+    const trim = this.trim;
+    if (!this.started || !trim) throw new HalError('busy', this.name + ': no measurement started; call start() and wait ' + MEASURE_MS + ' ms');
+    const status = this.readRegisters('status read', REG_STATUS, 1)[0];
+    if (status & 0x08) throw new HalError('busy', this.name + ': still measuring; read ' + MEASURE_MS + ' ms after start()');
+    this.started = false; // one result per start(): the registers keep old data afterwards
+    const d = this.readRegisters('data read', REG_DATA, 8);
+    const adcP = (d[0] << 12) | (d[1] << 4) | (d[2] >> 4);
+    const adcT = (d[3] << 12) | (d[4] << 4) | (d[5] >> 4);
+    const adcH = (d[6] << 8) | d[7];
+    if (adcT === SKIPPED_20 || adcP === SKIPPED_20 || adcH === SKIPPED_16) {
+      throw new HalError('busy', this.name + ': measurement skipped (data registers at reset value); was the chip reset?');
+    }
+    const t = compensateTemperature(adcT, trim);
+    const temperature = t.centi / 100;
+    const pressure = compensatePressure(adcP, t.tFine, trim) / 100;
+    const humidity = compensateHumidity(adcH, t.tFine, trim) / 1024;
+    // Outside the chip's operating range (datasheet table 1, with margin) the bytes are garbage.
+    if (temperature < -45 || temperature > 90 || pressure < 250 || pressure > 1150) {
+      throw new HalError('io', this.name + ': implausible reading ' + temperature + ' °C, ' + pressure + ' hPa; bus noise or wrong trim');
+    }
+    return { temperature, humidity, pressure };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.device.close();
+  }
+
+  private init(): Bme280Trim {
+    const id = this.readRegisters('chip id read', REG_ID, 1)[0];
+    if (id !== CHIP_ID) {
+      const hint = BMP280_IDS.indexOf(id) >= 0 ? ' (a BMP280, which has no humidity sensor)' : '';
+      throw new HalError('bad-config', this.name + ': chip id is ' + hex2(id) + hint + ', a BME280 has ' + hex2(CHIP_ID) + '; check the board description');
+    }
+    const a = this.readRegisters('trim read', REG_CALIB_A, 26);
+    const b = this.readRegisters('trim read', REG_CALIB_B, 7);
+    if (a[0] === 0 && a[1] === 0) throw new HalError('io', this.name + ': trim dig_T1 is 0; the chip did not load its calibration');
+    // Filter off and standby irrelevant in forced mode; config is only writable in sleep mode,
+    // which the chip is in before the first measurement.
+    this.write('config write', Uint8Array.of(REG_CONFIG, 0x00));
+    return parseTrim(a, b);
+  }
+
+  private readRegisters(step: string, register: number, length: number): Uint8Array {
+    return transfer('BME280', this.device, step, () => {
+      this.device.write(Uint8Array.of(register), false);
+      return this.device.read(length);
+    });
+  }
+
+  private write(step: string, bytes: Uint8Array): void {
+    transfer('BME280', this.device, step, () => this.device.write(bytes));
+  }
+}

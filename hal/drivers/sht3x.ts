@@ -1,0 +1,81 @@
+import type { I2cDevice, Readings, Sensor } from '../types';
+import { HalError, closedError, hex2, isHalError } from '../types';
+import { transfer } from './i2c-errors';
+import { sensirionCrc8 } from './sensirion-crc';
+
+/** Single shot, high repeatability, no clock stretching (datasheet table 9). */
+const MEASURE_HIGH = Uint8Array.of(0x24, 0x00);
+/** Maximum duration of that measurement (datasheet table 4: 15.5 ms), rounded up. */
+const MEASURE_MS = 16;
+
+/** Converts the datasheet's raw words (section 4.13) to °C and %RH. */
+export function sht3xTemperature(raw: number): number {
+  return -45 + (175 * raw) / 65535;
+}
+export function sht3xHumidity(raw: number): number {
+  return (100 * raw) / 65535;
+}
+
+/**
+ * Sensirion SHT30/31/35 over I2C. start() sends the single-shot command; read(), at least
+ * conversionMs later, fetches both words and checks both CRCs. No clock stretching, because
+ * ESP32's I2C timeout is shorter than the 15 ms conversion.
+ * Readings: temperature (°C), humidity (%RH).
+ */
+export class Sht3xDriver implements Sensor {
+  readonly kind = 'sht3x';
+  readonly conversionMs = MEASURE_MS;
+  private started = false;
+  private closed = false;
+  private readonly name: string;
+
+  constructor(private readonly device: I2cDevice) {
+    this.name = 'SHT3x at ' + device.where;
+  }
+
+  start(): void {
+    if (this.closed) throw closedError(this.name);
+    this.started = false;
+    transfer('SHT3x', this.device, 'measure command', () => this.device.write(MEASURE_HIGH));
+    this.started = true;
+  }
+
+  read(): Readings {
+    if (this.closed) throw closedError(this.name);
+    if (!this.started) throw new HalError('busy', this.name + ': no measurement started; call start() and wait ' + MEASURE_MS + ' ms');
+    this.started = false; // one result per start(), as on the chip
+    let data: Uint8Array;
+    try {
+      data = transfer('SHT3x', this.device, 'result read', () => this.device.read(6));
+    } catch (error) {
+      // The command was acknowledged, so a NACK now means the conversion is not finished (read too
+      // early) or the chip was lost since: say both. The next start() tells them apart.
+      if (isHalError(error, 'no-device')) {
+        throw new HalError('busy', this.name + ': no answer to the result read; read ' + MEASURE_MS + ' ms after start(), or check the wiring', { cause: error });
+      }
+      throw error;
+    }
+    checkWord(this.name, 'temperature', data, 0);
+    checkWord(this.name, 'humidity', data, 3);
+    return {
+      temperature: sht3xTemperature((data[0] << 8) | data[1]),
+      humidity: sht3xHumidity((data[3] << 8) | data[4]),
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.device.close();
+  }
+}
+
+function checkWord(name: string, what: string, data: Uint8Array, offset: number): void {
+  const expected = sensirionCrc8(data, offset, offset + 2);
+  if (data[offset + 2] !== expected) {
+    throw new HalError(
+      'crc',
+      name + ': CRC mismatch on ' + what + ' word ' + hex2(data[offset]) + ' ' + hex2(data[offset + 1]) + ' (got ' + hex2(data[offset + 2]) + ', expected ' + hex2(expected) + '): noise or a loose wire',
+    );
+  }
+}

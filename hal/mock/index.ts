@@ -1,0 +1,12 @@
+export { MockIo } from './mock-io';
+export type { MockIoOptions } from './mock-io';
+export { MockPin } from './mock-pin';
+export type { MockPinUse } from './mock-pin';
+export { MockI2cBus } from './mock-i2c';
+export type { I2cChipModel, I2cTransaction } from './mock-i2c';
+export { Sht3xModel } from './sht3x-model';
+export type { ModelClock } from './sht3x-model';
+export { Bme280Model } from './bme280-model';
+export type { Bme280Raw } from './bme280-model';
+export { DATASHEET_CALIBRATION, forwardHumidity, forwardPressure, forwardTemperature } from './bme280-physics';
+export type { Bme280Calibration } from './bme280-physics';

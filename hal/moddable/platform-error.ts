@@ -1,0 +1,13 @@
+import { HalError } from '../types';
+
+/**
+ * Moddable's IO throws plain Errors with short texts ("in use", "write failed"). These wrap them
+ * in a HalError with the pin or chip named, keeping the original as `cause`.
+ */
+export function openFailed(what: string, error: unknown): HalError {
+  return new HalError('bad-config', 'cannot open ' + what + ': ' + message(error), { cause: error });
+}
+
+export function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

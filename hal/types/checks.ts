@@ -1,0 +1,31 @@
+import type { Level } from './digital';
+import { HalError } from './errors';
+
+/**
+ * Argument checks shared by every IoFactory implementation, so the mock and the device refuse the
+ * same values with the same codes (the contract suites in test/contract rely on it).
+ */
+
+export function checkLevel(level: unknown, where: string): Level {
+  if (level !== 0 && level !== 1) throw new HalError('range', where + ': level must be 0 or 1, got ' + String(level));
+  return level;
+}
+
+export function checkDuty(duty: unknown, resolution: number, where: string): number {
+  const max = 2 ** resolution - 1;
+  if (typeof duty !== 'number' || !Number.isInteger(duty) || duty < 0 || duty > max) {
+    throw new HalError('range', where + ': duty must be an integer 0..' + max + ' (' + resolution + ' bits), got ' + String(duty));
+  }
+  return duty;
+}
+
+export function checkPin(pin: unknown, what: string): number {
+  if (typeof pin !== 'number' || !Number.isInteger(pin) || pin < 0) {
+    throw new HalError('bad-config', what + ': pin must be a non-negative integer, got ' + String(pin));
+  }
+  return pin;
+}
+
+export function closedError(where: string): HalError {
+  return new HalError('closed', where + ' is closed');
+}
