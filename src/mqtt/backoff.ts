@@ -1,0 +1,49 @@
+export interface BackoffOptions {
+  /** First delay in ms. */
+  initialMs: number;
+  /** Cap in ms. */
+  maxMs: number;
+  /** Fraction of the delay that is random, 0..1 (0.5: between half and all of the step). */
+  jitter: number;
+}
+
+/**
+ * Exponential backoff with jitter and a cap: step n waits initial * 2^n (capped), less a random
+ * share so that a fleet of devices does not reconnect in lockstep after a server restart.
+ */
+export class Backoff {
+  private attempt = 0;
+
+  constructor(
+    private readonly options: BackoffOptions,
+    private readonly random: () => number,
+  ) {
+    if (!(options.initialMs > 0) || !(options.maxMs >= options.initialMs)) {
+      throw new RangeError('backoff needs 0 < initialMs <= maxMs, got ' + options.initialMs + ' and ' + options.maxMs);
+    }
+    if (!(options.jitter >= 0 && options.jitter <= 1)) throw new RangeError('backoff jitter must be within 0..1');
+  }
+
+  /** The upper bound of the next delay, before jitter. */
+  currentStepMs(): number {
+    // Shift stops growing once past the cap, so attempt counts can never overflow into NaN.
+    const step = this.options.initialMs * Math.pow(2, Math.min(this.attempt, 30));
+    return Math.min(step, this.options.maxMs);
+  }
+
+  /** The delay before the next attempt; each call moves one step up. */
+  next(): number {
+    const step = this.currentStepMs();
+    this.attempt++;
+    const delay = step - step * this.options.jitter * this.random();
+    return Math.max(1, Math.round(delay));
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
+
+  get attempts(): number {
+    return this.attempt;
+  }
+}

@@ -1,0 +1,154 @@
+import { isValidUtf8 } from '../platform/utf8';
+import { FrameParser } from './codec';
+import { MqttError } from './errors';
+
+export type Inbound =
+  | { type: 'connack'; sessionPresent: boolean; returnCode: number }
+  | { type: 'publish'; topic: string; payload: Uint8Array; qos: 0 | 1; dup: boolean; retain: boolean; id: number }
+  | { type: 'puback'; id: number }
+  | { type: 'suback'; id: number; granted: number[] }
+  | { type: 'unsuback'; id: number }
+  | { type: 'pingresp' };
+
+const CONNACK = 2;
+const PUBLISH = 3;
+const PUBACK = 4;
+const SUBACK = 9;
+const UNSUBACK = 11;
+const PINGRESP = 13;
+
+const TYPE_NAMES = [
+  'reserved(0)',
+  'CONNECT',
+  'CONNACK',
+  'PUBLISH',
+  'PUBACK',
+  'PUBREC',
+  'PUBREL',
+  'PUBCOMP',
+  'SUBSCRIBE',
+  'SUBACK',
+  'UNSUBSCRIBE',
+  'UNSUBACK',
+  'PINGREQ',
+  'PINGRESP',
+  'DISCONNECT',
+  'reserved(15)',
+];
+
+/**
+ * Checks one whole frame (from Framer) against what a server may send to a client that uses QoS 0
+ * and 1 only, and decodes it. Anything else is an MqttError: 'malformed' for bytes that break the
+ * spec, 'protocol' for a well-formed packet the server must not send. The caller then closes the
+ * connection [MQTT-4.8.0-1].
+ */
+export function decodeFrame(frame: Uint8Array, parser: FrameParser): Inbound | MqttError {
+  const type = frame[0] >> 4;
+  const flags = frame[0] & 0x0f;
+  const bodyStart = bodyOffset(frame);
+  const bodyLength = frame.length - bodyStart;
+  const name = TYPE_NAMES[type];
+
+  if (type !== PUBLISH && flags !== 0) {
+    // Reserved flag bits must be 0 for these types [MQTT-2.2.2-1]; a wrong value closes [MQTT-2.2.2-2].
+    if (type === CONNACK || type === PUBACK || type === SUBACK || type === UNSUBACK || type === PINGRESP) {
+      return new MqttError('malformed', name + ' with reserved header flags ' + flags);
+    }
+  }
+
+  switch (type) {
+    case CONNACK: {
+      if (bodyLength !== 2) return new MqttError('malformed', 'CONNACK remaining length ' + bodyLength + ', expected 2');
+      const ackFlags = frame[bodyStart];
+      if (ackFlags > 1) return new MqttError('malformed', 'CONNACK acknowledge flags ' + ackFlags + ' use reserved bits [MQTT-3.2.2-1]');
+      const returnCode = frame[bodyStart + 1];
+      if (returnCode > 5) return new MqttError('malformed', 'CONNACK return code ' + returnCode + ' is not defined in MQTT 3.1.1');
+      // A refused connection must not claim a session [MQTT-3.2.2-4].
+      if (returnCode !== 0 && ackFlags !== 0) return new MqttError('malformed', 'refused CONNACK with session present set');
+      return { type: 'connack', sessionPresent: ackFlags === 1, returnCode };
+    }
+    case PUBACK:
+    case UNSUBACK: {
+      if (bodyLength !== 2) return new MqttError('malformed', name + ' remaining length ' + bodyLength + ', expected 2');
+      const id = (frame[bodyStart] << 8) | frame[bodyStart + 1];
+      if (id === 0) return new MqttError('malformed', name + ' with packet id 0 [MQTT-2.3.1-1]');
+      return type === PUBACK ? { type: 'puback', id } : { type: 'unsuback', id };
+    }
+    case PINGRESP:
+      if (bodyLength !== 0) return new MqttError('malformed', 'PINGRESP remaining length ' + bodyLength + ', expected 0');
+      return { type: 'pingresp' };
+    case SUBACK:
+      return decodeSuback(frame, bodyStart, bodyLength, parser);
+    case PUBLISH:
+      return decodePublish(frame, flags, bodyStart, bodyLength, parser);
+    case 0:
+    case 15:
+      return new MqttError('malformed', 'packet type ' + type + ' is reserved in MQTT 3.1.1');
+    default:
+      // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT go client to server only; PUBREC,
+      // PUBREL, PUBCOMP belong to QoS 2, which this client never uses.
+      return new MqttError('protocol', 'the server sent ' + name + ', which it must not send to this client');
+  }
+}
+
+function decodeSuback(frame: Uint8Array, bodyStart: number, bodyLength: number, parser: FrameParser): Inbound | MqttError {
+  if (bodyLength < 3) return new MqttError('malformed', 'SUBACK remaining length ' + bodyLength + ', expected at least 3');
+  const id = (frame[bodyStart] << 8) | frame[bodyStart + 1];
+  if (id === 0) return new MqttError('malformed', 'SUBACK with packet id 0 [MQTT-2.3.1-1]');
+  for (let i = bodyStart + 2; i < frame.length; i++) {
+    const code = frame[i];
+    if (code > 2 && code !== 0x80) return new MqttError('malformed', 'SUBACK return code ' + code + ' is not allowed [MQTT-3.9.3-2]');
+  }
+  const parsed = parser.parseSuback(frame);
+  if (parsed instanceof Error) return new MqttError('malformed', 'SUBACK: ' + parsed.message);
+  return { type: 'suback', id: parsed.messageId, granted: parsed.granted };
+}
+
+function decodePublish(
+  frame: Uint8Array,
+  flags: number,
+  bodyStart: number,
+  bodyLength: number,
+  parser: FrameParser,
+): Inbound | MqttError {
+  const qos = (flags >> 1) & 3;
+  const dup = (flags & 0x08) !== 0;
+  if (qos === 3) return new MqttError('malformed', 'PUBLISH with both QoS bits set [MQTT-3.3.1-4]');
+  if (qos === 2) return new MqttError('protocol', 'PUBLISH with QoS 2, but this client subscribes with QoS 0 or 1 only');
+  if (qos === 0 && dup) return new MqttError('malformed', 'QoS 0 PUBLISH with DUP set [MQTT-3.3.1-2]');
+  if (bodyLength < 2) return new MqttError('malformed', 'PUBLISH too short for a topic length');
+  const topicLength = (frame[bodyStart] << 8) | frame[bodyStart + 1];
+  const topicEnd = bodyStart + 2 + topicLength;
+  const headerEnd = topicEnd + (qos > 0 ? 2 : 0);
+  if (headerEnd > frame.length) return new MqttError('malformed', 'PUBLISH topic or packet id runs past the end of the packet');
+  if (topicLength === 0) return new MqttError('malformed', 'PUBLISH with an empty topic name [MQTT-4.7.3-1]');
+  if (!isValidUtf8(frame, bodyStart + 2, topicEnd, true)) {
+    return new MqttError('malformed', 'PUBLISH topic name is not valid UTF-8 [MQTT-1.5.3-1]');
+  }
+  for (let i = bodyStart + 2; i < topicEnd; i++) {
+    const c = frame[i];
+    if (c === 0x23 || c === 0x2b) return new MqttError('malformed', 'PUBLISH topic name contains a wildcard [MQTT-3.3.2-2]');
+  }
+  let id = 0;
+  if (qos > 0) {
+    id = (frame[topicEnd] << 8) | frame[topicEnd + 1];
+    if (id === 0) return new MqttError('malformed', 'QoS 1 PUBLISH with packet id 0 [MQTT-2.3.1-1]');
+  }
+  const parsed = parser.parsePublish(frame);
+  if (parsed instanceof Error) return new MqttError('malformed', 'PUBLISH: ' + parsed.message);
+  return {
+    type: 'publish',
+    topic: parsed.topic,
+    payload: parsed.payload,
+    qos: qos as 0 | 1,
+    dup,
+    retain: (flags & 1) !== 0,
+    id,
+  };
+}
+
+function bodyOffset(frame: Uint8Array): number {
+  let i = 1;
+  while (frame[i] & 0x80) i++;
+  return i + 1;
+}

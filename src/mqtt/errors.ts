@@ -1,0 +1,47 @@
+import { TbxsError } from '../platform/errors';
+
+export type MqttErrorCode =
+  | 'connack-refused' // the server answered CONNACK with a non-zero code
+  | 'connack-timeout' // no CONNACK in time
+  | 'connect-timeout' // the TCP/TLS connection did not open in time
+  | 'socket' // the connection failed or dropped
+  | 'keepalive-timeout' // nothing received within 1.5 x keepalive
+  | 'packet-too-large' // an inbound or outbound packet over the configured cap
+  | 'malformed' // bytes that are not a valid MQTT 3.1.1 packet
+  | 'protocol' // a valid packet the server must not send at that point
+  | 'queue-full' // the offline queue is at its byte or message cap
+  | 'qos-unsupported' // QoS 2: ThingsBoard does not support it
+  | 'subscribe-refused' // SUBACK 0x80
+  | 'invalid-argument' // bad topic, payload or option from the caller
+  | 'handler' // a message listener threw or its promise rejected: no PUBACK was sent
+  | 'closed'; // the session was closed before the operation completed
+
+export class MqttError extends TbxsError<MqttErrorCode> {
+  /** CONNACK return code, for 'connack-refused'. */
+  readonly returnCode?: number;
+
+  constructor(code: MqttErrorCode, message: string, returnCode?: number, cause?: unknown) {
+    super(code, message, 'MqttError', { cause });
+    if (returnCode !== undefined) this.returnCode = returnCode;
+  }
+}
+
+/** What a person should do about a refused CONNACK (MQTT 3.1.1 table 3.1). */
+const CONNACK_REASONS: readonly string[] = [
+  'accepted',
+  'unacceptable protocol version: the server does not speak MQTT 3.1.1',
+  'identifier rejected: the server refused the client id (ThingsBoard: no username or password given)',
+  'server unavailable: the server is overloaded or rate-limits connections; will retry with backoff',
+  'bad user name or password: check the credentials',
+  'not authorized: unknown access token or credentials; check the token configured for this device',
+];
+
+export function connackRefusal(returnCode: number): MqttError {
+  const reason = CONNACK_REASONS[returnCode] ?? 'unknown return code';
+  return new MqttError('connack-refused', 'CONNACK ' + returnCode + ': ' + reason, returnCode);
+}
+
+/** CONNACK codes that retrying soon cannot fix: back off for minutes. */
+export function isCredentialRefusal(returnCode: number): boolean {
+  return returnCode === 1 || returnCode === 2 || returnCode === 4 || returnCode === 5;
+}

@@ -1,0 +1,111 @@
+import { MqttError } from './errors';
+
+export type Done = (error?: MqttError) => void;
+
+export interface OutgoingPublish {
+  bytes: Uint8Array;
+  /** Where the packet id goes (QoS 1); 0 for QoS 0. */
+  idOffset: number;
+  qos: 0 | 1;
+  /** Packet id once sent (QoS 1); 0 while queued. */
+  id: number;
+  done: Done | undefined;
+}
+
+export interface OutboxLimits {
+  /** Messages waiting to be sent (offline, or behind a full in-flight window). */
+  maxQueuedMessages: number;
+  /** Bytes of encoded packets waiting to be sent. */
+  maxQueuedBytes: number;
+  /** QoS 1 publishes sent but not yet acknowledged. */
+  maxInflight: number;
+}
+
+/**
+ * The publishes not yet acknowledged: a bounded FIFO of messages not yet sent, and the in-flight
+ * QoS 1 messages in the order they were first sent (a Map keeps insertion order, which is the
+ * order resends must follow [MQTT-4.6.0-1]).
+ *
+ * Overflow policy: a publish that does not fit the queue's message or byte cap is refused at once
+ * with 'queue-full'; nothing already accepted is ever dropped to make room.
+ */
+export class Outbox {
+  private readonly queue: OutgoingPublish[] = [];
+  private queueHead = 0;
+  private queuedBytes = 0;
+  readonly inflight = new Map<number, OutgoingPublish>();
+
+  constructor(readonly limits: OutboxLimits) {
+    if (!(limits.maxQueuedMessages >= 1) || !(limits.maxQueuedBytes >= 1) || !(limits.maxInflight >= 1)) {
+      throw new RangeError('outbox limits must be at least 1: ' + JSON.stringify(limits));
+    }
+    if (limits.maxInflight > 65535) throw new RangeError('maxInflight must be at most 65535 (packet ids)');
+  }
+
+  /** Adds a message to the back of the queue, or explains why it cannot be kept. */
+  enqueue(message: OutgoingPublish): MqttError | undefined {
+    const count = this.queue.length - this.queueHead;
+    if (count >= this.limits.maxQueuedMessages) {
+      return new MqttError(
+        'queue-full',
+        'publish refused: ' + count + ' messages already wait to be sent (cap ' + this.limits.maxQueuedMessages + ')',
+      );
+    }
+    if (this.queuedBytes + message.bytes.length > this.limits.maxQueuedBytes) {
+      return new MqttError(
+        'queue-full',
+        'publish refused: ' + this.queuedBytes + ' bytes already wait to be sent and ' + message.bytes.length +
+          ' more would pass the ' + this.limits.maxQueuedBytes + '-byte cap',
+      );
+    }
+    this.queue.push(message);
+    this.queuedBytes += message.bytes.length;
+    return undefined;
+  }
+
+  /** The next message to send, if the in-flight window allows it; removed from the queue. */
+  takeNext(): OutgoingPublish | undefined {
+    if (this.queueHead >= this.queue.length) return undefined;
+    const head = this.queue[this.queueHead];
+    if (head.qos === 1 && this.inflight.size >= this.limits.maxInflight) return undefined;
+    this.queue[this.queueHead] = undefined as unknown as OutgoingPublish;
+    this.queueHead++;
+    this.queuedBytes -= head.bytes.length;
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead >= 32 && this.queueHead * 2 >= this.queue.length) {
+      // Compact now and then so the array does not keep a long run of empty slots.
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    return head;
+  }
+
+  /** Removes and returns the in-flight message with this id (PUBACK), if any. */
+  acknowledge(id: number): OutgoingPublish | undefined {
+    const message = this.inflight.get(id);
+    if (message) this.inflight.delete(id);
+    return message;
+  }
+
+  /** Empties everything, handing each message to `each` (used on close). */
+  drain(each: (message: OutgoingPublish) => void): void {
+    const inflight = Array.from(this.inflight.values());
+    this.inflight.clear();
+    const queued = this.queue.slice(this.queueHead);
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.queuedBytes = 0;
+    for (const m of inflight) each(m);
+    for (const m of queued) each(m);
+  }
+
+  get queuedCount(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  get queuedByteCount(): number {
+    return this.queuedBytes;
+  }
+}

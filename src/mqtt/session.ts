@@ -1,0 +1,625 @@
+import type { Clock, TimerHandle } from '../platform/clock';
+import { Emitter } from '../platform/emitter';
+import { describeError } from '../platform/errors';
+import type { Log } from '../platform/log';
+import { silentLog } from '../platform/log';
+import type { Connector, Socket, TlsOptions } from '../platform/socket';
+import { Backoff, type BackoffOptions } from './backoff';
+import { encodeConnect, encodeDisconnect, encodeSubscribe, encodeUnsubscribe, FrameParser, type Will } from './codec';
+import { decodeFrame, type Inbound } from './decode';
+import { connackRefusal, isCredentialRefusal, MqttError } from './errors';
+import { Framer } from './framer';
+import { Keepalive } from './keepalive';
+import { Outbox, type Done, type OutgoingPublish } from './outbox';
+import { PacketIdAllocator } from './packet-ids';
+import { encodePingreq, encodePuback, encodePublish, setDup, setPacketId } from './publish-encoder';
+import { checkTopicFilter, checkTopicName } from './topic-rules';
+
+export interface MqttSessionOptions {
+  connector: Connector;
+  clock: Clock;
+  log?: Log;
+  /** Source of randomness for backoff jitter (0 <= x < 1). */
+  random?: () => number;
+
+  host: string;
+  port: number;
+  tls?: TlsOptions;
+
+  clientId: string;
+  username?: string;
+  password?: string;
+  /** Seconds; 0 turns keepalive off. Default 60. */
+  keepaliveSeconds?: number;
+  will?: Will;
+
+  /** Time for the TCP (and TLS) connection to open. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Time for the CONNACK after CONNECT was sent. Default 10 s. */
+  connackTimeoutMs?: number;
+  /** Reconnect backoff. Default 1 s doubling to 60 s, jitter 0.5. */
+  reconnect?: Partial<BackoffOptions>;
+  /** Backoff after CONNACK 1, 2, 4 or 5 (credentials or configuration): default 2 min doubling to 30 min. */
+  refusedBackoff?: Partial<BackoffOptions>;
+  /** A connection that lived this long resets the backoff when it drops. Default 30 s. */
+  stableMs?: number;
+
+  /** Largest packet accepted from or sent to the server, headers included. Default 65536 (ThingsBoard's cap). */
+  maxPacketBytes?: number;
+  /** Messages waiting to be sent. Default 32. */
+  maxQueuedMessages?: number;
+  /** Bytes waiting to be sent. Default 16 KiB. */
+  maxQueuedBytes?: number;
+  /** QoS 1 publishes awaiting PUBACK. Default 8. */
+  maxInflight?: number;
+  /** Distinct subscriptions kept for restore. Default 16. */
+  maxSubscriptions?: number;
+  /** Inbound QoS 1 messages whose handlers have not finished; more are refused until some finish. Default 16. */
+  maxPendingInbound?: number;
+}
+
+export type SessionState = 'idle' | 'connecting' | 'handshake' | 'connected' | 'waiting' | 'closed';
+
+export interface PublishOptions {
+  qos?: 0 | 1 | 2;
+  retain?: boolean;
+}
+
+export interface MessageInfo {
+  qos: 0 | 1;
+  dup: boolean;
+  retain: boolean;
+}
+
+/**
+ * What a message listener returns: `false` refuses the message (no PUBACK), a promise delays the
+ * PUBACK until it settles (rejected: no PUBACK), anything else accepts it.
+ */
+export type MessageListener = (topic: string, payload: Uint8Array, info: MessageInfo) => unknown;
+
+export interface MqttSessionEvents {
+  /** CONNACK 0 arrived; subscriptions and unacknowledged publishes are being restored. */
+  connect: (info: { sessionPresent: boolean }) => void;
+  /** An established connection ended; the session reconnects by itself unless closed. */
+  disconnect: (reason: MqttError) => void;
+  /** Every failure: connection errors, refusals, protocol violations, publish errors without a callback. */
+  error: (error: MqttError) => void;
+  message: MessageListener;
+  /** The session schedules its next connection attempt. */
+  reconnecting: (info: { delayMs: number; attempt: number }) => void;
+}
+
+interface Subscription {
+  qos: 0 | 1;
+  /** Packet id of the SUBSCRIBE awaiting its SUBACK, 0 when none. */
+  id: number;
+  waiters: Done[];
+}
+
+/** One attempt at a connection; callbacks from an older one are ignored. */
+interface Connection {
+  socket: Socket | undefined;
+  framer: Framer;
+  parser: FrameParser;
+}
+
+const DEFAULT_MAX_PACKET = 65536;
+
+/**
+ * MQTT 3.1.1 client session for ThingsBoard: clean session always (ThingsBoard keeps no state even
+ * when CONNACK says it does), QoS 0 and 1, automatic reconnect, in-flight resend with DUP, bounded
+ * offline queue, subscription restore, keepalive watchdog.
+ */
+export class MqttSession {
+  readonly events = new Emitter<MqttSessionEvents>();
+  private readonly opts: MqttSessionOptions;
+  private readonly log: Log;
+  private readonly clock: Clock;
+  private readonly maxPacketBytes: number;
+  private readonly outbox: Outbox;
+  private readonly ids = new PacketIdAllocator();
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly subscribeIds = new Map<number, string>();
+  private readonly unsubscribeWaiters = new Map<number, Done | undefined>();
+  private readonly backoff: Backoff;
+  private readonly refusedBackoff: Backoff;
+  private readonly keepalive: Keepalive;
+  private readonly maxPendingInbound: number;
+
+  private stateValue: SessionState = 'idle';
+  private conn: Connection | undefined;
+  private writable = true;
+  private handshakeTimer: TimerHandle | undefined;
+  private reconnectTimer: TimerHandle | undefined;
+  private connectedAt = 0;
+  private pendingInbound = 0;
+
+  constructor(options: MqttSessionOptions) {
+    checkOptions(options);
+    this.opts = options;
+    this.log = options.log ?? silentLog;
+    this.clock = options.clock;
+    this.maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET;
+    this.maxPendingInbound = options.maxPendingInbound ?? 16;
+    this.outbox = new Outbox({
+      maxQueuedMessages: options.maxQueuedMessages ?? 32,
+      maxQueuedBytes: options.maxQueuedBytes ?? 16384,
+      maxInflight: options.maxInflight ?? 8,
+    });
+    const random = options.random ?? Math.random;
+    this.backoff = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.reconnect }, random);
+    this.refusedBackoff = new Backoff({ initialMs: 120_000, maxMs: 1_800_000, jitter: 0.2, ...options.refusedBackoff }, random);
+    this.keepalive = new Keepalive(this.clock, (options.keepaliveSeconds ?? 60) * 1000, {
+      ping: () => this.send(encodePingreq()),
+      timeout: () =>
+        this.drop(new MqttError('keepalive-timeout', 'nothing received for 1.5 x keepalive (' + (options.keepaliveSeconds ?? 60) * 1.5 + ' s): the link is dead')),
+    });
+  }
+
+  get state(): SessionState {
+    return this.stateValue;
+  }
+
+  get connected(): boolean {
+    return this.stateValue === 'connected';
+  }
+
+  /** Sizes of the bounded stores, for tests and diagnostics. */
+  get stats(): { queued: number; queuedBytes: number; inflight: number; subscriptions: number; pendingInbound: number } {
+    return {
+      queued: this.outbox.queuedCount,
+      queuedBytes: this.outbox.queuedByteCount,
+      inflight: this.outbox.inflight.size,
+      subscriptions: this.subscriptions.size,
+      pendingInbound: this.pendingInbound,
+    };
+  }
+
+  /** Opens the first connection; later ones happen by themselves. */
+  start(): void {
+    if (this.stateValue !== 'idle') return;
+    this.connectNow();
+  }
+
+  /**
+   * Publishes. QoS 1 completes on PUBACK, QoS 0 once written to the socket. Errors go to `done`, or
+   * to the 'error' event when there is no `done`. Returns false when the publish was refused at once.
+   */
+  publish(topic: string, payload: string | Uint8Array, options?: PublishOptions, done?: Done): boolean {
+    const qos = options?.qos ?? 0;
+    const refusal = this.checkPublish(topic, payload, qos);
+    if (refusal) return this.fail(refusal, done);
+    const encoded = encodePublish(topic, payload, qos as 0 | 1, options?.retain === true);
+    if (encoded.bytes.length > this.maxPacketBytes) {
+      return this.fail(
+        new MqttError(
+          'packet-too-large',
+          'PUBLISH to ' + topic + ' is ' + encoded.bytes.length + ' bytes, over the ' + this.maxPacketBytes + '-byte cap',
+        ),
+        done,
+      );
+    }
+    const message: OutgoingPublish = { bytes: encoded.bytes, idOffset: encoded.idOffset, qos: qos as 0 | 1, id: 0, done };
+    const full = this.outbox.enqueue(message);
+    if (full) return this.fail(full, done);
+    this.pump();
+    return true;
+  }
+
+  publishAsync(topic: string, payload: string | Uint8Array, options?: PublishOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.publish(topic, payload, options, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /**
+   * Subscribes now or on the next connection, and again after every reconnect. `done` gets the
+   * first SUBACK's verdict ('subscribe-refused' for 0x80, after which the filter is not restored).
+   */
+  subscribe(filter: string, qos: 0 | 1 | 2 = 1, done?: Done): boolean {
+    if (this.stateValue === 'closed') return this.fail(new MqttError('closed', 'subscribe on a closed session'), done);
+    const bad = checkTopicFilter(filter);
+    if (bad) return this.fail(bad, done);
+    if (qos !== 0 && qos !== 1) {
+      return this.fail(new MqttError('qos-unsupported', 'subscribe with QoS ' + qos + ': ThingsBoard supports QoS 0 and 1 only'), done);
+    }
+    let entry = this.subscriptions.get(filter);
+    if (!entry) {
+      if (this.subscriptions.size >= (this.opts.maxSubscriptions ?? 16)) {
+        return this.fail(
+          new MqttError('invalid-argument', 'too many subscriptions (cap ' + (this.opts.maxSubscriptions ?? 16) + ')'),
+          done,
+        );
+      }
+      entry = { qos, id: 0, waiters: [] };
+      this.subscriptions.set(filter, entry);
+    }
+    entry.qos = qos;
+    if (done) entry.waiters.push(done);
+    if (this.connected) this.sendSubscribe(filter, entry);
+    return true;
+  }
+
+  subscribeAsync(filter: string, qos: 0 | 1 = 1): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.subscribe(filter, qos, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /** Stops restoring `filter`; when connected, also sends UNSUBSCRIBE and completes on UNSUBACK. */
+  unsubscribe(filter: string, done?: Done): void {
+    const entry = this.subscriptions.get(filter);
+    if (entry) {
+      this.subscriptions.delete(filter);
+      if (entry.id) {
+        this.subscribeIds.delete(entry.id);
+        this.ids.release(entry.id);
+      }
+      failAll(entry.waiters, new MqttError('closed', 'unsubscribed from ' + filter + ' before its SUBACK'));
+    }
+    if (!this.connected) {
+      if (done) done();
+      return;
+    }
+    const id = this.ids.allocate();
+    this.unsubscribeWaiters.set(id, done);
+    this.send(encodeUnsubscribe(id, filter));
+  }
+
+  /**
+   * Ends the session for good: DISCONNECT when connected, socket closed, every timer cleared.
+   * Publishes not yet acknowledged complete with a 'closed' error.
+   */
+  close(): void {
+    if (this.stateValue === 'closed') return;
+    const wasConnected = this.connected;
+    if (wasConnected) this.send(encodeDisconnect());
+    this.stateValue = 'closed';
+    this.teardown();
+    if (this.reconnectTimer !== undefined) {
+      this.clock.clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+    }
+    const closed = new MqttError('closed', 'the MQTT session was closed');
+    this.outbox.drain((m) => m.done && m.done(closed));
+    for (const entry of this.subscriptions.values()) failAll(entry.waiters, closed);
+    this.subscriptions.clear();
+    this.subscribeIds.clear();
+    for (const done of this.unsubscribeWaiters.values()) if (done) done();
+    this.unsubscribeWaiters.clear();
+    this.ids.clear();
+    if (wasConnected) this.events.emit('disconnect', closed);
+  }
+
+  // ---- connection life cycle ----
+
+  private connectNow(): void {
+    this.reconnectTimer = undefined;
+    this.stateValue = 'connecting';
+    const conn: Connection = { socket: undefined, framer: new Framer(this.maxPacketBytes), parser: new FrameParser() };
+    this.conn = conn;
+    this.writable = true;
+    this.handshakeTimer = this.clock.setTimeout(
+      () => this.drop(new MqttError('connect-timeout', 'no connection to ' + this.opts.host + ':' + this.opts.port + ' within ' + (this.opts.connectTimeoutMs ?? 10_000) + ' ms')),
+      this.opts.connectTimeoutMs ?? 10_000,
+    );
+    try {
+      conn.socket = this.opts.connector.connect(
+        { host: this.opts.host, port: this.opts.port, tls: this.opts.tls },
+        {
+          onConnect: () => this.conn === conn && this.onSocketOpen(),
+          onData: (bytes) => this.conn === conn && this.onData(conn, bytes),
+          onDrain: () => {
+            if (this.conn !== conn) return;
+            this.writable = true;
+            this.pump();
+          },
+          onClose: (reason) =>
+            this.conn === conn &&
+            this.drop(new MqttError('socket', reason ? 'connection lost: ' + reason.message : 'the server closed the connection', undefined, reason)),
+        },
+      );
+    } catch (error) {
+      this.drop(new MqttError('socket', 'cannot connect to ' + this.opts.host + ':' + this.opts.port + ': ' + describeError(error), undefined, error));
+    }
+  }
+
+  private onSocketOpen(): void {
+    this.stateValue = 'handshake';
+    this.clearHandshakeTimer();
+    this.handshakeTimer = this.clock.setTimeout(
+      () => this.drop(new MqttError('connack-timeout', 'no CONNACK within ' + (this.opts.connackTimeoutMs ?? 10_000) + ' ms')),
+      this.opts.connackTimeoutMs ?? 10_000,
+    );
+    // ThingsBoard keeps no session state, so always ask for a clean one and restore ourselves.
+    this.send(
+      encodeConnect({
+        clientId: this.opts.clientId,
+        username: this.opts.username,
+        password: this.opts.password,
+        keepaliveSeconds: this.opts.keepaliveSeconds ?? 60,
+        cleanSession: true,
+        will: this.opts.will,
+      }),
+    );
+  }
+
+  private onData(conn: Connection, bytes: Uint8Array): void {
+    const error = conn.framer.push(bytes, (frame) => {
+      if (this.conn === conn) this.onFrame(conn, frame);
+    });
+    if (error && this.conn === conn) this.drop(error);
+  }
+
+  private onFrame(conn: Connection, frame: Uint8Array): void {
+    this.keepalive.onReceived();
+    const packet = decodeFrame(frame, conn.parser);
+    if (packet instanceof MqttError) {
+      this.drop(packet);
+      return;
+    }
+    if (this.stateValue === 'handshake') {
+      if (packet.type !== 'connack') {
+        // The first packet from the server must be CONNACK [MQTT-3.2.0-1].
+        this.drop(new MqttError('protocol', 'the server sent ' + packet.type.toUpperCase() + ' before CONNACK'));
+        return;
+      }
+      this.onConnack(packet.returnCode, packet.sessionPresent);
+      return;
+    }
+    this.dispatch(packet);
+  }
+
+  private dispatch(packet: Inbound): void {
+    switch (packet.type) {
+      case 'connack':
+        this.drop(new MqttError('protocol', 'the server sent a second CONNACK'));
+        return;
+      case 'publish':
+        this.onPublish(packet.topic, packet.payload, packet.qos, packet.dup, packet.retain, packet.id);
+        return;
+      case 'puback': {
+        const message = this.outbox.acknowledge(packet.id);
+        if (!message) {
+          // A repeated PUBACK (a duplicating link, or the server acking a resend twice) is harmless.
+          this.log.debug('PUBACK for unknown packet id ' + packet.id + ' ignored');
+          return;
+        }
+        this.ids.release(packet.id);
+        if (message.done) message.done();
+        this.pump();
+        return;
+      }
+      case 'suback':
+        this.onSuback(packet.id, packet.granted);
+        return;
+      case 'unsuback': {
+        if (!this.unsubscribeWaiters.has(packet.id)) return;
+        const done = this.unsubscribeWaiters.get(packet.id);
+        this.unsubscribeWaiters.delete(packet.id);
+        this.ids.release(packet.id);
+        if (done) done();
+        return;
+      }
+      case 'pingresp':
+        return;
+    }
+  }
+
+  private onConnack(returnCode: number, sessionPresent: boolean): void {
+    this.clearHandshakeTimer();
+    if (returnCode !== 0) {
+      this.drop(connackRefusal(returnCode), isCredentialRefusal(returnCode));
+      return;
+    }
+    this.stateValue = 'connected';
+    this.connectedAt = this.clock.now();
+    this.refusedBackoff.reset();
+    this.keepalive.start();
+    this.log.info('connected to ' + this.opts.host + ':' + this.opts.port);
+    for (const [filter, entry] of this.subscriptions) this.sendSubscribe(filter, entry);
+    // Unacknowledged publishes go first, same ids, DUP set, original order [MQTT-4.4.0-1].
+    for (const message of this.outbox.inflight.values()) {
+      setDup(message.bytes);
+      this.send(message.bytes);
+    }
+    this.events.emit('connect', { sessionPresent });
+    this.pump();
+  }
+
+  /**
+   * Ends the current connection attempt and schedules the next one. `refused` selects the long
+   * backoff for credential or configuration refusals.
+   */
+  private drop(reason: MqttError, refused = false): void {
+    if (this.stateValue === 'closed' || !this.conn) return;
+    const wasConnected = this.connected;
+    this.teardown();
+    this.stateValue = 'waiting';
+    this.log.warn(describeError(reason));
+    if (wasConnected) this.events.emit('disconnect', reason);
+    this.events.emit('error', reason);
+    if (this.stateValue !== 'waiting') return; // a listener closed the session
+    if (wasConnected && this.clock.now() - this.connectedAt >= (this.opts.stableMs ?? 30_000)) this.backoff.reset();
+    const backoff = refused ? this.refusedBackoff : this.backoff;
+    const delayMs = backoff.next();
+    this.events.emit('reconnecting', { delayMs, attempt: backoff.attempts });
+    if (this.stateValue !== 'waiting') return;
+    this.reconnectTimer = this.clock.setTimeout(() => this.connectNow(), delayMs);
+  }
+
+  /** Releases the connection: socket, timers, SUBSCRIBE/UNSUBSCRIBE waits (they restart on reconnect). */
+  private teardown(): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    this.clearHandshakeTimer();
+    this.keepalive.stop();
+    if (conn) {
+      conn.framer.reset();
+      if (conn.socket) conn.socket.close();
+    }
+    for (const id of this.subscribeIds.keys()) this.ids.release(id);
+    this.subscribeIds.clear();
+    for (const entry of this.subscriptions.values()) entry.id = 0;
+    // The server forgets subscriptions with the connection, so a pending unsubscribe has succeeded.
+    for (const [id, done] of this.unsubscribeWaiters) {
+      this.ids.release(id);
+      if (done) done();
+    }
+    this.unsubscribeWaiters.clear();
+    this.pendingInbound = 0;
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer !== undefined) {
+      this.clock.clearTimeout(this.handshakeTimer);
+      this.handshakeTimer = undefined;
+    }
+  }
+
+  // ---- sending ----
+
+  private send(bytes: Uint8Array): void {
+    const socket = this.conn?.socket;
+    if (!socket) return;
+    this.keepalive.onSent();
+    if (!socket.write(bytes)) this.writable = false;
+  }
+
+  /** Moves queued publishes onto the wire while connected, writable and within the in-flight window. */
+  private pump(): void {
+    while (this.stateValue === 'connected' && this.writable) {
+      const message = this.outbox.takeNext();
+      if (!message) return;
+      if (message.qos === 1) {
+        const id = this.ids.allocate();
+        message.id = id;
+        setPacketId(message.bytes, message.idOffset, id);
+        this.outbox.inflight.set(id, message);
+        this.send(message.bytes);
+      } else {
+        this.send(message.bytes);
+        if (message.done) message.done();
+      }
+    }
+  }
+
+  private sendSubscribe(filter: string, entry: Subscription): void {
+    if (entry.id) {
+      this.subscribeIds.delete(entry.id);
+      this.ids.release(entry.id);
+    }
+    entry.id = this.ids.allocate();
+    this.subscribeIds.set(entry.id, filter);
+    this.send(encodeSubscribe(entry.id, filter, entry.qos));
+  }
+
+  private onSuback(id: number, granted: number[]): void {
+    const filter = this.subscribeIds.get(id);
+    if (filter === undefined) return;
+    this.subscribeIds.delete(id);
+    this.ids.release(id);
+    const entry = this.subscriptions.get(filter);
+    if (!entry) return;
+    entry.id = 0;
+    const waiters = entry.waiters;
+    entry.waiters = [];
+    if (granted[0] === 0x80) {
+      // Not restored after reconnects: the server said no, and asking again will not change that.
+      this.subscriptions.delete(filter);
+      const error = new MqttError('subscribe-refused', 'the server refused the subscription to ' + filter + ' (SUBACK 0x80)');
+      if (waiters.length === 0) this.events.emit('error', error);
+      failAll(waiters, error);
+      return;
+    }
+    for (const done of waiters) done();
+  }
+
+  // ---- receiving ----
+
+  private onPublish(topic: string, payload: Uint8Array, qos: 0 | 1, dup: boolean, retain: boolean, id: number): void {
+    if (qos === 1 && this.pendingInbound >= this.maxPendingInbound) {
+      // Handlers are behind: refuse (no PUBACK) rather than queue without bound. ThingsBoard never
+      // retransmits, so the sender sees a timeout; a standard broker resends after reconnect.
+      this.events.emit(
+        'error',
+        new MqttError('queue-full', 'inbound message on ' + topic + ' refused: ' + this.pendingInbound + ' handlers still running'),
+      );
+      return;
+    }
+    let results: unknown[] | undefined;
+    try {
+      results = this.events.emit('message', topic, payload, { qos, dup, retain });
+    } catch (error) {
+      this.events.emit('error', new MqttError('handler', 'message handler for ' + topic + ' threw: ' + describeError(error), undefined, error));
+      return;
+    }
+    if (qos === 0) return;
+    let waits: Promise<unknown>[] | undefined;
+    if (results) {
+      for (const r of results) {
+        if (r === false) return;
+        if (r && typeof (r as Promise<unknown>).then === 'function') (waits ?? (waits = [])).push(r as Promise<unknown>);
+      }
+    }
+    if (!waits) {
+      this.send(encodePuback(id));
+      return;
+    }
+    const conn = this.conn;
+    this.pendingInbound++;
+    Promise.all(waits).then(
+      (values) => {
+        if (this.conn !== conn) return;
+        this.pendingInbound--;
+        if (values.indexOf(false) < 0) this.send(encodePuback(id));
+      },
+      (error: unknown) => {
+        if (this.conn !== conn) return;
+        this.pendingInbound--;
+        this.events.emit('error', new MqttError('handler', 'message handler for ' + topic + ' failed: ' + describeError(error), undefined, error));
+      },
+    );
+  }
+
+  // ---- helpers ----
+
+  private checkPublish(topic: string, payload: string | Uint8Array, qos: number): MqttError | undefined {
+    if (this.stateValue === 'closed') return new MqttError('closed', 'publish on a closed session');
+    if (qos === 2) return new MqttError('qos-unsupported', 'QoS 2 is not supported: ThingsBoard accepts QoS 0 and 1 only');
+    if (qos !== 0 && qos !== 1) return new MqttError('invalid-argument', 'QoS must be 0 or 1, got ' + String(qos));
+    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+      return new MqttError('invalid-argument', 'payload must be a string or a Uint8Array');
+    }
+    return checkTopicName(topic);
+  }
+
+  private fail(error: MqttError, done: Done | undefined): false {
+    if (done) done(error);
+    else this.events.emit('error', error);
+    return false;
+  }
+}
+
+function failAll(waiters: Done[], error: MqttError): void {
+  const list = waiters.splice(0, waiters.length);
+  for (const done of list) done(error);
+}
+
+function checkOptions(o: MqttSessionOptions): void {
+  const bad = (message: string) => {
+    throw new MqttError('invalid-argument', 'MQTT session options: ' + message);
+  };
+  if (!o || typeof o !== 'object') bad('missing');
+  if (!o.connector || typeof o.connector.connect !== 'function') bad('connector is required');
+  if (!o.clock || typeof o.clock.setTimeout !== 'function') bad('clock is required');
+  if (typeof o.host !== 'string' || o.host.length === 0) bad('host must be a non-empty string');
+  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) bad('port must be an integer 1..65535, got ' + String(o.port));
+  if (typeof o.clientId !== 'string') bad('clientId must be a string');
+  // A password without a user name is not allowed in MQTT 3.1.1 [MQTT-3.1.2-22].
+  if (o.password !== undefined && o.username === undefined) bad('a password needs a username');
+  const ka = o.keepaliveSeconds ?? 60;
+  if (!Number.isInteger(ka) || ka < 0 || ka > 65535) bad('keepaliveSeconds must be an integer 0..65535');
+  const max = o.maxPacketBytes ?? DEFAULT_MAX_PACKET;
+  if (!Number.isInteger(max) || max < 64 || max > 268_435_460) bad('maxPacketBytes must be an integer 64..268435460');
+}

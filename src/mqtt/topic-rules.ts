@@ -1,0 +1,36 @@
+import { utf8Length } from '../platform/utf8';
+import { MqttError } from './errors';
+
+/** Topic names for PUBLISH: not empty [MQTT-4.7.3-1], no wildcards [MQTT-3.3.2-2], no U+0000, <= 65535 bytes. */
+export function checkTopicName(topic: string): MqttError | undefined {
+  if (typeof topic !== 'string' || topic.length === 0) return new MqttError('invalid-argument', 'topic name must be a non-empty string');
+  if (topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0) {
+    return new MqttError('invalid-argument', 'topic name "' + topic + '" contains a wildcard (+ or #)');
+  }
+  return checkTopicText(topic, 'topic name');
+}
+
+/**
+ * Topic filters for SUBSCRIBE: not empty [MQTT-4.7.3-1]; '#' only alone as the last level
+ * [MQTT-4.7.1-2]; '+' only alone in its level [MQTT-4.7.1-3].
+ */
+export function checkTopicFilter(filter: string): MqttError | undefined {
+  if (typeof filter !== 'string' || filter.length === 0) return new MqttError('invalid-argument', 'topic filter must be a non-empty string');
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    if (level.indexOf('#') >= 0 && (level !== '#' || i !== levels.length - 1)) {
+      return new MqttError('invalid-argument', 'topic filter "' + filter + '": # must be a whole level and the last one');
+    }
+    if (level.indexOf('+') >= 0 && level !== '+') {
+      return new MqttError('invalid-argument', 'topic filter "' + filter + '": + must be a whole level');
+    }
+  }
+  return checkTopicText(filter, 'topic filter');
+}
+
+function checkTopicText(text: string, what: string): MqttError | undefined {
+  if (text.indexOf('\u0000') >= 0) return new MqttError('invalid-argument', what + ' contains U+0000 [MQTT-1.5.3-2]');
+  if (utf8Length(text) > 65535) return new MqttError('invalid-argument', what + ' is longer than 65535 bytes');
+  return undefined;
+}

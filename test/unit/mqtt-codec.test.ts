@@ -1,0 +1,90 @@
+import { generate, parser as createParser } from 'mqtt-packet';
+import { describe, expect, it } from 'vitest';
+import { encodeConnect, encodeSubscribe, FrameParser } from '../../src/mqtt/codec';
+import { encodePingreq, encodePuback, encodePublish, setDup, setPacketId } from '../../src/mqtt/publish-encoder';
+import { checkTopicFilter, checkTopicName } from '../../src/mqtt/topic-rules';
+
+function reference(topic: string, payload: string | Uint8Array, qos: 0 | 1, retain: boolean, id: number, dup = false): Buffer {
+  return generate({ cmd: 'publish', topic, payload: typeof payload === 'string' ? payload : Buffer.from(payload), qos, retain, dup, messageId: qos ? id : undefined } as never);
+}
+
+describe('hand PUBLISH encoder matches mqtt-packet byte for byte', () => {
+  const topics = ['v1/devices/me/telemetry', 't', 'ünïcödé/温度', 'a/'.repeat(200) + 'x'];
+  // Payload sizes around the 1-, 2- and 3-byte remaining-length boundaries.
+  const sizes = [0, 1, 90, 100, 123, 124, 125, 126, 127, 128, 16_000, 16_383, 16_384, 70_000];
+  for (const topic of topics) {
+    for (const size of sizes) {
+      for (const qos of [0, 1] as const) {
+        it(`${topic.slice(0, 20)} size ${size} qos ${qos}`, () => {
+          const text = 'x'.repeat(size);
+          const encoded = encodePublish(topic, text, qos, size % 2 === 0);
+          if (qos) setPacketId(encoded.bytes, encoded.idOffset, 0xabcd);
+          expect(Buffer.from(encoded.bytes).equals(reference(topic, text, qos, size % 2 === 0, 0xabcd))).toBe(true);
+          const binary = encodePublish(topic, Buffer.from(text), qos, false);
+          if (qos) setPacketId(binary.bytes, binary.idOffset, 1);
+          expect(Buffer.from(binary.bytes).equals(reference(topic, text, qos, false, 1))).toBe(true);
+        });
+      }
+    }
+  }
+
+  it('encodes non-ASCII payloads as UTF-8', () => {
+    const payload = JSON.stringify({ t: '21.5°C', name: 'датчик', e: '😀' });
+    const encoded = encodePublish('v1/devices/me/telemetry', payload, 1, false);
+    setPacketId(encoded.bytes, encoded.idOffset, 7);
+    expect(Buffer.from(encoded.bytes).equals(reference('v1/devices/me/telemetry', payload, 1, false, 7))).toBe(true);
+  });
+
+  it('sets DUP like mqtt-packet', () => {
+    const encoded = encodePublish('a/b', '{}', 1, false);
+    setPacketId(encoded.bytes, encoded.idOffset, 300);
+    setDup(encoded.bytes);
+    expect(Buffer.from(encoded.bytes).equals(reference('a/b', '{}', 1, false, 300, true))).toBe(true);
+  });
+
+  it('PUBACK and PINGREQ match', () => {
+    expect(Buffer.from(encodePuback(0x1234)).equals(generate({ cmd: 'puback', messageId: 0x1234 } as never))).toBe(true);
+    expect(Buffer.from(encodePingreq()).equals(generate({ cmd: 'pingreq' } as never))).toBe(true);
+  });
+});
+
+describe('mqtt-packet encoders', () => {
+  it('CONNECT carries clean session, keepalive, credentials and will', () => {
+    const bytes = encodeConnect({ clientId: 'dev1', username: 'TOKEN', keepaliveSeconds: 30, cleanSession: true, will: { topic: 'w', payload: 'bye', qos: 1, retain: false } });
+    const p = createParser();
+    let packet: any;
+    p.on('packet', (x) => (packet = x));
+    p.parse(Buffer.from(bytes));
+    expect(packet).toMatchObject({ cmd: 'connect', protocolVersion: 4, clean: true, clientId: 'dev1', username: 'TOKEN', keepalive: 30 });
+    expect(packet.will.topic).toBe('w');
+    expect(packet.password).toBeUndefined();
+  });
+
+  it('SUBSCRIBE', () => {
+    expect(Array.from(encodeSubscribe(5, 'a/+', 1))).toEqual([0x82, 8, 0, 5, 0, 3, 0x61, 0x2f, 0x2b, 1]);
+  });
+
+  it('FrameParser yields one packet per frame and reports errors', () => {
+    const fp = new FrameParser();
+    const pub = reference('a', 'hello', 1, false, 9);
+    const parsed = fp.parsePublish(pub);
+    expect(parsed).toMatchObject({ topic: 'a', messageId: 9, qos: 1 });
+    expect(Buffer.from((parsed as any).payload).toString()).toBe('hello');
+    // Same instance keeps working for the next frame.
+    expect(fp.parseSuback(Uint8Array.from([0x90, 3, 0, 1, 1]))).toMatchObject({ messageId: 1, granted: [1] });
+  });
+});
+
+describe('topic rules', () => {
+  it('topic names', () => {
+    expect(checkTopicName('v1/devices/me/telemetry')).toBeUndefined();
+    expect(checkTopicName('')?.code).toBe('invalid-argument');
+    expect(checkTopicName('a/+')?.code).toBe('invalid-argument');
+    expect(checkTopicName('a/#')?.code).toBe('invalid-argument');
+    expect(checkTopicName('a\u0000b')?.code).toBe('invalid-argument');
+  });
+  it('topic filters', () => {
+    for (const ok of ['a', 'a/+/b', '#', 'a/#', '+', '+/+', 'v1/devices/me/rpc/request/+']) expect(checkTopicFilter(ok)).toBeUndefined();
+    for (const bad of ['', 'a#', 'a/#/b', 'a+', 'a/b+/c', '#/a']) expect(checkTopicFilter(bad)?.code).toBe('invalid-argument');
+  });
+});

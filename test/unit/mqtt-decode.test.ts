@@ -1,0 +1,75 @@
+import { generate } from 'mqtt-packet';
+import { describe, expect, it } from 'vitest';
+import { FrameParser } from '../../src/mqtt/codec';
+import { decodeFrame } from '../../src/mqtt/decode';
+import { MqttError } from '../../src/mqtt/errors';
+
+const decode = (bytes: number[] | Uint8Array) => decodeFrame(Uint8Array.from(bytes), new FrameParser());
+const code = (bytes: number[] | Uint8Array) => {
+  const r = decode(bytes);
+  return r instanceof MqttError ? r.code : 'ok';
+};
+
+describe('decodeFrame accepts what a server may send', () => {
+  it('CONNACK', () => {
+    expect(decode([0x20, 2, 0, 0])).toEqual({ type: 'connack', sessionPresent: false, returnCode: 0 });
+    expect(decode([0x20, 2, 1, 0])).toEqual({ type: 'connack', sessionPresent: true, returnCode: 0 });
+    expect(decode([0x20, 2, 0, 5])).toEqual({ type: 'connack', sessionPresent: false, returnCode: 5 });
+  });
+  it('PUBLISH QoS 0 and 1', () => {
+    const p = decode(generate({ cmd: 'publish', topic: 'v1/devices/me/rpc/request/0', payload: '{"method":"x"}', qos: 1, messageId: 65535 } as never));
+    expect(p).toMatchObject({ type: 'publish', topic: 'v1/devices/me/rpc/request/0', qos: 1, id: 65535, dup: false });
+    expect(Buffer.from((p as any).payload).toString()).toBe('{"method":"x"}');
+    expect(decode(generate({ cmd: 'publish', topic: 'a', payload: '', qos: 0, retain: true } as never))).toMatchObject({ qos: 0, retain: true, id: 0 });
+    expect(decode(generate({ cmd: 'publish', topic: 'a', payload: 'z', qos: 1, dup: true, messageId: 2 } as never))).toMatchObject({ dup: true });
+  });
+  it('PUBACK, SUBACK, UNSUBACK, PINGRESP', () => {
+    expect(decode([0x40, 2, 1, 2])).toEqual({ type: 'puback', id: 258 });
+    expect(decode([0x90, 4, 0, 7, 1, 0x80])).toEqual({ type: 'suback', id: 7, granted: [1, 0x80] });
+    expect(decode([0xb0, 2, 0, 7])).toEqual({ type: 'unsuback', id: 7 });
+    expect(decode([0xd0, 0])).toEqual({ type: 'pingresp' });
+  });
+});
+
+describe('decodeFrame refuses malformed or unexpected packets', () => {
+  const cases: [string, number[], string][] = [
+    ['short CONNACK', [0x20, 1, 0], 'malformed'],
+    ['long CONNACK', [0x20, 3, 0, 0, 0], 'malformed'],
+    ['CONNACK reserved ack flags', [0x20, 2, 2, 0], 'malformed'],
+    ['CONNACK unknown return code', [0x20, 2, 0, 6], 'malformed'],
+    ['refused CONNACK with session present', [0x20, 2, 1, 5], 'malformed'],
+    ['CONNACK header flags', [0x21, 2, 0, 0], 'malformed'],
+    ['PUBACK id 0', [0x40, 2, 0, 0], 'malformed'],
+    ['PUBACK long', [0x40, 3, 0, 1, 0], 'malformed'],
+    ['PUBACK flags', [0x42, 2, 0, 1], 'malformed'],
+    ['PINGRESP with body', [0xd0, 1, 0], 'malformed'],
+    ['SUBACK without codes', [0x90, 2, 0, 1], 'malformed'],
+    ['SUBACK bad code', [0x90, 3, 0, 1, 3], 'malformed'],
+    ['SUBACK id 0', [0x90, 3, 0, 0, 1], 'malformed'],
+    ['UNSUBACK id 0', [0xb0, 2, 0, 0], 'malformed'],
+    ['PUBLISH QoS 3', [0x36, 5, 0, 1, 0x61, 0, 1], 'malformed'],
+    ['PUBLISH QoS 2', [0x34, 5, 0, 1, 0x61, 0, 1], 'protocol'],
+    ['PUBLISH QoS 0 with DUP', [0x38, 3, 0, 1, 0x61], 'malformed'],
+    ['PUBLISH QoS 1 id 0', [0x32, 5, 0, 1, 0x61, 0, 0], 'malformed'],
+    ['PUBLISH empty topic', [0x30, 3, 0, 0, 0x78], 'malformed'],
+    ['PUBLISH topic past end', [0x30, 3, 0, 5, 0x61], 'malformed'],
+    ['PUBLISH id past end', [0x32, 4, 0, 1, 0x61, 0], 'malformed'],
+    ['PUBLISH without topic length', [0x30, 1, 0], 'malformed'],
+    ['PUBLISH wildcard topic +', [0x30, 4, 0, 2, 0x61, 0x2b], 'malformed'],
+    ['PUBLISH wildcard topic #', [0x30, 3, 0, 1, 0x23], 'malformed'],
+    ['PUBLISH invalid UTF-8 topic', [0x30, 4, 0, 2, 0xc0, 0x80], 'malformed'],
+    ['PUBLISH topic with U+0000', [0x30, 4, 0, 2, 0x61, 0x00], 'malformed'],
+    ['CONNECT from server', Array.from(generate({ cmd: 'connect', clientId: 'x' } as never)), 'protocol'],
+    ['SUBSCRIBE from server', [0x82, 6, 0, 1, 0, 1, 0x61, 0], 'protocol'],
+    ['PINGREQ from server', [0xc0, 0], 'protocol'],
+    ['DISCONNECT from server', [0xe0, 0], 'protocol'],
+    ['PUBREC', [0x50, 2, 0, 1], 'protocol'],
+    ['PUBREL', [0x62, 2, 0, 1], 'protocol'],
+    ['PUBCOMP', [0x70, 2, 0, 1], 'protocol'],
+    ['reserved type 0', [0x00, 0], 'malformed'],
+    ['reserved type 15', [0xf0, 0], 'malformed'],
+  ];
+  for (const [name, bytes, expected] of cases) {
+    it(name, () => expect(code(bytes)).toBe(expected));
+  }
+});

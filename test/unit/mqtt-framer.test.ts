@@ -1,0 +1,72 @@
+import { generate } from 'mqtt-packet';
+import { describe, expect, it } from 'vitest';
+import { Framer } from '../../src/mqtt/framer';
+
+function packets(): Buffer[] {
+  return [
+    generate({ cmd: 'connack', returnCode: 0, sessionPresent: false } as never),
+    generate({ cmd: 'publish', topic: 'a/b', payload: 'x'.repeat(200), qos: 1, messageId: 3 } as never),
+    generate({ cmd: 'pingresp' } as never),
+    generate({ cmd: 'publish', topic: 'c', payload: 'y'.repeat(20_000), qos: 0 } as never),
+    generate({ cmd: 'puback', messageId: 9 } as never),
+  ];
+}
+
+describe('Framer', () => {
+  it('cuts a stream delivered one byte at a time', () => {
+    const all = Buffer.concat(packets());
+    const framer = new Framer(65536);
+    const frames: Uint8Array[] = [];
+    for (const b of all) expect(framer.push(Uint8Array.of(b), (f) => frames.push(f))).toBeUndefined();
+    expect(frames.map((f) => Buffer.from(f))).toEqual(packets());
+  });
+
+  it('cuts many packets in one chunk, and random chunkings', () => {
+    const all = Buffer.concat([...packets(), ...packets()]);
+    for (let seed = 1; seed < 50; seed++) {
+      const framer = new Framer(65536);
+      const frames: Uint8Array[] = [];
+      let i = 0;
+      let s = seed;
+      while (i < all.length) {
+        s = (s * 16807) % 2147483647;
+        const n = 1 + (s % 3000);
+        framer.push(all.subarray(i, i + n), (f) => frames.push(f));
+        i += n;
+      }
+      expect(frames.length).toBe(10);
+      expect(Buffer.concat(frames.map((f) => Buffer.from(f))).equals(all)).toBe(true);
+    }
+  });
+
+  it('refuses an oversized packet as soon as its length is known, before its body', () => {
+    const framer = new Framer(1024);
+    // PUBLISH with remaining length 2,000,000 (3 bytes) and no body yet.
+    const error = framer.push(Uint8Array.of(0x30, 0x80, 0x89, 0x7a), () => {});
+    expect(error?.code).toBe('packet-too-large');
+    expect(framer.buffered).toBe(0);
+  });
+
+  it('accepts a packet exactly at the cap', () => {
+    const p = generate({ cmd: 'publish', topic: 't', payload: 'z'.repeat(1024 - 6), qos: 0 } as never);
+    expect(p.length).toBe(1024);
+    const frames: Uint8Array[] = [];
+    expect(new Framer(1024).push(p, (f) => frames.push(f))).toBeUndefined();
+    expect(frames.length).toBe(1);
+    expect(new Framer(1023).push(p, () => {})?.code).toBe('packet-too-large');
+  });
+
+  it('refuses a remaining length of 5 bytes and non-minimal encodings', () => {
+    expect(new Framer(1 << 30).push(Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0xff, 0x01), () => {})?.code).toBe('malformed');
+    expect(new Framer(65536).push(Uint8Array.of(0xd0, 0x80, 0x00), () => {})?.code).toBe('malformed');
+  });
+
+  it('starts clean after reset', () => {
+    const framer = new Framer(65536);
+    framer.push(Uint8Array.of(0x30, 10, 0, 1), () => {});
+    framer.reset();
+    const frames: Uint8Array[] = [];
+    framer.push(Uint8Array.of(0xd0, 0x00), (f) => frames.push(f));
+    expect(frames.map((f) => Array.from(f))).toEqual([[0xd0, 0]]);
+  });
+});
