@@ -1,0 +1,435 @@
+import { generate, parser as createParser } from 'mqtt-packet';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MqttError } from '../../src/mqtt/errors';
+import { MqttSession, type MqttSessionOptions } from '../../src/mqtt/session';
+import { FakeClock, flushMicrotasks } from '../support/fake-clock';
+import { FakeConnector, type FakeSocket } from '../support/fake-connector';
+
+const CONNACK_OK = [0x20, 2, 0, 0];
+const pkt = (p: object) => Uint8Array.from(generate(p as never));
+const puback = (id: number) => [0x40, 2, id >> 8, id & 0xff];
+
+function parse(bytes: Uint8Array): any {
+  const p = createParser();
+  let out: any;
+  p.on('packet', (x) => (out = x));
+  p.on('error', (e) => (out = e));
+  p.parse(Buffer.from(bytes));
+  return out;
+}
+
+let sessions: MqttSession[] = [];
+afterEach(() => {
+  for (const s of sessions) s.close();
+  sessions = [];
+});
+
+function setup(extra: Partial<MqttSessionOptions> = {}) {
+  const clock = new FakeClock();
+  const connector = new FakeConnector();
+  const errors: MqttError[] = [];
+  const session = new MqttSession({ connector, clock, host: 'tb.local', port: 1883, clientId: 'c1', username: 'TOKEN', random: () => 0, ...extra });
+  session.events.on('error', (e) => errors.push(e));
+  sessions.push(session);
+  return { clock, connector, session, errors };
+}
+
+/** Opens the socket and answers the CONNECT with CONNACK 0. */
+function accept(socket: FakeSocket): void {
+  socket.open();
+  expect(parse(socket.written[socket.written.length - 1]).cmd).toBe('connect');
+  socket.receive(CONNACK_OK);
+}
+
+describe('MqttSession connect', () => {
+  it('sends CONNECT with the credentials, clean session and keepalive', () => {
+    const { connector, session } = setup({ keepaliveSeconds: 30 });
+    session.start();
+    expect(connector.last.options).toMatchObject({ host: 'tb.local', port: 1883 });
+    connector.last.open();
+    expect(parse(connector.last.written[0])).toMatchObject({ cmd: 'connect', clientId: 'c1', username: 'TOKEN', clean: true, keepalive: 30, protocolVersion: 4 });
+    connector.last.receive(CONNACK_OK);
+    expect(session.connected).toBe(true);
+  });
+
+  for (const [rc, longWait] of [[1, true], [2, true], [3, false], [4, true], [5, true]] as const) {
+    it(`CONNACK ${rc} is a typed error and ${longWait ? 'backs off for minutes' : 'retries with normal backoff'}`, () => {
+      const { clock, connector, session, errors } = setup();
+      session.start();
+      connector.last.open();
+      connector.last.receive([0x20, 2, 0, rc]);
+      expect(errors[0]).toBeInstanceOf(MqttError);
+      expect(errors[0].code).toBe('connack-refused');
+      expect(errors[0].returnCode).toBe(rc);
+      expect(errors[0].message).toMatch(/CONNACK \d: /);
+      expect(connector.last.closed).toBe(true);
+      clock.advance(longWait ? 119_999 : 999);
+      expect(connector.sockets.length).toBe(1);
+      clock.advance(1);
+      expect(connector.sockets.length).toBe(2);
+    });
+  }
+
+  it('refusals with bad credentials back off longer each time, never a tight loop', () => {
+    const { clock, connector, session } = setup();
+    session.start();
+    const times: number[] = [];
+    const t0 = clock.now();
+    for (let i = 0; i < 4; i++) {
+      connector.last.open();
+      connector.last.receive([0x20, 2, 0, 5]);
+      clock.advance(clock.nextAt()! - clock.now());
+      times.push(clock.now() - t0);
+    }
+    expect(times).toEqual([120_000, 360_000, 840_000, 1_800_000]);
+  });
+
+  it('times out waiting for CONNACK and reconnects', () => {
+    const { clock, connector, session, errors } = setup({ connackTimeoutMs: 5000 });
+    session.start();
+    connector.last.open();
+    clock.advance(5000);
+    expect(errors.map((e) => e.code)).toEqual(['connack-timeout']);
+    expect(connector.last.closed).toBe(true);
+    clock.advance(1000);
+    expect(connector.sockets.length).toBe(2);
+  });
+
+  it('times out a TCP connect that never opens', () => {
+    const { clock, connector, session, errors } = setup({ connectTimeoutMs: 3000 });
+    session.start();
+    clock.advance(3000);
+    expect(errors.map((e) => e.code)).toEqual(['connect-timeout']);
+    expect(connector.sockets[0].closed).toBe(true);
+  });
+
+  it('a connector that throws becomes an error and a retry, not a crash', () => {
+    const { clock, connector, session, errors } = setup();
+    connector.failWith = new Error('getaddrinfo ENOTFOUND');
+    session.start();
+    expect(errors[0].code).toBe('socket');
+    expect(errors[0].message).toContain('ENOTFOUND');
+    connector.failWith = undefined;
+    clock.advance(1000);
+    expect(connector.sockets.length).toBe(1);
+  });
+
+  it('backoff grows between failed attempts and resets after a stable connection', () => {
+    const { clock, connector, session } = setup();
+    session.start();
+    const gaps: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const before = clock.now();
+      connector.last.drop(new Error('ECONNREFUSED'));
+      clock.advance(clock.nextAt()! - clock.now());
+      gaps.push(clock.now() - before);
+    }
+    expect(gaps).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000]);
+    accept(connector.last);
+    clock.advance(30_000);
+    connector.last.receive([0xd0, 0]);
+    connector.last.drop();
+    expect(clock.nextAt()! - clock.now()).toBe(1000);
+  });
+
+  it('rejects a server packet before CONNACK and a second CONNACK', () => {
+    const { connector, session, errors } = setup();
+    session.start();
+    connector.last.open();
+    connector.last.receive([0xd0, 0]);
+    expect(errors[0].code).toBe('protocol');
+    const { connector: c2, session: s2, errors: e2 } = setup();
+    s2.start();
+    accept(c2.last);
+    c2.last.receive(CONNACK_OK);
+    expect(e2[0].code).toBe('protocol');
+    expect(c2.last.closed).toBe(true);
+  });
+
+  it('refuses bad options with a clear message', () => {
+    const clock = new FakeClock();
+    const connector = new FakeConnector();
+    expect(() => new MqttSession({ connector, clock, host: '', port: 1883, clientId: 'x' })).toThrow(/host/);
+    expect(() => new MqttSession({ connector, clock, host: 'h', port: 70000, clientId: 'x' })).toThrow(/port/);
+    expect(() => new MqttSession({ connector, clock, host: 'h', port: 1, clientId: 'x', password: 'p' })).toThrow(/password needs a username/);
+  });
+});
+
+describe('MqttSession publish', () => {
+  it('QoS 1 completes on PUBACK; QoS 0 once written', async () => {
+    const { connector, session } = setup();
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    let q0 = false;
+    session.publish('t', 'a', { qos: 0 }, (e) => (q0 = !e));
+    expect(q0).toBe(true);
+    const p = session.publishAsync('v1/devices/me/telemetry', '{"t":1}', { qos: 1 });
+    const sent = parse(connector.last.written[1]);
+    expect(sent).toMatchObject({ cmd: 'publish', qos: 1, topic: 'v1/devices/me/telemetry', dup: false });
+    let done = false;
+    p.then(() => (done = true));
+    await flushMicrotasks();
+    expect(done).toBe(false);
+    connector.last.receive(puback(sent.messageId));
+    await p;
+  });
+
+  it('refuses QoS 2, bad topics and oversized packets with typed errors', async () => {
+    const { session } = setup({ maxPacketBytes: 1024 });
+    await expect(session.publishAsync('t', 'x', { qos: 2 })).rejects.toMatchObject({ code: 'qos-unsupported' });
+    await expect(session.publishAsync('a/+', 'x')).rejects.toMatchObject({ code: 'invalid-argument' });
+    await expect(session.publishAsync('', 'x')).rejects.toMatchObject({ code: 'invalid-argument' });
+    await expect(session.publishAsync('t', 'x'.repeat(2000), { qos: 1 })).rejects.toMatchObject({ code: 'packet-too-large' });
+  });
+
+  it('a publish without a callback reports its error on the error event', () => {
+    const { session, errors } = setup();
+    expect(session.publish('t', 'x', { qos: 2 })).toBe(false);
+    expect(errors[0].code).toBe('qos-unsupported');
+  });
+
+  it('queues while offline, bounded, and flushes in order on connect', () => {
+    const { connector, session } = setup({ maxQueuedMessages: 3 });
+    session.start();
+    const results: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++) session.publish('t', String(i), { qos: 1 }, (e) => results.push(e?.code));
+    expect(results).toEqual(['queue-full']);
+    expect(session.stats.queued).toBe(3);
+    accept(connector.last);
+    const pubs = connector.last.written.slice(1).map(parse);
+    expect(pubs.map((p) => p.payload.toString())).toEqual(['0', '1', '2']);
+    for (const p of pubs) connector.last.receive(puback(p.messageId));
+    expect(results).toEqual(['queue-full', undefined, undefined, undefined]);
+  });
+
+  it('byte cap on the queue', () => {
+    const { session } = setup({ maxQueuedBytes: 100 });
+    const results: (string | undefined)[] = [];
+    session.publish('t', 'x'.repeat(60), { qos: 1 }, (e) => results.push(e?.code));
+    session.publish('t', 'x'.repeat(60), { qos: 1 }, (e) => results.push(e?.code));
+    expect(results).toEqual(['queue-full']);
+    expect(session.stats.queuedBytes).toBeLessThanOrEqual(100);
+  });
+
+  it('resends unacknowledged publishes after reconnect: same ids, DUP=1, original order, before new ones', () => {
+    const { clock, connector, session } = setup({ maxInflight: 4 });
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    for (let i = 0; i < 6; i++) session.publish('t', 'm' + i, { qos: 1 });
+    const first = connector.last.take().map(parse);
+    expect(first.map((p) => p.payload.toString())).toEqual(['m0', 'm1', 'm2', 'm3']);
+    connector.last.receive(puback(first[1].messageId));
+    // The freed window let m4 out before the link dropped: it is in flight too.
+    expect(connector.last.take().map((b) => parse(b).payload.toString())).toEqual(['m4']);
+    connector.last.drop(new Error('ECONNRESET'));
+    session.publish('t', 'new', { qos: 1 });
+    clock.advance(1000);
+    accept(connector.last);
+    const again = connector.last.take().slice(1).map(parse);
+    expect(again.map((p) => [p.payload.toString(), p.dup])).toEqual([
+      ['m0', true],
+      ['m2', true],
+      ['m3', true],
+      ['m4', true],
+    ]);
+    expect(again.slice(0, 3).map((p) => p.messageId)).toEqual([first[0].messageId, first[2].messageId, first[3].messageId]);
+    for (const p of again) connector.last.receive(puback(p.messageId));
+    const fresh = connector.last.take().map(parse);
+    expect(fresh.map((p) => [p.payload.toString(), p.dup])).toEqual([
+      ['m5', false],
+      ['new', false],
+    ]);
+  });
+
+  it('waits for drain when the socket pushes back', () => {
+    const { connector, session } = setup();
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    connector.last.acceptMore = false;
+    session.publish('t', 'a', { qos: 0 });
+    session.publish('t', 'b', { qos: 0 });
+    expect(connector.last.take().length).toBe(1);
+    connector.last.drain();
+    expect(connector.last.take().map((b) => parse(b).payload.toString())).toEqual(['b']);
+  });
+
+  it('close() fails pending publishes with "closed" and leaves no timer', () => {
+    const { clock, connector, session } = setup();
+    session.start();
+    accept(connector.last);
+    const codes: (string | undefined)[] = [];
+    session.publish('t', 'a', { qos: 1 }, (e) => codes.push(e?.code));
+    session.close();
+    expect(codes).toEqual(['closed']);
+    expect(parse(connector.last.written[connector.last.written.length - 1]).cmd).toBe('disconnect');
+    expect(connector.last.closed).toBe(true);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('close() while waiting to reconnect clears the reconnect timer', () => {
+    const { clock, connector, session } = setup();
+    session.start();
+    connector.last.drop(new Error('ECONNREFUSED'));
+    expect(clock.pending()).toBe(1);
+    session.close();
+    expect(clock.pending()).toBe(0);
+  });
+});
+
+describe('MqttSession subscriptions', () => {
+  it('subscribes, surfaces SUBACK 0x80, and restores only granted filters after reconnect', async () => {
+    const { clock, connector, session } = setup();
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    const ok = session.subscribeAsync('v1/devices/me/rpc/request/+', 1);
+    const bad = session.subscribeAsync('not/allowed', 1);
+    const [s1, s2] = connector.last.take().map(parse);
+    expect(s1).toMatchObject({ cmd: 'subscribe', subscriptions: [{ topic: 'v1/devices/me/rpc/request/+', qos: 1 }] });
+    connector.last.receive([0x90, 3, s1.messageId >> 8, s1.messageId & 0xff, 1]);
+    connector.last.receive([0x90, 3, s2.messageId >> 8, s2.messageId & 0xff, 0x80]);
+    await ok;
+    await expect(bad).rejects.toMatchObject({ code: 'subscribe-refused' });
+    connector.last.drop();
+    clock.advance(1000);
+    accept(connector.last);
+    const restored = connector.last.written.slice(1).map(parse);
+    expect(restored.map((p) => p.subscriptions[0].topic)).toEqual(['v1/devices/me/rpc/request/+']);
+  });
+
+  it('a subscribe made while offline is sent on connect and completes on its SUBACK', async () => {
+    const { connector, session } = setup();
+    session.start();
+    let done = false;
+    session.subscribe('a/b', 1, () => (done = true));
+    accept(connector.last);
+    const sub = parse(connector.last.written[1]);
+    expect(done).toBe(false);
+    connector.last.receive([0x90, 3, 0, sub.messageId, 1]);
+    expect(done).toBe(true);
+  });
+
+  it('refuses QoS 2 and invalid filters', async () => {
+    const { session } = setup();
+    await expect(session.subscribeAsync('a/#/b')).rejects.toMatchObject({ code: 'invalid-argument' });
+    expect(session.subscribe('a', 2 as never)).toBe(false);
+  });
+
+  it('unsubscribe sends UNSUBSCRIBE and stops restoring', () => {
+    const { clock, connector, session } = setup();
+    session.start();
+    session.subscribe('a', 1);
+    accept(connector.last);
+    const sub = parse(connector.last.written[1]);
+    connector.last.receive([0x90, 3, 0, sub.messageId, 1]);
+    let done = false;
+    session.unsubscribe('a', () => (done = true));
+    const unsub = parse(connector.last.written[2]);
+    expect(unsub).toMatchObject({ cmd: 'unsubscribe', unsubscriptions: ['a'] });
+    connector.last.receive([0xb0, 2, 0, unsub.messageId]);
+    expect(done).toBe(true);
+    connector.last.drop();
+    clock.advance(1000);
+    accept(connector.last);
+    expect(connector.last.written.length).toBe(1);
+  });
+});
+
+describe('MqttSession inbound', () => {
+  it('acknowledges QoS 1 after the handler accepted it, and repeats again', () => {
+    const { connector, session } = setup();
+    const got: string[] = [];
+    session.events.on('message', (topic, payload, info) => {
+      got.push(topic + '=' + Buffer.from(payload).toString() + (info.dup ? ' dup' : ''));
+    });
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    const msg = pkt({ cmd: 'publish', topic: 'v1/devices/me/rpc/request/0', payload: '{}', qos: 1, messageId: 42 });
+    connector.last.receive(msg);
+    connector.last.receive(pkt({ cmd: 'publish', topic: 'v1/devices/me/rpc/request/0', payload: '{}', qos: 1, messageId: 42, dup: true }));
+    expect(got).toEqual(['v1/devices/me/rpc/request/0={}', 'v1/devices/me/rpc/request/0={} dup']);
+    expect(connector.last.take().map((b) => Array.from(b))).toEqual([puback(42), puback(42)]);
+  });
+
+  it('a handler returning a promise delays the PUBACK; a refusal or a throw sends none', async () => {
+    const { connector, session, errors } = setup();
+    let release!: () => void;
+    let mode = 'async';
+    session.events.on('message', () => {
+      if (mode === 'async') return new Promise<void>((r) => (release = r));
+      if (mode === 'refuse') return false;
+      throw new Error('handler bug');
+    });
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    connector.last.receive(pkt({ cmd: 'publish', topic: 'a', payload: 'x', qos: 1, messageId: 1 }));
+    await flushMicrotasks();
+    expect(connector.last.take()).toEqual([]);
+    release();
+    await flushMicrotasks();
+    expect(connector.last.take().map((b) => Array.from(b))).toEqual([puback(1)]);
+    mode = 'refuse';
+    connector.last.receive(pkt({ cmd: 'publish', topic: 'a', payload: 'x', qos: 1, messageId: 2 }));
+    mode = 'throw';
+    connector.last.receive(pkt({ cmd: 'publish', topic: 'a', payload: 'x', qos: 1, messageId: 3 }));
+    expect(connector.last.take()).toEqual([]);
+    expect(errors.map((e) => e.code)).toEqual(['handler']);
+    expect(session.connected).toBe(true);
+  });
+
+  it('refuses inbound QoS 1 beyond the pending-handler cap instead of growing', async () => {
+    const { connector, session, errors } = setup({ maxPendingInbound: 2 });
+    session.events.on('message', () => new Promise(() => {}));
+    session.start();
+    accept(connector.last);
+    for (let i = 1; i <= 5; i++) connector.last.receive(pkt({ cmd: 'publish', topic: 'a', payload: 'x', qos: 1, messageId: i }));
+    expect(session.stats.pendingInbound).toBe(2);
+    expect(errors.filter((e) => e.code === 'queue-full').length).toBe(3);
+  });
+
+  it('closes and reconnects with a fresh parser after a malformed packet, then works', () => {
+    const { clock, connector, session, errors } = setup();
+    const got: string[] = [];
+    session.events.on('message', (t) => void got.push(t));
+    session.start();
+    accept(connector.last);
+    connector.last.receive([0x32, 5, 0, 1, 0x61, 0, 0, 0x30]); // QoS 1 id 0, then a stray byte
+    expect(errors[0].code).toBe('malformed');
+    expect(connector.sockets[0].closed).toBe(true);
+    clock.advance(1000);
+    accept(connector.last);
+    connector.last.receive(pkt({ cmd: 'publish', topic: 'ok', payload: '', qos: 0 }));
+    expect(got).toEqual(['ok']);
+  });
+
+  it('an oversized inbound packet closes the connection', () => {
+    const { connector, session, errors } = setup({ maxPacketBytes: 1000 });
+    session.start();
+    accept(connector.last);
+    connector.last.receive([0x30, 0xe9, 0x07]); // remaining length 1001: no body needed to refuse it
+    expect(errors[0].code).toBe('packet-too-large');
+    expect(connector.last.closed).toBe(true);
+  });
+
+  it('keepalive: PINGREQ when idle, reconnect when PINGRESP never comes', () => {
+    const { clock, connector, session, errors } = setup({ keepaliveSeconds: 10 });
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    clock.advance(10_000);
+    expect(connector.last.take().map((b) => Array.from(b))).toEqual([[0xc0, 0]]);
+    connector.last.receive([0xd0, 0]);
+    clock.advance(10_000);
+    expect(connector.last.take().map((b) => Array.from(b))).toEqual([[0xc0, 0]]);
+    clock.advance(5_000);
+    expect(errors.map((e) => e.code)).toEqual(['keepalive-timeout']);
+    expect(connector.last.closed).toBe(true);
+    clock.advance(1000);
+    expect(connector.sockets.length).toBe(2);
+  });
+});
