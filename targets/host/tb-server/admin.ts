@@ -1,0 +1,48 @@
+/** Operations shared by the HTTP API and the programmatic API. */
+import type { Ctx } from './context';
+import { pushShared } from './downlink';
+import type { DeviceRecord, Entry } from './registry';
+import type { Json, JsonObject } from './types';
+
+export function setSharedAttributes(ctx: Ctx, device: DeviceRecord, values: JsonObject): void {
+  const keys = ctx.registry.saveAttributes(device.sharedAttributes, values);
+  if (keys.length === 0) return;
+  const data: JsonObject = {};
+  for (const k of keys) data[k] = device.sharedAttributes.get(k)!.value;
+  pushShared(ctx, device, data);
+}
+
+export function deleteSharedAttributes(ctx: Ctx, device: DeviceRecord, keys: string[]): void {
+  for (const k of keys) device.sharedAttributes.delete(k);
+  if (keys.length) pushShared(ctx, device, { deleted: [...keys] });
+}
+
+export function entriesToObject(map: Map<string, Entry>): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [k, e] of map) out[k] = e.value;
+  return out;
+}
+
+export interface DeviceJson {
+  id: { entityType: 'DEVICE'; id: string };
+  createdTime: number;
+  name: string;
+  type: string;
+  label: string;
+  additionalInfo: { gateway: boolean };
+  /** Not in ThingsBoard's Device: the access token (ACCESS_TOKEN devices only), for convenience. */
+  token?: string;
+}
+
+export function deviceJson(d: DeviceRecord): DeviceJson {
+  const out: DeviceJson = {
+    id: { entityType: 'DEVICE', id: d.id },
+    createdTime: d.createdTime,
+    name: d.name,
+    type: d.type,
+    label: '',
+    additionalInfo: { gateway: d.gateway },
+  };
+  if (d.credentials.type === 'ACCESS_TOKEN') out.token = d.credentials.token;
+  return out;
+}

@@ -1,0 +1,33 @@
+/** What the MQTT handlers, the HTTP API and the programmatic API share. */
+import type { DeviceRegistry } from './registry';
+import type { RpcManager } from './rpc';
+import type { Session, SessionTable } from './session';
+import type { ClientRpcHandler, Json, RateLimits, TbEvent } from './types';
+
+export interface ResolvedOptions {
+  host: string;
+  maxPayloadBytes: number;
+  rpcTimeoutMs: number;
+  rpcMinTimeoutMs: number;
+  provisionCloseMs: number;
+  idleTimeoutMs: number;
+  provision?: { key: string; secret: string };
+  rateLimits: RateLimits;
+  gatewayRateLimits: RateLimits;
+  clientRpc: Record<string, ClientRpcHandler>;
+}
+
+export interface Ctx {
+  readonly registry: DeviceRegistry;
+  readonly sessions: SessionTable;
+  readonly rpc: RpcManager;
+  readonly opts: ResolvedOptions;
+  emit(event: TbEvent): void;
+  /** Publishes to one session, QoS = granted QoS of the matching subscription, else 1. */
+  send(s: Session, topic: string, payload: Json | string, qos?: number): void;
+  /** Closes a session's connection. */
+  drop(s: Session, reason: string): void;
+}
+
+/** A handler returns work to run after the PUBACK (responses), or throws ShapeError to disconnect. */
+export type AfterAck = (() => void) | void;

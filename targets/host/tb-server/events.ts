@@ -1,0 +1,95 @@
+/** Event fan-out, one-line formatting for logs, and waiting for an event (tests). */
+import type { TbEvent, TbEventListener } from './types';
+
+const MAX_WAITERS = 1_000;
+const MAX_SHOWN = 200;
+
+function clip(s: string): string {
+  return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN)}... (${s.length} chars)` : s;
+}
+
+export function formatEvent(e: TbEvent): string {
+  switch (e.type) {
+    case 'connected':
+      return `[mqtt] ${e.device} connected (${e.kind}, clientId "${e.clientId}")`;
+    case 'disconnected':
+      return `[mqtt] ${e.device} disconnected`;
+    case 'rejected':
+      return `[mqtt] CONNACK ${e.returnCode} for clientId "${e.clientId}"${e.username !== undefined ? ` username "${e.username}"` : ''}`;
+    case 'evicted':
+      return `[mqtt] ${e.device}: older session evicted by a new connection`;
+    case 'uplink':
+      return `[mqtt] ${e.device} -> ${e.topic} ${clip(e.payload)}`;
+    case 'downlink':
+      return `[mqtt] ${e.device} <- ${e.topic} ${clip(e.payload)}`;
+    case 'violation':
+      return `[mqtt] ${e.device} dropped: ${e.reason}`;
+    case 'suback':
+      return `[mqtt] ${e.device} subscribe ${e.filter} -> ${e.granted === 0x80 ? 'refused (0x80)' : `QoS ${e.granted}`}`;
+    case 'child':
+      return `[gateway] ${e.gateway}: child ${e.device} ${e.connected ? 'connected' : 'disconnected'}`;
+    case 'provisioned':
+      return `[provision] ${e.device || '(no name)'}: ${e.status}`;
+    case 'rpc':
+      return `[rpc] ${e.device} #${e.id} ${e.method}: ${e.outcome}`;
+  }
+}
+
+interface Waiter {
+  match: (e: TbEvent) => boolean;
+  resolve: (e: TbEvent) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class EventHub {
+  private readonly listeners = new Set<TbEventListener>();
+  private readonly waiters = new Set<Waiter>();
+
+  constructor(private readonly log?: (line: string) => void) {}
+
+  on(fn: TbEventListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit(e: TbEvent): void {
+    if (this.log) this.log(formatEvent(e));
+    for (const fn of this.listeners) fn(e);
+    for (const w of [...this.waiters]) {
+      if (!w.match(e)) continue;
+      this.settle(w);
+      w.resolve(e);
+    }
+  }
+
+  /** Resolves with the first later event that matches; rejects after timeoutMs or on close(). */
+  waitFor(match: (e: TbEvent) => boolean, timeoutMs: number): Promise<TbEvent> {
+    if (this.waiters.size >= MAX_WAITERS) return Promise.reject(new Error('too many waiters'));
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        match,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.settle(w);
+          reject(new Error(`no matching event within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.waiters.add(w);
+    });
+  }
+
+  close(): void {
+    for (const w of [...this.waiters]) {
+      this.settle(w);
+      w.reject(new Error('server closed'));
+    }
+    this.listeners.clear();
+  }
+
+  private settle(w: Waiter): void {
+    clearTimeout(w.timer);
+    this.waiters.delete(w);
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * Admin REST API shaped like ThingsBoard's (no authentication): devices, server-side RPC, shared
+ * attributes, latest telemetry and attributes.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { deleteSharedAttributes, deviceJson, setSharedAttributes } from './admin';
+import type { Ctx } from './context';
+import { RegistryError, type DeviceRecord } from './registry';
+import { RpcError } from './rpc';
+import type { Json } from './types';
+import { isObject } from './values';
+
+export const MAX_BODY_BYTES = 65_536;
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const RPC_STATUS: Record<string, number> = {
+  TIMEOUT: 504, // ThingsBoard: GATEWAY_TIMEOUT
+  NO_ACTIVE_CONNECTION: 409, // ThingsBoard: CONFLICT
+  TOO_MANY_REQUESTS: 429,
+  CLOSED: 503,
+};
+
+export class HttpApi {
+  private server: Server | undefined;
+  port = 0;
+
+  constructor(private readonly ctx: Ctx) {}
+
+  async start(port: number, host: string): Promise<number> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        const status = e instanceof HttpError ? e.status : 500;
+        send(res, status, { status, message: e instanceof Error ? e.message : String(e), timestamp: Date.now() });
+      });
+    });
+    server.requestTimeout = 60_000;
+    server.keepAliveTimeout = 1_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    const addr = server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : port;
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const method = req.method ?? 'GET';
+    const q = url.searchParams;
+
+    // POST /api/device[?accessToken=T]
+    if (method === 'POST' && parts.join('/') === 'api/device') {
+      const body = await readJsonObject(req);
+      const info = isObject(body.additionalInfo) ? body.additionalInfo : {};
+      const name = body.name;
+      if (typeof name !== 'string') throw new HttpError(400, 'Device name should be specified!');
+      const token = typeof body.token === 'string' ? body.token : q.get('accessToken') ?? undefined;
+      try {
+        const rec = this.ctx.registry.create({
+          name,
+          ...(typeof body.type === 'string' ? { type: body.type } : {}),
+          gateway: body.gateway === true || info.gateway === true,
+          ...(token ? { token } : {}),
+        });
+        return send(res, 200, deviceJson(rec));
+      } catch (e) {
+        if (e instanceof RegistryError) throw new HttpError(400, e.message);
+        throw e;
+      }
+    }
+    // GET /api/tenant/devices?deviceName=NAME
+    if (method === 'GET' && parts.join('/') === 'api/tenant/devices') {
+      const rec = this.ctx.registry.get(q.get('deviceName') ?? '');
+      if (!rec) throw new HttpError(404, 'Requested item wasn\'t found!');
+      return send(res, 200, deviceJson(rec));
+    }
+    // GET /api/device/{id}[/credentials]
+    if (method === 'GET' && parts[0] === 'api' && parts[1] === 'device' && parts.length >= 3) {
+      const rec = this.device(parts[2]!);
+      if (parts.length === 3) return send(res, 200, deviceJson(rec));
+      if (parts.length === 4 && parts[3] === 'credentials') {
+        const c = rec.credentials;
+        return send(res, 200, {
+          deviceId: { entityType: 'DEVICE', id: rec.id },
+          credentialsType: c.type,
+          credentialsId: c.type === 'ACCESS_TOKEN' ? c.token : null,
+          credentialsValue: c.type === 'MQTT_BASIC' ? JSON.stringify({ clientId: c.clientId, userName: c.userName, password: c.password }) : null,
+        });
+      }
+    }
+    // POST /api/plugins/rpc/{twoway|oneway}/{id} and /api/rpc/{twoway|oneway}/{id}
+    const rpcAt = parts[1] === 'plugins' && parts[2] === 'rpc' ? 3 : parts[1] === 'rpc' ? 2 : -1;
+    if (method === 'POST' && parts[0] === 'api' && rpcAt > 0 && parts.length === rpcAt + 2) {
+      const kind = parts[rpcAt];
+      if (kind !== 'twoway' && kind !== 'oneway') throw new HttpError(404, 'Not found');
+      const rec = this.device(parts[rpcAt + 1]!);
+      return this.rpc(res, rec, kind === 'oneway', await readJsonObject(req));
+    }
+    // /api/plugins/telemetry/DEVICE/{id}/... (the DEVICE segment is optional, as in ThingsBoard)
+    if (parts[0] === 'api' && parts[1] === 'plugins' && parts[2] === 'telemetry') {
+      const rest = parts.slice(3);
+      if (rest[0] === 'DEVICE') rest.shift();
+      else if (rest[0] !== undefined && rest[1] !== undefined && /^[A-Z_]+$/.test(rest[0]) && !rest[0].endsWith('_SCOPE')) {
+        throw new HttpError(400, `Unsupported entity type ${rest[0]}`);
+      }
+      const rec = this.device(rest[0] ?? '');
+      return this.telemetry(req, res, method, rec, rest.slice(1), q);
+    }
+    throw new HttpError(404, `No route for ${method} ${url.pathname}`);
+  }
+
+  private device(id: string): DeviceRecord {
+    const rec = this.ctx.registry.getById(id);
+    if (!rec) throw new HttpError(404, 'Requested item wasn\'t found!');
+    return rec;
+  }
+
+  private async rpc(res: ServerResponse, rec: DeviceRecord, oneway: boolean, body: Record<string, Json>): Promise<void> {
+    if (typeof body.method !== 'string') throw new HttpError(400, 'RPC request must have a "method"');
+    const asked = typeof body.timeout === 'number' ? body.timeout : this.ctx.opts.rpcTimeoutMs;
+    const timeoutMs = Math.max(this.ctx.opts.rpcMinTimeoutMs, asked);
+    try {
+      const reply = await this.ctx.rpc.send(rec, body.method, body.params ?? null, { timeoutMs, oneway });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(reply.raw);
+    } catch (e) {
+      if (!(e instanceof RpcError)) throw e;
+      throw new HttpError(RPC_STATUS[e.code] ?? 500, e.message);
+    }
+  }
+
+  private async telemetry(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    rec: DeviceRecord,
+    rest: string[],
+    q: URLSearchParams,
+  ): Promise<void> {
+    const keys = q.get('keys') === null ? undefined : q.get('keys')!.split(',').filter(Boolean);
+    const path = rest.join('/');
+    if (method === 'GET' && path === 'values/timeseries') {
+      const strict = q.get('useStrictDataTypes') === 'true';
+      const out: Record<string, { ts: number; value: Json }[]> = {};
+      for (const [k, e] of rec.telemetry) {
+        if (keys && !keys.includes(k)) continue;
+        out[k] = [{ ts: e.ts, value: strict ? e.value : asString(e.value) }];
+      }
+      return send(res, 200, out);
+    }
+    if (method === 'GET' && (path === 'values/attributes' || rest[0] === 'values' && rest[1] === 'attributes' && rest.length === 3)) {
+      const scope = rest[2];
+      const maps =
+        scope === undefined ? [rec.clientAttributes, rec.sharedAttributes]
+        : scope === 'CLIENT_SCOPE' ? [rec.clientAttributes]
+        : scope === 'SHARED_SCOPE' ? [rec.sharedAttributes]
+        : scope === 'SERVER_SCOPE' ? []
+        : undefined;
+      if (!maps) throw new HttpError(400, `Invalid scope ${scope}`);
+      const out: { key: string; value: Json; lastUpdateTs: number }[] = [];
+      for (const m of maps) for (const [k, e] of m) if (!keys || keys.includes(k)) out.push({ key: k, value: e.value, lastUpdateTs: e.ts });
+      return send(res, 200, out);
+    }
+    if (method === 'GET' && path === 'keys/timeseries') return send(res, 200, [...rec.telemetry.keys()]);
+    if (method === 'GET' && path === 'keys/attributes') {
+      return send(res, 200, [...rec.clientAttributes.keys(), ...rec.sharedAttributes.keys()]);
+    }
+    // POST .../attributes/SHARED_SCOPE or .../SHARED_SCOPE
+    const scope = rest[0] === 'attributes' && rest.length === 2 ? rest[1] : rest.length === 1 ? rest[0] : undefined;
+    if (method === 'POST' && scope !== undefined) {
+      if (scope !== 'SHARED_SCOPE') throw new HttpError(400, `Only SHARED_SCOPE is supported here, not ${scope}`);
+      setSharedAttributes(this.ctx, rec, await readJsonObject(req));
+      return send(res, 200, undefined);
+    }
+    if (method === 'DELETE' && rest.length === 1 && scope !== undefined) {
+      if (scope !== 'SHARED_SCOPE') throw new HttpError(400, `Only SHARED_SCOPE is supported here, not ${scope}`);
+      if (!keys || keys.length === 0) throw new HttpError(400, 'Required request parameter \'keys\' is not present');
+      deleteSharedAttributes(this.ctx, rec, keys);
+      return send(res, 200, undefined);
+    }
+    throw new HttpError(404, `No route for ${method} telemetry/${path}`);
+  }
+}
+
+function asString(v: Json): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  if (body === undefined) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJsonObject(req: IncomingMessage): Promise<Record<string, Json>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooBig = false;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) tooBig = true;
+    else chunks.push(chunk);
+  }
+  if (tooBig) throw new HttpError(413, `Request body over ${MAX_BODY_BYTES} bytes`);
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'Invalid request body: not JSON');
+  }
+  if (!isObject(body)) throw new HttpError(400, 'Invalid request body: expected a JSON object');
+  return body;
+}
