@@ -114,6 +114,7 @@ export class MockIo implements IoFactory {
     if (!Number.isInteger(spec.address) || spec.address < 0x08 || spec.address > 0x77) {
       throw new HalError('bad-config', 'I2C address ' + String(spec.address) + ' is not a 7-bit device address (0x08..0x77)');
     }
+    if (!(spec.hz > 0)) throw new HalError('bad-config', 'I2C bus (data ' + spec.data + ', clock ' + spec.clock + '): hz must be > 0, got ' + spec.hz);
     // Like ECMA-419, opening does not talk to the chip: an absent chip shows on the first transfer.
     return new MockI2cDevice(this.bus(spec.data, spec.clock, spec.port), spec);
   }
