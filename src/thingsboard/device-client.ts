@@ -1,0 +1,279 @@
+import type { Clock } from '../platform/clock';
+import { describeError } from '../platform/errors';
+import type { Log } from '../platform/log';
+import { silentLog } from '../platform/log';
+import type { JsonValue } from '../platform/store';
+import type { MqttError } from '../mqtt/errors';
+import type { MessageInfo, MqttSession } from '../mqtt/session';
+import { TbError } from './errors';
+import { isObject, parseJson, preview, stringify, type JsonObject } from './json';
+import { PendingRequests } from './pending-requests';
+import { RpcRegistry, type RpcHandler, type RpcRegistryOptions } from './rpc-registry';
+import { parseSharedUpdate, type SharedAttributesListener } from './shared-attributes';
+import type { AttributeRequest, AttributesResponse, ClaimOptions, TbDevice } from './tb-device';
+import { checkAttributes, checkTelemetry, type TelemetryInput } from './telemetry';
+import * as T from './topics';
+
+export interface DeviceClientOptions {
+  session: MqttSession;
+  clock: Clock;
+  log?: Log;
+  /** Attribute requests and client-side RPC fail after this long. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Requests of each kind waiting at once. Default 8. */
+  maxPendingRequests?: number;
+  rpc?: Omit<RpcRegistryOptions, 'clock'>;
+}
+
+/** How many recent server RPC ids are remembered to skip a redelivered (DUP) request. */
+const RECENT_RPC_IDS = 8;
+
+/**
+ * The ThingsBoard MQTT Device API (v1 topics) over an MqttSession: telemetry, client attributes,
+ * attribute requests, shared attribute updates, server-side and client-side RPC, claiming.
+ * Subscriptions are made once and the session restores them after every reconnect.
+ */
+export class DeviceClient implements TbDevice {
+  private readonly session: MqttSession;
+  private readonly clock: Clock;
+  private readonly log: Log;
+  private readonly requestTimeoutMs: number;
+  private readonly attributeRequests: PendingRequests<AttributesResponse>;
+  private readonly rpcCalls: PendingRequests<JsonValue>;
+  private readonly rpc: RpcRegistry;
+  private readonly sharedListeners: SharedAttributesListener[] = [];
+  private readonly recentRpcIds: string[] = [];
+  private readonly unlisten: (() => void)[] = [];
+  private closed = false;
+
+  constructor(options: DeviceClientOptions) {
+    this.session = options.session;
+    this.clock = options.clock;
+    this.log = options.log ?? silentLog;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    const max = options.maxPendingRequests ?? 8;
+    this.attributeRequests = new PendingRequests(this.clock, max, 'attribute request');
+    this.rpcCalls = new PendingRequests(this.clock, max, 'client-side RPC');
+    this.rpc = new RpcRegistry({ clock: this.clock, ...options.rpc });
+
+    this.unlisten.push(this.session.events.on('message', (topic, payload, info) => this.onMessage(topic, payload, info)));
+    this.unlisten.push(this.session.events.on('connect', () => (this.recentRpcIds.length = 0)));
+    const report = (filter: string) => (error?: MqttError) => {
+      if (error) this.log.error('subscription to ' + filter + ' failed: ' + describeError(error));
+    };
+    for (const filter of [T.DEVICE_ATTRIBUTES, T.DEVICE_ATTRIBUTES_RESPONSE_FILTER, T.DEVICE_RPC_REQUEST_FILTER, T.DEVICE_RPC_RESPONSE_FILTER]) {
+      this.session.subscribe(filter, 1, report(filter));
+    }
+  }
+
+  get connected(): boolean {
+    return this.session.connected;
+  }
+
+  sendTelemetry(data: TelemetryInput): Promise<void> {
+    const problem = checkTelemetry(data);
+    if (problem) return Promise.reject(new TbError('invalid-argument', problem));
+    return this.publishJson(T.DEVICE_TELEMETRY, data);
+  }
+
+  sendAttributes(attributes: JsonObject): Promise<void> {
+    const problem = checkAttributes(attributes);
+    if (problem) return Promise.reject(new TbError('invalid-argument', problem));
+    return this.publishJson(T.DEVICE_ATTRIBUTES, attributes);
+  }
+
+  /**
+   * Asks for client and/or shared attributes. Keys go as comma-separated strings (a JSON array makes
+   * the server drop the connection); no keys at all asks for every attribute.
+   */
+  requestAttributes(request: AttributeRequest = {}, timeoutMs = this.requestTimeoutMs): Promise<AttributesResponse> {
+    const body: JsonObject = {};
+    for (const [field, keys] of [
+      ['clientKeys', request.clientKeys],
+      ['sharedKeys', request.sharedKeys],
+    ] as const) {
+      if (keys === undefined) continue;
+      const problem = checkKeys(keys);
+      if (problem) return Promise.reject(new TbError('invalid-argument', field + ': ' + problem));
+      body[field] = keys.join(',');
+    }
+    return this.attributeRequests.start(timeoutMs, (id, fail) => {
+      this.publishJson(T.DEVICE_ATTRIBUTES_REQUEST + id, body).catch((error: unknown) => fail(asTbError(error)));
+    });
+  }
+
+  onSharedAttributes(listener: SharedAttributesListener): () => void {
+    this.sharedListeners.push(listener);
+    return () => {
+      const i = this.sharedListeners.indexOf(listener);
+      if (i >= 0) this.sharedListeners.splice(i, 1);
+    };
+  }
+
+  /** Registers a server-side RPC method by its exact name; before or after connecting. */
+  onRpc(method: string, handler: RpcHandler): () => void {
+    return this.rpc.register(method, handler);
+  }
+
+  /** Client-side RPC: asks the server and resolves with its answer (any JSON). */
+  callRpc(method: string, params: JsonValue = {}, timeoutMs = this.requestTimeoutMs): Promise<JsonValue> {
+    if (typeof method !== 'string' || method.length === 0) {
+      // The server drops a connection whose request has no method.
+      return Promise.reject(new TbError('invalid-argument', 'client-side RPC needs a method name'));
+    }
+    return this.rpcCalls.start(timeoutMs, (id, fail) => {
+      this.publishJson(T.DEVICE_RPC_REQUEST + id, { method, params }).catch((error: unknown) => fail(asTbError(error)));
+    });
+  }
+
+  claim(options: ClaimOptions = {}): Promise<void> {
+    const body: JsonObject = {};
+    if (options.secretKey !== undefined) {
+      if (typeof options.secretKey !== 'string') return Promise.reject(new TbError('invalid-argument', 'claim secretKey must be a string'));
+      body.secretKey = options.secretKey;
+    }
+    if (options.durationMs !== undefined) {
+      if (!Number.isInteger(options.durationMs) || options.durationMs <= 0) {
+        return Promise.reject(new TbError('invalid-argument', 'claim durationMs must be a positive integer'));
+      }
+      body.durationMs = options.durationMs;
+    }
+    return this.publishJson(T.DEVICE_CLAIM, body);
+  }
+
+  /** Stops listening and fails pending requests; the session itself belongs to the caller. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const off of this.unlisten) off();
+    const closed = new TbError('closed', 'the device client was closed');
+    this.attributeRequests.failAll(closed);
+    this.rpcCalls.failAll(closed);
+  }
+
+  // ---- inbound ----
+
+  private onMessage(topic: string, payload: Uint8Array, info: MessageInfo): void {
+    if (topic === T.DEVICE_ATTRIBUTES) {
+      this.onSharedPush(payload);
+      return;
+    }
+    let id = T.topicSuffix(topic, T.DEVICE_RPC_REQUEST);
+    if (id !== undefined) {
+      this.onServerRpc(id, payload, info.dup);
+      return;
+    }
+    id = T.topicSuffix(topic, T.DEVICE_ATTRIBUTES_RESPONSE);
+    if (id !== undefined) {
+      this.onAttributeResponse(id, payload);
+      return;
+    }
+    id = T.topicSuffix(topic, T.DEVICE_RPC_RESPONSE);
+    if (id !== undefined) {
+      this.onRpcResponse(id, payload);
+      return;
+    }
+    this.log.debug('message on unexpected topic ' + topic + ' ignored');
+  }
+
+  private onSharedPush(payload: Uint8Array): void {
+    const body = parseJson(payload);
+    const update = body instanceof Error ? undefined : parseSharedUpdate(body);
+    if (!update) {
+      this.log.warn('shared attribute update ignored, not a JSON object: ' + preview(payload));
+      return;
+    }
+    for (const listener of this.sharedListeners.slice()) {
+      try {
+        listener(update);
+      } catch (error) {
+        this.log.error('shared attribute listener failed: ' + describeError(error));
+      }
+    }
+  }
+
+  private onServerRpc(id: string, payload: Uint8Array, dup: boolean): void {
+    if (dup && this.recentRpcIds.indexOf(id) >= 0) {
+      this.log.debug('redelivered RPC request ' + id + ' skipped');
+      return;
+    }
+    this.recentRpcIds.push(id);
+    if (this.recentRpcIds.length > RECENT_RPC_IDS) this.recentRpcIds.shift();
+    const body = parseJson(payload);
+    const reply = (value: JsonValue) => {
+      this.publishJson(T.DEVICE_RPC_RESPONSE + id, value).catch((error: unknown) =>
+        this.log.error('RPC ' + id + ' reply not sent: ' + describeError(error)),
+      );
+    };
+    if (body instanceof Error) {
+      this.log.warn('RPC request ' + id + ' is not JSON: ' + preview(payload));
+      reply({ error: 'request is not valid JSON' });
+      return;
+    }
+    this.rpc.invoke(body, id, reply);
+  }
+
+  private onAttributeResponse(idText: string, payload: Uint8Array): void {
+    const id = requestId(idText);
+    if (id === undefined || !this.attributeRequests.has(id)) {
+      this.log.debug('attribute response ' + idText + ' matches no pending request');
+      return;
+    }
+    const body = parseJson(payload);
+    if (body instanceof Error || !isObject(body) || !optionalObject(body.client) || !optionalObject(body.shared)) {
+      this.attributeRequests.fail(id, new TbError('bad-response', 'attribute response is not {"client":{..},"shared":{..}}: ' + preview(payload)));
+      return;
+    }
+    this.attributeRequests.resolve(id, {
+      client: (body.client as JsonObject | undefined) ?? {},
+      shared: (body.shared as JsonObject | undefined) ?? {},
+    });
+  }
+
+  private onRpcResponse(idText: string, payload: Uint8Array): void {
+    const id = requestId(idText);
+    if (id === undefined || !this.rpcCalls.has(id)) {
+      this.log.debug('RPC response ' + idText + ' matches no pending call');
+      return;
+    }
+    const body = parseJson(payload);
+    if (body instanceof Error) {
+      this.rpcCalls.fail(id, new TbError('bad-response', 'RPC response is not JSON: ' + preview(payload)));
+      return;
+    }
+    this.rpcCalls.resolve(id, body);
+  }
+
+  // ---- outbound ----
+
+  private publishJson(topic: string, value: unknown): Promise<void> {
+    if (this.closed) return Promise.reject(new TbError('closed', 'the device client was closed'));
+    const text = stringify(value);
+    if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', 'cannot send ' + topic + ': ' + text.message));
+    return this.session.publishAsync(topic, text, { qos: 1 });
+  }
+}
+
+function checkKeys(keys: unknown): string | undefined {
+  if (!Array.isArray(keys)) return 'keys must be an array of strings';
+  for (const k of keys) {
+    if (typeof k !== 'string' || k.length === 0) return 'keys must be non-empty strings';
+    if (k.indexOf(',') >= 0) return 'key "' + k + '" contains a comma, which the request format cannot carry';
+  }
+  return undefined;
+}
+
+function optionalObject(value: JsonValue | undefined): boolean {
+  return value === undefined || isObject(value);
+}
+
+function requestId(text: string): number | undefined {
+  if (!/^\d{1,10}$/.test(text)) return undefined;
+  const id = Number(text);
+  return id <= 0x7fffffff ? id : undefined;
+}
+
+function asTbError(error: unknown): TbError {
+  if (error instanceof TbError) return error;
+  return new TbError('closed', 'request not sent: ' + describeError(error), error);
+}

@@ -1,0 +1,87 @@
+import type { Clock, TimerHandle } from '../platform/clock';
+import { TbError } from './errors';
+
+interface Pending<T> {
+  resolve: (value: T) => void;
+  reject: (error: TbError) => void;
+  timer: TimerHandle;
+}
+
+/**
+ * Requests waiting for a response matched by id: attribute requests, client-side RPC, gateway
+ * attribute requests. Ids are non-negative 31-bit integers, unique among pending requests; each
+ * request fails with 'timeout' when its time passes, so nothing waits forever. Bounded.
+ */
+export class PendingRequests<T> {
+  private readonly pending = new Map<number, Pending<T>>();
+  private nextId = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly max: number,
+    private readonly what: string,
+  ) {}
+
+  /**
+   * Registers a request and returns its id and promise, or a TbError when too many are pending.
+   * `send` is called with the id; an error it returns fails the request at once.
+   */
+  start(timeoutMs: number, send: (id: number, fail: (error: TbError) => void) => void): Promise<T> {
+    if (this.pending.size >= this.max) {
+      return Promise.reject(new TbError('too-many-pending', this.max + ' ' + this.what + 's are already waiting for an answer'));
+    }
+    if (!(timeoutMs > 0)) return Promise.reject(new TbError('invalid-argument', this.what + ' timeout must be > 0 ms'));
+    const id = this.allocate();
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        if (!this.pending.delete(id)) return;
+        reject(new TbError('timeout', 'no answer to ' + this.what + ' ' + id + ' within ' + timeoutMs + ' ms'));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      send(id, (error) => this.fail(id, error));
+    });
+  }
+
+  /** True when a request with this id waits. */
+  has(id: number): boolean {
+    return this.pending.has(id);
+  }
+
+  resolve(id: number, value: T): boolean {
+    const p = this.take(id);
+    if (!p) return false;
+    p.resolve(value);
+    return true;
+  }
+
+  fail(id: number, error: TbError): boolean {
+    const p = this.take(id);
+    if (!p) return false;
+    p.reject(error);
+    return true;
+  }
+
+  failAll(error: TbError): void {
+    for (const id of Array.from(this.pending.keys())) this.fail(id, error);
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  private take(id: number): Pending<T> | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    this.clock.clearTimeout(p.timer);
+    return p;
+  }
+
+  private allocate(): number {
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = id >= 0x7fffffff ? 0 : id + 1;
+      if (!this.pending.has(id)) return id;
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import type { Clock } from '../platform/clock';
+import { describeError } from '../platform/errors';
+import type { JsonValue } from '../platform/store';
+import { TbError } from './errors';
+
+export interface RpcRequest {
+  method: string;
+  params: JsonValue;
+  /** The request id as the server sent it. */
+  id: string | number;
+}
+
+/** A server-side RPC handler: its return value (or resolved value) is the reply; throwing sends {"error": ...}. */
+export type RpcHandler = (params: JsonValue, request: RpcRequest) => JsonValue | void | Promise<JsonValue | void>;
+
+export interface RpcRegistryOptions {
+  clock: Clock;
+  /** A handler that has not answered by then gets an error reply; keep it under the server's 5-10 s. Default 4000. */
+  handlerTimeoutMs?: number;
+  /** Registered methods. Default 32. */
+  maxMethods?: number;
+  /** RPCs running at once; more get a "busy" error reply. Default 4. */
+  maxConcurrent?: number;
+}
+
+/**
+ * Server-side RPC methods by exact name (never by prefix), and the rules every reply follows:
+ * unknown method, throwing handler, rejected promise and missed deadline all answer
+ * {"error": "..."}, so the server never waits in silence.
+ */
+export class RpcRegistry {
+  private readonly handlers = new Map<string, RpcHandler>();
+  private running = 0;
+  private readonly clock: Clock;
+  private readonly handlerTimeoutMs: number;
+  private readonly maxMethods: number;
+  private readonly maxConcurrent: number;
+
+  constructor(options: RpcRegistryOptions) {
+    this.clock = options.clock;
+    this.handlerTimeoutMs = options.handlerTimeoutMs ?? 4000;
+    this.maxMethods = options.maxMethods ?? 32;
+    this.maxConcurrent = options.maxConcurrent ?? 4;
+  }
+
+  /** Registers (or replaces) the handler for `method`; returns a function that removes it. */
+  register(method: string, handler: RpcHandler): () => void {
+    if (typeof method !== 'string' || method.length === 0) throw new TbError('invalid-argument', 'RPC method name must be a non-empty string');
+    if (typeof handler !== 'function') throw new TbError('invalid-argument', 'RPC handler for ' + method + ' must be a function');
+    if (!this.handlers.has(method) && this.handlers.size >= this.maxMethods) {
+      throw new TbError('invalid-argument', 'too many RPC methods (cap ' + this.maxMethods + ')');
+    }
+    this.handlers.set(method, handler);
+    return () => {
+      if (this.handlers.get(method) === handler) this.handlers.delete(method);
+    };
+  }
+
+  has(method: string): boolean {
+    return this.handlers.has(method);
+  }
+
+  methods(): string[] {
+    return Array.from(this.handlers.keys());
+  }
+
+  /**
+   * Runs the handler for `request` and calls `reply` exactly once with the JSON reply.
+   * `body` is the parsed request ({method, params}); anything else gets an error reply.
+   */
+  invoke(body: JsonValue, id: string | number, reply: (value: JsonValue) => void): void {
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body.method !== 'string') {
+      reply({ error: 'RPC request must be a JSON object with a string "method"' });
+      return;
+    }
+    const method = body.method;
+    const params = body.params === undefined ? null : body.params;
+    const handler = this.handlers.get(method);
+    if (!handler) {
+      reply({ error: 'unknown method: ' + method });
+      return;
+    }
+    if (this.running >= this.maxConcurrent) {
+      reply({ error: 'busy: ' + this.running + ' RPCs are still running' });
+      return;
+    }
+    let answered = false;
+    const answer = (value: JsonValue) => {
+      if (answered) return;
+      answered = true;
+      this.running--;
+      this.clock.clearTimeout(timer);
+      reply(value);
+    };
+    this.running++;
+    const timer = this.clock.setTimeout(
+      () => answer({ error: 'method ' + method + ' did not answer within ' + this.handlerTimeoutMs + ' ms' }),
+      this.handlerTimeoutMs,
+    );
+    let result: JsonValue | void | Promise<JsonValue | void>;
+    try {
+      result = handler(params, { method, params, id });
+    } catch (error) {
+      answer({ error: method + ' failed: ' + describeError(error) });
+      return;
+    }
+    if (result && typeof (result as Promise<JsonValue | void>).then === 'function') {
+      (result as Promise<JsonValue | void>).then(
+        (value) => answer(value === undefined ? {} : value),
+        (error: unknown) => answer({ error: method + ' failed: ' + describeError(error) }),
+      );
+      return;
+    }
+    answer(result === undefined ? {} : (result as JsonValue));
+  }
+}

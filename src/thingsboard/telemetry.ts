@@ -1,0 +1,45 @@
+import type { JsonValue } from '../platform/store';
+import { isObject, type JsonObject } from './json';
+
+/** A reading with the device's own time stamp (ms since the epoch). */
+export interface TimedValues {
+  ts: number;
+  values: JsonObject;
+}
+
+/** What ThingsBoard takes as telemetry: {"k":v}, {"ts":..,"values":{..}}, or an array of either. */
+export type TelemetryInput = JsonObject | TimedValues | (JsonObject | TimedValues)[];
+
+/** Explains what is wrong with a telemetry value, or returns undefined when it is fine. */
+export function checkTelemetry(input: unknown): string | undefined {
+  if (Array.isArray(input)) {
+    if (input.length === 0) return 'telemetry array is empty';
+    for (let i = 0; i < input.length; i++) {
+      const problem = checkEntry(input[i]);
+      if (problem) return 'telemetry[' + i + ']: ' + problem;
+    }
+    return undefined;
+  }
+  return checkEntry(input);
+}
+
+function checkEntry(entry: unknown): string | undefined {
+  if (!isObject(entry)) return 'telemetry must be an object or an array of objects';
+  // The server treats an object as time-stamped only when both "ts" and "values" are present.
+  if ('ts' in entry && 'values' in entry) {
+    const ts = entry.ts as JsonValue;
+    if (typeof ts !== 'number' || !Number.isInteger(ts) || ts < 0) return '"ts" must be a non-negative integer (ms since the epoch)';
+    if (!isObject(entry.values)) return '"values" must be an object';
+    if (Object.keys(entry.values).length === 0) return '"values" is empty';
+    return undefined;
+  }
+  if (Object.keys(entry).length === 0) return 'telemetry object is empty';
+  return undefined;
+}
+
+/** Attributes are a non-empty JSON object. */
+export function checkAttributes(input: unknown): string | undefined {
+  if (!isObject(input)) return 'attributes must be a JSON object';
+  if (Object.keys(input).length === 0) return 'attributes object is empty';
+  return undefined;
+}
