@@ -2,6 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { startTbServer, type TbServer } from '../../targets/host/tb-server/index';
+import { parseServerArgs } from '../../targets/host/tb-server/cli';
 
 let server: TbServer;
 const clients: MqttClient[] = [];
@@ -222,5 +223,18 @@ describe('REST API', () => {
     expect((await http('POST', '/api/device', { name: 'big', pad: 'x'.repeat(70_000) })).status).toBe(413);
     const id = server.getDevice('plain')!.id;
     expect((await http('POST', `/api/plugins/rpc/twoway/${id}`, { params: {} })).status).toBe(400);
+  });
+});
+
+describe('command line', () => {
+  it('parses devices, gateways, basic credentials and provisioning', () => {
+    expect(parseServerArgs(['--mqtt-port', '1883', '--device', 'd:T', '--gateway', 'g:G', '--basic', 'b:c:u:p', '--provision', 'k:s'])).toEqual({
+      mqttPort: 1883,
+      devices: [{ name: 'd', token: 'T' }],
+      gateways: [{ name: 'g', token: 'G' }],
+      basicDevices: [{ name: 'b', clientId: 'c', username: 'u', password: 'p' }],
+      provision: { key: 'k', secret: 's' },
+    });
+    expect(() => parseServerArgs(['--bogus', '1'])).toThrow(/unknown option/);
   });
 });

@@ -72,6 +72,7 @@ export class MqttFrontend {
       authorizeForward: (_client, packet) => (this.direct.has(packet.payload as Buffer) ? packet : null),
     });
     await aedes.listen();
+    (aedes as unknown as NodeJS.EventEmitter).on('error', (e: Error) => this.ctx.emit({ type: 'violation', device: 'broker', reason: e.message }));
     aedes.on('subscribe', (subs, client) => this.afterSubscribe(subs, client));
     aedes.on('unsubscribe', (topics, client) => {
       const s = this.ctx.sessions.ofClient(client);
