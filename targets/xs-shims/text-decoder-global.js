@@ -1,0 +1,2 @@
+/** Stands in for Moddable's `text/decoder` module where TextDecoder is a global (xsnap, Node). */
+export default globalThis.TextDecoder;

@@ -1,0 +1,104 @@
+/**
+ * Bundles code for the xsnap worker (real XS engine, see worker.ts): one IIFE script, because the
+ * worker evaluates scripts only (no module loader behind `e`), with mqtt-packet's Node
+ * dependencies replaced by targets/xs-shims.
+ *
+ *   npx rollup -c targets/xsnap/rollup.config.mjs            # probe -> dist/xsnap/probe.js
+ *
+ * Other targets import { xsPlugins } and give their own input/output.
+ */
+import { fileURLToPath } from 'node:url';
+import alias from '@rollup/plugin-alias';
+import commonjs from '@rollup/plugin-commonjs';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+
+const shims = fileURLToPath(new URL('../xs-shims/', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Aliases from Node/npm module names to the XS shims. `textModules: 'global'` maps Moddable's
+ * `text/encoder` / `text/decoder` to the TextEncoder/TextDecoder globals (xsnap); on Moddable
+ * leave them to the manifest (`textModules: 'moddable'`, and mark them external).
+ */
+export function xsShimAliases({ textModules = 'global' } = {}) {
+  const entries = [
+    { find: /^buffer\/?$/, replacement: shims + 'buffer.js' },
+    { find: /^events$/, replacement: shims + 'events.js' },
+    { find: /^bl$/, replacement: shims + 'bl.js' },
+    { find: /^debug$/, replacement: shims + 'debug.js' },
+    { find: /^process-nextick-args$/, replacement: shims + 'process-nextick-args.js' },
+  ];
+  if (textModules === 'global') {
+    entries.push(
+      { find: /^text\/encoder$/, replacement: shims + 'text-encoder-global.js' },
+      { find: /^text\/decoder$/, replacement: shims + 'text-decoder-global.js' },
+    );
+  }
+  return entries;
+}
+
+/**
+ * Source patches to mqtt-packet 9. Each must match exactly once, or the build fails (so an
+ * mqtt-packet upgrade cannot silently drop one).
+ * - varByteIntCache: grows by ~7 slots per distinct packet length, up to 16,384 entries
+ *   (DESIGN.md); on a 4,928-slot heap that is a leak. Compute the length bytes every time.
+ */
+const MQTT_PACKET_PATCHES = [
+  {
+    file: /mqtt-packet[\\/]writeToStream\.js$/,
+    find: 'if (num < 16384) varByteIntCache[num] = buffer',
+    replace: '/* tbxs: varByteIntCache disabled (unbounded slot growth on XS) */',
+  },
+];
+
+// mqtt-packet's debug('...', args) statements, one per line: even with a no-op debug each costs
+// a call and its arguments on every packet. Replaced by `void 0` (keeps brace-less ifs intact).
+const DEBUG_STATEMENT = /^([ \t]*)debug\(.*\)[ \t]*$/gm;
+const DEBUG_FILES = /mqtt-packet[\\/](writeToStream|parser)\.js$/;
+
+export function patchMqttPacket({ stripDebug = true } = {}) {
+  return {
+    name: 'tbxs-patch-mqtt-packet',
+    transform(code, id) {
+      let out = code;
+      if (stripDebug && DEBUG_FILES.test(id)) out = out.replace(DEBUG_STATEMENT, '$1void 0');
+      for (const patch of MQTT_PACKET_PATCHES) {
+        if (!patch.file.test(id)) continue;
+        const count = out.split(patch.find).length - 1;
+        if (count !== 1) this.error(`mqtt-packet patch expected once in ${id}, found ${count}: ${patch.find}`);
+        out = out.replace(patch.find, patch.replace);
+      }
+      return out === code ? null : { code: out, map: null };
+    },
+  };
+}
+
+/** TypeScript via esbuild (already installed for tsx/vitest): types stripped, nothing else. */
+export function typescript() {
+  return {
+    name: 'tbxs-esbuild-ts',
+    async transform(code, id) {
+      if (!/\.[cm]?ts$/.test(id)) return null;
+      const { transform } = await import('esbuild');
+      const result = await transform(code, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: id, sourcemap: false });
+      return { code: result.code, map: null };
+    },
+  };
+}
+
+export function xsPlugins(options = {}) {
+  return [
+    alias({ entries: xsShimAliases(options) }),
+    typescript(),
+    patchMqttPacket(options),
+    nodeResolve({ extensions: ['.mjs', '.js', '.ts', '.json'], preferBuiltins: false, browser: false }),
+    commonjs({ requireReturnsDefault: 'auto', ignoreDynamicRequires: true, transformMixedEsModules: true }),
+  ];
+}
+
+export default {
+  input: fileURLToPath(new URL('./probe-entry.js', import.meta.url)),
+  output: { file: root + 'dist/xsnap/probe.js', format: 'iife', generatedCode: 'es2015', strict: true },
+  plugins: xsPlugins(),
+  treeshake: { moduleSideEffects: true },
+};

@@ -1,0 +1,349 @@
+/**
+ * A driver for @agoric/xsnap's `xsnap-worker` binary: the real Moddable XS engine in a child
+ * process, spoken to over its netstring pipe protocol. No SES, no lockdown, no import of the
+ * package's own Node API (its api.js calls `harden` at load time, which needs SES).
+ *
+ * Protocol (xsnap-native/xsnap/sources/xsnap-worker.c, @agoric/xsnap 0.15.0): netstrings
+ * (`<len>:<bytes>,`) on fd 3 (host -> worker) and fd 4 (worker -> host). The host sends one
+ * request and reads until its reply; while it runs, the worker may call `issueCommand(ab)`, which
+ * arrives here as `?<bytes>` and blocks the worker until the host answers `/<bytes>`.
+ *   host -> worker: `e<js source>` evaluate (indirect eval: a sloppy global script, no modules)
+ *                   `?<bytes>`     call globalThis.handleCommand(ArrayBuffer)
+ *                   `R` isReady, `s<path>`/`m<path>` run a script/module file, `w<path>` snapshot,
+ *                   `q` quit
+ *   worker -> host: `.<meter JSON>\x01<reply bytes>` done; reply = the result (or its `.result`)
+ *                   when it is an ArrayBuffer, else empty. Meter JSON:
+ *                   {"currentHeapCount":n,"compute":n,"allocate":n,"timestamps":[...]}
+ *                   `!<message>` uncaught exception in the request (worker keeps running)
+ *                   `?<bytes>` issueCommand from the worker; answer with `/<bytes>`
+ * Before replying, the worker drains its job queue (promise reactions, setImmediate callbacks).
+ * Exit codes: 11 not enough memory, 12 stack overflow, 15 unhandled exception, 16 no more keys,
+ * 17 too much computation (the `-l` metering limit per request was exceeded), 2 I/O error.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+
+/** What the worker reports after each request (evaluate or command). */
+export interface XsMeter {
+  /** Computrons used by this request (XS meter index at its end; reset to 0 per request). */
+  computrons: number;
+  /**
+   * XS `currentHeapCount` after the request, in slots: those live at the last GC plus every slot
+   * allocated since (fxNewSlot counts up, a GC resets it to the live count). The difference
+   * between two requests is the slots allocated by the second one, as long as no GC ran between.
+   */
+  heapCount: number;
+  /** Bytes of chunk heap XS has malloc'ed in total (grows, never per request). */
+  allocatedBytes: number;
+  /** gettimeofday() stamps (seconds) the worker took: request received, each issueCommand out/in, reply. */
+  timestamps: number[];
+}
+
+export interface XsResult extends XsMeter {
+  /** The ArrayBuffer the evaluated code / handleCommand returned, as bytes; empty otherwise. */
+  reply: Uint8Array;
+}
+
+export interface XsWorkerOptions {
+  /** Computrons allowed per request; the worker exits with code 17 beyond it. 0 = unlimited. Default 1e8. */
+  meteringLimit?: number;
+  /** Process name (argv[0]); must not start with '-'. */
+  name?: string;
+  /** Where `print()` output goes: inherited, dropped, or handed over line by line. Default 'inherit'. */
+  stdout?: 'inherit' | 'ignore' | ((line: string) => void);
+  stderr?: 'inherit' | 'ignore' | ((line: string) => void);
+  /** Use the debug build (-O0 -g) instead of the release build. */
+  debug?: boolean;
+  /** Explicit binary path (else $XSNAP_WORKER, else the one @agoric/xsnap built at install). */
+  bin?: string;
+  /** XS parser buffer size in kB (default in the worker: 8192). */
+  parserBufferSizeKb?: number;
+}
+
+export type CommandHandler = (bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+export class XsExitError extends Error {
+  constructor(
+    message: string,
+    readonly code: number | null,
+    readonly signal: NodeJS.Signals | null,
+  ) {
+    super(message);
+  }
+}
+
+/** Uncaught exception inside the worker; the worker is still usable. */
+export class XsEvalError extends Error {}
+
+const EXIT_MEANING: Record<number, string> = {
+  1: 'bad usage',
+  2: 'I/O error',
+  11: 'not enough memory',
+  12: 'stack overflow',
+  15: 'unhandled exception',
+  16: 'no more keys',
+  17: 'too much computation (metering limit)',
+};
+
+const OK = 0x2e; // '.'
+const ERROR = 0x21; // '!'
+const QUERY = 0x3f; // '?'
+const COLON = 0x3a;
+const COMMA = 0x2c;
+
+/** Path of the xsnap-worker binary that @agoric/xsnap compiled in its postinstall. */
+export function xsnapWorkerPath(debug = false): string {
+  const fromEnv = process.env.XSNAP_WORKER;
+  if (fromEnv) return fromEnv;
+  const platform = process.platform === 'linux' ? 'lin' : process.platform === 'darwin' ? 'mac' : undefined;
+  if (!platform) throw new Error(`xsnap-worker is built for Linux and macOS only, not ${process.platform}`);
+  const require = createRequire(import.meta.url);
+  const root = dirname(require.resolve('@agoric/xsnap/package.json'));
+  const bin = join(root, 'xsnap-native/xsnap/build/bin', platform, debug ? 'debug' : 'release', 'xsnap-worker');
+  if (!existsSync(bin)) {
+    throw new Error(
+      `${bin} is missing: @agoric/xsnap's install script did not run. ` +
+        'Check "allowScripts" in package.json, then run `npm rebuild @agoric/xsnap` (needs make and a C compiler).',
+    );
+  }
+  return bin;
+}
+
+/** Incremental netstring reader. */
+class NetstringReader {
+  private buffer: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly onMessage: (message: Uint8Array) => void) {}
+
+  push(chunk: Uint8Array): void {
+    if (this.buffer.length === 0) this.buffer = chunk;
+    else {
+      const joined = new Uint8Array(this.buffer.length + chunk.length);
+      joined.set(this.buffer, 0);
+      joined.set(chunk, this.buffer.length);
+      this.buffer = joined;
+    }
+    for (;;) {
+      const colon = this.buffer.indexOf(COLON);
+      if (colon < 0) {
+        if (this.buffer.length > 10) throw new Error('xsnap protocol error: netstring length too long');
+        return;
+      }
+      let length = 0;
+      for (let i = 0; i < colon; i++) {
+        const digit = this.buffer[i] - 0x30;
+        if (digit < 0 || digit > 9) throw new Error('xsnap protocol error: bad netstring length');
+        length = length * 10 + digit;
+      }
+      const end = colon + 1 + length;
+      if (this.buffer.length < end + 1) return;
+      if (this.buffer[end] !== COMMA) throw new Error('xsnap protocol error: netstring without trailing comma');
+      const message = this.buffer.slice(colon + 1, end);
+      this.buffer = this.buffer.subarray(end + 1);
+      this.onMessage(message);
+    }
+  }
+}
+
+function netstring(prefix: number, body: Uint8Array): Buffer {
+  const head = Buffer.from(`${body.length + 1}:${String.fromCharCode(prefix)}`, 'latin1');
+  return Buffer.concat([head, body, Buffer.from(',')]);
+}
+
+interface Pending {
+  resolve(result: XsResult): void;
+  reject(error: Error): void;
+}
+
+function lineSink(sink: (line: string) => void): (chunk: Buffer) => void {
+  let rest = '';
+  return (chunk) => {
+    const text = rest + chunk.toString('utf8');
+    const lines = text.split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) sink(line);
+  };
+}
+
+export class XsWorker {
+  private readonly toWorker: Writable;
+  private readonly reader: NetstringReader;
+  private pending: Pending | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private commandHandler: CommandHandler = (bytes) => bytes;
+  private exitError: XsExitError | undefined;
+  private readonly exited: Promise<void>;
+  private closing = false;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly name: string,
+  ) {
+    const stdio = child.stdio as unknown as [null, Readable | null, Readable | null, Writable, Readable];
+    this.toWorker = stdio[3];
+    this.toWorker.on('error', () => {
+      /* EPIPE after the worker died: reported through 'exit' */
+    });
+    this.reader = new NetstringReader((message) => this.onMessage(message));
+    stdio[4].on('data', (chunk: Buffer) => {
+      try {
+        this.reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch (error) {
+        this.fail(error as Error);
+        child.kill();
+      }
+    });
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        if (!(this.closing && code === 0)) {
+          const meaning = code !== null ? EXIT_MEANING[code] ?? 'unknown error' : `signal ${signal}`;
+          this.exitError = new XsExitError(`xsnap worker ${name} exited: ${meaning} (code ${code})`, code, signal);
+        } else {
+          this.exitError = new XsExitError(`xsnap worker ${name} is closed`, code, signal);
+        }
+        this.fail(this.exitError);
+        resolve();
+      });
+    });
+  }
+
+  static async start(opts: XsWorkerOptions = {}): Promise<XsWorker> {
+    const name = opts.name ?? 'tbxs-xs';
+    if (name.startsWith('-')) throw new Error(`worker name '${name}' cannot start with '-'`);
+    const bin = opts.bin ?? xsnapWorkerPath(opts.debug);
+    const args = [];
+    const limit = opts.meteringLimit ?? 1e8;
+    if (limit > 0) args.push('-l', String(Math.floor(limit)));
+    if (opts.parserBufferSizeKb) args.push('-s', String(opts.parserBufferSizeKb));
+    const out = opts.stdout ?? 'inherit';
+    const err = opts.stderr ?? 'inherit';
+    const child = spawn(bin, args, {
+      argv0: name,
+      stdio: [
+        'ignore',
+        typeof out === 'function' ? 'pipe' : out,
+        typeof err === 'function' ? 'pipe' : err,
+        'pipe', // 3: requests to the worker
+        'pipe', // 4: replies from the worker
+      ],
+    });
+    if (typeof out === 'function') child.stdout?.on('data', lineSink(out));
+    if (typeof err === 'function') child.stderr?.on('data', lineSink(err));
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', reject);
+    });
+    const worker = new XsWorker(child, name);
+    // Round-trip once so a broken binary fails here, not on the first evaluate.
+    await worker.request(0x52 /* 'R' */, new Uint8Array(0));
+    return worker;
+  }
+
+  /** Evaluates a script (not a module) in the global scope; resolves after the job queue drained. */
+  evaluate(code: string): Promise<XsResult> {
+    return this.request(0x65 /* 'e' */, Buffer.from(code, 'utf8'));
+  }
+
+  /** Calls `globalThis.handleCommand(ArrayBuffer)` in the worker; its returned ArrayBuffer is `reply`. */
+  command(bytes: Uint8Array): Promise<XsResult> {
+    return this.request(QUERY, bytes);
+  }
+
+  /** Answers the worker's synchronous `issueCommand(ArrayBuffer)` (default: echo). */
+  onCommand(handler: CommandHandler): void {
+    this.commandHandler = handler;
+  }
+
+  /** Asks the worker to quit and waits for it to exit. */
+  async close(): Promise<void> {
+    if (this.exitError) return;
+    this.closing = true;
+    await this.chain.catch(() => undefined);
+    if (!this.exitError) {
+      this.toWorker.write(netstring(0x71 /* 'q' */, new Uint8Array(0)));
+      this.toWorker.end();
+    }
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** Kills the worker at once. */
+  async terminate(): Promise<void> {
+    this.closing = true;
+    if (!this.exitError) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  private request(kind: number, body: Uint8Array): Promise<XsResult> {
+    const run = () =>
+      new Promise<XsResult>((resolve, reject) => {
+        if (this.exitError) return reject(this.exitError);
+        this.pending = { resolve, reject };
+        this.toWorker.write(netstring(kind, body));
+      });
+    const result = this.chain.then(run, run);
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+
+  private fail(error: Error): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.reject(error);
+  }
+
+  private onMessage(message: Uint8Array): void {
+    const kind = message[0];
+    if (kind === QUERY) {
+      void this.answer(message.subarray(1));
+      return;
+    }
+    const pending = this.pending;
+    this.pending = undefined;
+    if (!pending) throw new Error('xsnap protocol error: reply without a request');
+    if (kind === OK) {
+      const separator = message.indexOf(1, 1);
+      const meter =
+        separator < 0
+          ? { compute: 0, currentHeapCount: 0, allocate: 0, timestamps: [] }
+          : (JSON.parse(Buffer.from(message.subarray(1, separator)).toString('utf8')) as {
+              compute: number;
+              currentHeapCount: number;
+              allocate: number;
+              timestamps: number[];
+            });
+      pending.resolve({
+        computrons: meter.compute,
+        heapCount: meter.currentHeapCount,
+        allocatedBytes: meter.allocate,
+        timestamps: meter.timestamps,
+        reply: message.slice(separator < 0 ? 1 : separator + 1),
+      });
+    } else if (kind === ERROR) {
+      pending.reject(new XsEvalError(Buffer.from(message.subarray(1)).toString('utf8')));
+    } else {
+      pending.reject(new Error(`xsnap protocol error: unknown reply ${JSON.stringify(String.fromCharCode(kind))}`));
+      this.child.kill();
+    }
+  }
+
+  private async answer(request: Uint8Array): Promise<void> {
+    let reply: Uint8Array;
+    try {
+      reply = await this.commandHandler(request);
+    } catch (error) {
+      // The worker is blocked inside issueCommand; it must get an answer. An empty one plus a
+      // failed request is the least surprising outcome.
+      reply = new Uint8Array(0);
+      const pending = this.pending;
+      this.pending = undefined;
+      pending?.reject(error as Error);
+      this.pending = { resolve: () => undefined, reject: () => undefined };
+    }
+    this.toWorker.write(netstring(0x2f /* '/' */, reply));
+  }
+}
