@@ -1,0 +1,14 @@
+import type { Clock } from './clock';
+import type { Log } from './log';
+import type { Connector } from './socket';
+import type { Store } from './store';
+
+/** What a target hands to portable code: time, sockets, persistence, logging. */
+export interface Platform {
+  clock: Clock;
+  connector: Connector;
+  store: Store;
+  log: Log;
+  /** 0 <= x < 1; defaults to Math.random. */
+  random?: () => number;
+}

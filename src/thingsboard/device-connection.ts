@@ -1,0 +1,90 @@
+import { PrefixLog } from '../platform/log';
+import type { Platform } from '../platform/platform';
+import type { TlsOptions } from '../platform/socket';
+import { MqttSession, type MqttSessionOptions } from '../mqtt/session';
+import { connectFields, loadCredentials, saveCredentials, type DeviceCredentials } from './credentials';
+import { DeviceClient, type DeviceClientOptions } from './device-client';
+import { TbError } from './errors';
+import { provision, type ProvisionRequest } from './provisioning';
+
+export interface DeviceConnectionConfig {
+  host: string;
+  port: number;
+  tls?: TlsOptions;
+  /** MQTT client id where the credentials name none. Default "tbxs-" plus a random suffix. */
+  clientId?: string;
+  /** Credentials given by configuration; they win over stored ones. */
+  credentials?: DeviceCredentials;
+  /** Used when neither configured nor stored credentials exist. */
+  provisioning?: ProvisionRequest;
+  /** Session tuning: keepalive, caps, backoff. */
+  session?: Omit<MqttSessionOptions, 'connector' | 'clock' | 'log' | 'random' | 'host' | 'port' | 'tls' | 'clientId' | 'username' | 'password'>;
+  client?: Omit<DeviceClientOptions, 'session' | 'clock' | 'log'>;
+}
+
+export interface DeviceConnection {
+  session: MqttSession;
+  client: DeviceClient;
+  credentials: DeviceCredentials;
+  /** How the credentials were found. */
+  source: 'config' | 'store' | 'provisioned';
+  close(): void;
+}
+
+/**
+ * Finds the device's credentials (configuration, then the Store, then provisioning, whose result
+ * is stored so the next start does not provision again), then opens the session and the client.
+ */
+export async function openDevice(platform: Platform, config: DeviceConnectionConfig): Promise<DeviceConnection> {
+  const log = platform.log;
+  let credentials = config.credentials;
+  let source: DeviceConnection['source'] = 'config';
+  if (!credentials) {
+    credentials = loadCredentials(platform.store);
+    source = 'store';
+  }
+  if (!credentials) {
+    if (!config.provisioning) {
+      throw new TbError('bad-config', 'no credentials: give an access token, MQTT basic credentials, or a provision key and secret');
+    }
+    log.info('thingsboard: no stored credentials, provisioning' + (config.provisioning.deviceName ? ' ' + config.provisioning.deviceName : ''));
+    credentials = await provision({
+      connector: platform.connector,
+      clock: platform.clock,
+      log: new PrefixLog(log, 'provision'),
+      random: platform.random,
+      host: config.host,
+      port: config.port,
+      tls: config.tls,
+      request: config.provisioning,
+    });
+    saveCredentials(platform.store, credentials);
+    source = 'provisioned';
+    log.info('thingsboard: provisioned (' + credentials.type + '), credentials stored');
+  }
+  const random = platform.random ?? Math.random;
+  const fields = connectFields(credentials, config.clientId ?? 'tbxs-' + Math.floor(random() * 0xffffffff).toString(16));
+  const session = new MqttSession({
+    ...config.session,
+    connector: platform.connector,
+    clock: platform.clock,
+    log: new PrefixLog(log, 'mqtt'),
+    random: platform.random,
+    host: config.host,
+    port: config.port,
+    tls: config.tls,
+    ...fields,
+  });
+  const client = new DeviceClient({ ...config.client, session, clock: platform.clock, log: new PrefixLog(log, 'thingsboard') });
+  session.start();
+  return {
+    session,
+    client,
+    credentials,
+    source,
+    close() {
+      client.close();
+      session.close();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import type { Clock, TimerHandle } from '../platform/clock';
+import { describeError } from '../platform/errors';
+import type { Log } from '../platform/log';
+import type { Connector, TlsOptions } from '../platform/socket';
+import { MqttSession } from '../mqtt/session';
+import type { DeviceCredentials } from './credentials';
+import { TbError } from './errors';
+import { isObject, parseJson, preview, type JsonObject } from './json';
+import { PROVISION_REQUEST, PROVISION_RESPONSE, PROVISION_USERNAME } from './topics';
+
+export interface ProvisionRequest {
+  provisionDeviceKey: string;
+  provisionDeviceSecret: string;
+  deviceName?: string;
+  /** Default ACCESS_TOKEN (the server generates a token unless `token` is given). */
+  credentialsType?: 'ACCESS_TOKEN' | 'MQTT_BASIC' | 'X509_CERTIFICATE';
+  token?: string;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  /** X.509: the certificate's hash. */
+  hash?: string;
+}
+
+export interface ProvisionOptions {
+  connector: Connector;
+  clock: Clock;
+  log?: Log;
+  random?: () => number;
+  host: string;
+  port: number;
+  tls?: TlsOptions;
+  request: ProvisionRequest;
+  /** The whole exchange, retries included. Default 30 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * Provisions a device: connects as "provision" (a provisioning-only session on ThingsBoard),
+ * publishes the request, waits for /provision/response, closes the session. Resolves with the
+ * new credentials; rejects with 'provision-not-found' (unknown key or secret), 'provision-failed'
+ * (refused, e.g. the device exists already with the create-new strategy) or 'timeout'.
+ */
+export function provision(options: ProvisionOptions): Promise<DeviceCredentials> {
+  const problem = checkRequest(options.request);
+  if (problem) return Promise.reject(new TbError('bad-config', 'provisioning request: ' + problem));
+  return new Promise<DeviceCredentials>((resolve, reject) => {
+    let lastError = '';
+    let timer: TimerHandle | undefined;
+    const session = new MqttSession({
+      connector: options.connector,
+      clock: options.clock,
+      log: options.log,
+      random: options.random,
+      host: options.host,
+      port: options.port,
+      tls: options.tls,
+      clientId: options.request.deviceName ? 'provision-' + options.request.deviceName : PROVISION_USERNAME,
+      username: PROVISION_USERNAME,
+      reconnect: { initialMs: 1000, maxMs: 8000 },
+    });
+    const finish = (error: TbError | undefined, credentials?: DeviceCredentials) => {
+      if (timer === undefined) return;
+      options.clock.clearTimeout(timer);
+      timer = undefined;
+      session.close();
+      if (error) reject(error);
+      else resolve(credentials as DeviceCredentials);
+    };
+    timer = options.clock.setTimeout(
+      () => finish(new TbError('timeout', 'no provisioning answer within ' + (options.timeoutMs ?? 30_000) + ' ms' + (lastError ? ' (last error: ' + lastError + ')' : ''))),
+      options.timeoutMs ?? 30_000,
+    );
+    session.events.on('error', (error) => {
+      lastError = describeError(error);
+    });
+    session.events.on('message', (topic, payload) => {
+      if (topic !== PROVISION_RESPONSE) return;
+      const result = readResponse(payload, options.request);
+      if (result instanceof TbError) finish(result);
+      else finish(undefined, result);
+    });
+    session.events.on('connect', () => {
+      // Subscribe first and publish after the SUBACK, so the answer cannot outrun the subscription.
+      session.subscribe(PROVISION_RESPONSE, 1, (error) => {
+        if (error) {
+          finish(new TbError('provision-failed', 'cannot subscribe to ' + PROVISION_RESPONSE + ': ' + error.message, error));
+          return;
+        }
+        session.publish(PROVISION_REQUEST, JSON.stringify(requestBody(options.request)), { qos: 1 }, (e) => {
+          if (e) lastError = describeError(e);
+        });
+      });
+    });
+    session.start();
+  });
+}
+
+function requestBody(r: ProvisionRequest): JsonObject {
+  const body: JsonObject = { provisionDeviceKey: r.provisionDeviceKey, provisionDeviceSecret: r.provisionDeviceSecret };
+  if (r.deviceName !== undefined) body.deviceName = r.deviceName;
+  if (r.credentialsType !== undefined) body.credentialsType = r.credentialsType;
+  for (const key of ['token', 'clientId', 'username', 'password', 'hash'] as const) {
+    const v = r[key];
+    if (v !== undefined) body[key] = v;
+  }
+  return body;
+}
+
+function readResponse(payload: Uint8Array, request: ProvisionRequest): DeviceCredentials | TbError {
+  const body = parseJson(payload);
+  if (body instanceof Error || !isObject(body)) return new TbError('bad-response', 'provisioning response is not a JSON object: ' + preview(payload));
+  const status = body.status;
+  const message = typeof body.errorMsg === 'string' ? body.errorMsg : '';
+  if (status === 'NOT_FOUND') return new TbError('provision-not-found', 'provisioning refused: ' + (message || 'unknown provision key or secret') + ' (check provisionDeviceKey and provisionDeviceSecret)');
+  if (status === 'FAILURE') return new TbError('provision-failed', 'provisioning refused: ' + (message || 'failure') + ' (with the create-new strategy the device name must not exist yet)');
+  if (status !== 'SUCCESS') return new TbError('bad-response', 'provisioning response has status ' + JSON.stringify(status));
+  const type = body.credentialsType ?? request.credentialsType ?? 'ACCESS_TOKEN';
+  const value = body.credentialsValue;
+  if (type === 'ACCESS_TOKEN') {
+    if (typeof value !== 'string' || value.length === 0) return new TbError('bad-response', 'ACCESS_TOKEN provisioning response without a token');
+    return { type: 'ACCESS_TOKEN', token: value };
+  }
+  if (type === 'MQTT_BASIC') {
+    // The server spells it "userName" here.
+    if (!isObject(value) || typeof value.clientId !== 'string' || typeof value.userName !== 'string' || typeof value.password !== 'string') {
+      return new TbError('bad-response', 'MQTT_BASIC provisioning response without {clientId, userName, password}');
+    }
+    return { type: 'MQTT_BASIC', clientId: value.clientId, username: value.userName, password: value.password };
+  }
+  if (type === 'X509_CERTIFICATE') return { type: 'X509_CERTIFICATE' };
+  return new TbError('bad-response', 'unknown credentialsType ' + JSON.stringify(type));
+}
+
+function checkRequest(r: ProvisionRequest): string | undefined {
+  if (!r || typeof r !== 'object') return 'missing';
+  if (typeof r.provisionDeviceKey !== 'string' || !r.provisionDeviceKey) return 'provisionDeviceKey is required';
+  if (typeof r.provisionDeviceSecret !== 'string' || !r.provisionDeviceSecret) return 'provisionDeviceSecret is required';
+  const type = r.credentialsType ?? 'ACCESS_TOKEN';
+  if (type !== 'ACCESS_TOKEN' && type !== 'MQTT_BASIC' && type !== 'X509_CERTIFICATE') return 'credentialsType must be ACCESS_TOKEN, MQTT_BASIC or X509_CERTIFICATE';
+  if (type === 'X509_CERTIFICATE' && !r.hash) return 'X509_CERTIFICATE needs the certificate hash';
+  return undefined;
+}
