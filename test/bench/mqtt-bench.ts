@@ -190,14 +190,34 @@ function figures(messages: number, acked: number, errors: number, elapsedMs: num
   };
 }
 
+/** No completion for this long fails the run (a lost PUBACK would otherwise hang the benchmark). */
+const STALL_MS = 10_000;
+
+/** Calls `fail` when `poke` has not been called for STALL_MS; `stop` ends the watch. */
+function watchdog(fail: () => void): { poke(): void; stop(): void } {
+  let last = performance.now();
+  const timer = setInterval(() => {
+    if (performance.now() - last > STALL_MS) {
+      clearInterval(timer);
+      fail();
+    }
+  }, 1000);
+  return { poke: () => (last = performance.now()), stop: () => clearInterval(timer) };
+}
+
+function stalled(client: BenchClient, what: string, finished: number, count: number): Error {
+  return new Error(`${client.name} ${what}: ${finished}/${count} publishes completed, none for ${STALL_MS} ms`);
+}
+
 /** Closed loop: `window` publishes outstanding until `count` were acknowledged (or failed). */
 function runWindowed(client: BenchClient, payloads: string[], count: number, window: number): Promise<RunFigures> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const latencies = new Float64Array(count);
     let sent = 0;
     let finished = 0;
     let acked = 0;
     let errors = 0;
+    const dog = watchdog(() => reject(stalled(client, 'throughput run', finished, count)));
     const start = performance.now();
     const next = (): void => {
       const i = sent++;
@@ -206,8 +226,12 @@ function runWindowed(client: BenchClient, payloads: string[], count: number, win
         if (error) errors++;
         else latencies[acked++] = performance.now() - t;
         finished++;
+        dog.poke();
         if (sent < count) next();
-        else if (finished === count) resolve(figures(count, acked, errors, performance.now() - start, latencies));
+        else if (finished === count) {
+          dog.stop();
+          resolve(figures(count, acked, errors, performance.now() - start, latencies));
+        }
       });
     };
     for (let k = 0; k < Math.min(window, count); k++) next();
@@ -216,12 +240,13 @@ function runWindowed(client: BenchClient, payloads: string[], count: number, win
 
 /** Open loop: publishes at `rate` msg/s whatever the acks do, times each one to its PUBACK. */
 function runPaced(client: BenchClient, payloads: string[], count: number, rate: number): Promise<RunFigures> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const latencies = new Float64Array(count);
     let sent = 0;
     let finished = 0;
     let acked = 0;
     let errors = 0;
+    const dog = watchdog(() => reject(stalled(client, 'paced run', finished, count)));
     const start = performance.now();
     const publishOne = (): void => {
       const i = sent++;
@@ -229,7 +254,11 @@ function runPaced(client: BenchClient, payloads: string[], count: number, rate: 
       client.publish(payloads[i % payloads.length], (error) => {
         if (error) errors++;
         else latencies[acked++] = performance.now() - t;
-        if (++finished === count) resolve(figures(count, acked, errors, performance.now() - start, latencies));
+        dog.poke();
+        if (++finished === count) {
+          dog.stop();
+          resolve(figures(count, acked, errors, performance.now() - start, latencies));
+        }
       });
     };
     // A 1 ms timer tick publishes whatever the schedule says is due by now (about rate/1000 per
