@@ -31,6 +31,7 @@ export function checkTopicFilter(filter: string): MqttError | undefined {
 
 function checkTopicText(text: string, what: string): MqttError | undefined {
   if (text.indexOf('\u0000') >= 0) return new MqttError('invalid-argument', what + ' contains U+0000 [MQTT-1.5.3-2]');
-  if (utf8Length(text) > 65535) return new MqttError('invalid-argument', what + ' is longer than 65535 bytes');
+  // A UTF-16 unit takes at most 3 UTF-8 bytes, so only very long strings need measuring.
+  if (text.length > 21845 && utf8Length(text) > 65535) return new MqttError('invalid-argument', what + ' is longer than 65535 bytes');
   return undefined;
 }

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { isValidUtf8, utf8Decode, utf8Encode, utf8Length } from '../../src/platform/utf8';
+import { isValidUtf8, jsUtf8Decode, jsUtf8Encode, utf8Decode, utf8Encode, utf8Length } from '../../src/platform/utf8';
 
 const samples = ['', 'hello', 'temperature 21.5°C', 'ключ', '温度', 'emoji 😀 ok', '\u0000x', 'a\ud800b'];
 
 describe('utf8', () => {
+  it('the JavaScript fallback encodes like Node', () => {
+    for (const s of samples) {
+      expect(Buffer.from(jsUtf8Encode(s)).equals(Buffer.from(s, 'utf8'))).toBe(true);
+      if (!s.includes('\ud800')) expect(jsUtf8Decode(jsUtf8Encode(s))).toBe(s);
+    }
+    for (const b of [[0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xff]]) expect(jsUtf8Decode(new Uint8Array(b))).toContain('\ufffd');
+    expect(jsUtf8Decode(utf8Encode('a'.repeat(3000) + 'é'))).toBe('a'.repeat(3000) + 'é');
+  });
+
   it('encodes like Node for every sample', () => {
     for (const s of samples) {
       expect(Buffer.from(utf8Encode(s)).equals(Buffer.from(s, 'utf8'))).toBe(true);
