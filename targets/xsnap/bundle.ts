@@ -1,0 +1,100 @@
+/**
+ * Builds the firmware script for xsnap-worker with rollup (IIFE: the worker evaluates scripts
+ * only) and caches it in dist/xsnap/: rebuilt when any source it can include is newer than the
+ * cached file. Host side (Node).
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { OutputOptions, Plugin, RollupOptions } from 'rollup';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const configUrl = new URL('./rollup.config.mjs', import.meta.url).href;
+
+export const ENTRIES = {
+  /** The firmware: what runXsDevice loads. */
+  firmware: join(ROOT, 'targets/xsnap/firmware-entry.ts'),
+  /** The firmware plus the benchmark harness (test/bench/xs-bench.ts). */
+  bench: join(ROOT, 'targets/xsnap/bench-entry.ts'),
+} as const;
+
+export interface BuildOptions {
+  /** Minify with @rollup/plugin-terser (if installed). Default false. */
+  minify?: boolean;
+  /** Ignore the cache. */
+  force?: boolean;
+}
+
+/** Directories and files whose changes make a cached bundle stale. */
+const SOURCES = ['src', 'hal', 'targets/xsnap', 'targets/xs-shims', 'targets/host/simulated-board.ts', 'node_modules/mqtt-packet/package.json'];
+
+function newestMtime(path: string): number {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs;
+  for (const name of readdirSync(path)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const t = newestMtime(join(path, name));
+    if (t > newest) newest = t;
+  }
+  return newest;
+}
+
+async function loadTerser(): Promise<Plugin | undefined> {
+  try {
+    const mod = (await import('@rollup/plugin-terser' as string)) as { default: (o?: unknown) => Plugin };
+    return mod.default({ ecma: 2020, compress: { passes: 2 }, format: { comments: false } });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs rollup for `input` and returns the IIFE source. */
+export async function rollupXs(input: string, minify = false): Promise<string> {
+  const { rollup } = await import('rollup');
+  const config = ((await import(configUrl)) as { default: RollupOptions }).default;
+  const plugins = [...((config.plugins as Plugin[]) ?? [])];
+  if (minify) {
+    const terser = await loadTerser();
+    if (!terser) throw new Error('minifying needs @rollup/plugin-terser: npm install --save-dev @rollup/plugin-terser');
+    plugins.push(terser);
+  }
+  const bundle = await rollup({ ...config, input, plugins, onwarn: () => undefined });
+  try {
+    const { output } = await bundle.generate({ ...(config.output as OutputOptions), file: undefined, name: undefined });
+    return output[0].code;
+  } finally {
+    await bundle.close();
+  }
+}
+
+/** Path of the cached bundle for an entry. */
+export function bundlePath(entry: keyof typeof ENTRIES, minify = false): string {
+  return join(ROOT, 'dist/xsnap', entry + (minify ? '.min' : '') + '.js');
+}
+
+/** Returns the bundle's source, building it when the cache is missing or stale. */
+export async function buildXsFirmware(entry: keyof typeof ENTRIES = 'firmware', options: BuildOptions = {}): Promise<string> {
+  const out = bundlePath(entry, options.minify);
+  if (!options.force) {
+    let built = 0;
+    try {
+      built = statSync(out).mtimeMs;
+    } catch {
+      built = 0;
+    }
+    if (built > 0 && SOURCES.every((s) => newestMtime(join(ROOT, s)) < built)) return readFileSync(out, 'utf8');
+  }
+  const code = await rollupXs(ENTRIES[entry], options.minify);
+  mkdirSync(dirname(out), { recursive: true });
+  // Atomic: test files build in parallel processes.
+  const tmp = out + '.' + process.pid + '.tmp';
+  writeFileSync(tmp, code);
+  renameSync(tmp, out);
+  return code;
+}
