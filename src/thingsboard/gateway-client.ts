@@ -1,0 +1,615 @@
+import type { Clock } from '../platform/clock';
+import { Emitter } from '../platform/emitter';
+import { describeError } from '../platform/errors';
+import type { Log } from '../platform/log';
+import { silentLog } from '../platform/log';
+import type { JsonValue } from '../platform/store';
+import type { MqttError } from '../mqtt/errors';
+import type { MessageInfo, MqttSession } from '../mqtt/session';
+import { DeviceClient } from './device-client';
+import { TbError } from './errors';
+import { Announcer } from './gateway-announcer';
+import { GatewayBatch, type GatewayBatchOptions } from './gateway-batch';
+import { checkName, claimBody, GatewayChild, type ChildHost } from './gateway-child';
+import { isObject, parseJson, preview, stringify, type JsonObject } from './json';
+import { PendingRequests } from './pending-requests';
+import { RpcRegistry, type RpcRegistryOptions, type RpcRequest } from './rpc-registry';
+import { parseSharedUpdate, type SharedAttributesUpdate } from './shared-attributes';
+import type { ClaimOptions } from './tb-device';
+import { checkAttributes, checkTelemetry, type TelemetryInput } from './telemetry';
+import * as T from './topics';
+
+export { GatewayChild } from './gateway-child';
+export type { GatewayBatchOptions } from './gateway-batch';
+
+export interface GatewayClientOptions {
+  session: MqttSession;
+  clock: Clock;
+  log?: Log;
+  /**
+   * The gateway's own device API (its telemetry, attributes, RPC). Rename and delete notices arrive
+   * through it as device-level RPCs. Created (and closed with the gateway) when not given; pass the
+   * one you already have so the v1/devices/me filters are not subscribed twice.
+   */
+  device?: DeviceClient;
+  /** Child attribute requests fail after this long. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Child attribute requests waiting at once, over all children. Default 16. */
+  maxPendingRequests?: number;
+  /** Children connected at once. Default 128, at most 4096. */
+  maxChildren?: number;
+  /** Child announcements (v1/gateway/connect) awaiting their PUBACK at once. Default 4. */
+  announceWindow?: number;
+  /** Child RPCs running at once over all children; more get a "busy" error reply. Default 8. */
+  maxConcurrentRpc?: number;
+  /** Batching of the telemetry and attributes children send on their own; false sends each at once. Default on, same tick. */
+  batch?: false | GatewayBatchOptions;
+  /** Options of every child's RPC registry (handler timeout, methods, concurrency per child). */
+  rpc?: Omit<RpcRegistryOptions, 'clock'>;
+}
+
+/** A gateway-wide RPC handler: answers `method` for every child that did not register it itself. */
+export type GatewayRpcHandler = (device: string, params: JsonValue, request: RpcRequest) => JsonValue | void | Promise<JsonValue | void>;
+
+/** A gateway-wide shared attribute listener: sees the updates of every child. */
+export type GatewaySharedListener = (device: string, update: SharedAttributesUpdate) => void;
+
+export interface GatewayClientEvents {
+  /** The server renamed a child; its handle and handlers now live under `newName`. */
+  renamed: (oldName: string, newName: string) => void;
+  /** The server deleted a child; its handle is detached. */
+  deleted: (name: string) => void;
+}
+
+/** Telemetry for several children: device name -> one entry or an array of entries. */
+export type GatewayTelemetry = { [device: string]: TelemetryInput };
+/** Attributes for several children: device name -> attributes. */
+export type GatewayAttributes = { [device: string]: JsonObject };
+/** Claims for several children: device name -> claim options. */
+export type GatewayClaims = { [device: string]: ClaimOptions };
+
+/** Sends waiting for child announcements to be handed to the session. */
+const MAX_WAITING_SENDS = 16;
+/** Recent (device, id) pairs remembered to skip a redelivered (DUP) child RPC. */
+const RECENT_RPC_IDS = 16;
+const RENAMED = 'gateway_device_renamed';
+const DELETED = 'gateway_device_deleted';
+
+interface WaitingSend {
+  topic: string;
+  text: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The ThingsBoard MQTT Gateway API (v1/gateway/*) over an MqttSession: child devices connected
+ * and announced again after every reconnect, telemetry/attributes for many children in one
+ * message, child attribute requests, shared attribute updates and server-side RPC routed to each
+ * child, claims, and the server's rename/delete notices. Each child is a GatewayChild, which
+ * implements TbDevice. The gateway speaks only for the children it announced: data for a name that
+ * was not connected is refused, so no child exists on the server that the gateway does not know.
+ */
+export class GatewayClient {
+  readonly events = new Emitter<GatewayClientEvents>();
+  /** The gateway's own device API. */
+  readonly device: DeviceClient;
+
+  private readonly session: MqttSession;
+  private readonly clock: Clock;
+  private readonly log: Log;
+  private readonly requestTimeoutMs: number;
+  private readonly maxChildren: number;
+  private readonly maxConcurrentRpc: number;
+  private readonly rpcOptions: Omit<RpcRegistryOptions, 'clock'>;
+  private readonly ownsDevice: boolean;
+  private readonly children = new Map<string, GatewayChild>();
+  private readonly requests: PendingRequests<JsonObject>;
+  private readonly defaults: RpcRegistry;
+  private readonly sharedListeners: GatewaySharedListener[] = [];
+  private readonly announcer: Announcer<GatewayChild>;
+  private readonly telemetryBatch: GatewayBatch | undefined;
+  private readonly attributesBatch: GatewayBatch | undefined;
+  private readonly host: ChildHost;
+  private readonly recentRpcIds: string[] = [];
+  private readonly unlisten: (() => void)[] = [];
+  private waiting: WaitingSend[] = [];
+  private runningRpc = 0;
+  /** The child whose RPC runs a gateway-wide handler right now (handlers are called synchronously). */
+  private invokingDevice = '';
+  private closed = false;
+
+  constructor(options: GatewayClientOptions) {
+    if (!options || !options.session || !options.clock) throw new TbError('invalid-argument', 'GatewayClient needs a session and a clock');
+    this.session = options.session;
+    this.clock = options.clock;
+    this.log = options.log ?? silentLog;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.maxChildren = options.maxChildren ?? 128;
+    if (!Number.isInteger(this.maxChildren) || this.maxChildren < 1 || this.maxChildren > 4096) {
+      throw new TbError('invalid-argument', 'maxChildren must be an integer 1..4096');
+    }
+    this.maxConcurrentRpc = options.maxConcurrentRpc ?? 8;
+    this.rpcOptions = options.rpc ?? {};
+    this.requests = new PendingRequests(this.clock, options.maxPendingRequests ?? 16, 'child attribute request');
+    this.defaults = new RpcRegistry({ clock: this.clock, ...this.rpcOptions, maxConcurrent: this.maxConcurrentRpc });
+    const window = options.announceWindow ?? 4;
+    if (!Number.isInteger(window) || window < 1) throw new TbError('invalid-argument', 'announceWindow must be a positive integer');
+    this.announcer = new Announcer<GatewayChild>(this.clock, this.log, window, 250, (child, done) => {
+      const body: JsonObject = { device: child.name };
+      if (child.type !== undefined) body.type = child.type;
+      this.session.publish(T.GATEWAY_CONNECT, JSON.stringify(body), { qos: 1 }, done);
+    });
+    if (options.batch !== false) {
+      const batch = options.batch ?? {};
+      this.telemetryBatch = new GatewayBatch('telemetry', this.clock, batch, (text) => this.sendWhenReady(T.GATEWAY_TELEMETRY, text));
+      this.attributesBatch = new GatewayBatch('attributes', this.clock, batch, (text) => this.sendWhenReady(T.GATEWAY_ATTRIBUTES, text));
+    }
+
+    const self = this;
+    this.host = {
+      get log() {
+        return self.log;
+      },
+      get connected() {
+        return self.session.connected && !self.closed;
+      },
+      get requestTimeoutMs() {
+        return self.requestTimeoutMs;
+      },
+      childTelemetry: (child, data) => this.childTelemetry(child, data),
+      childAttributes: (child, attributes) => this.childAttributes(child, attributes),
+      childAttributeRequest: (child, client, keys, timeoutMs) => this.requestScope(child, client, keys, timeoutMs),
+      childClaim: (child, body) => this.publishJson(T.GATEWAY_CLAIM, { [child.name]: body }),
+      disconnectDevice: (name) => this.disconnectDevice(name),
+      newRpcRegistry: () => new RpcRegistry({ clock: this.clock, ...this.rpcOptions }),
+    };
+
+    this.ownsDevice = !options.device;
+    this.device = options.device ?? new DeviceClient({ session: this.session, clock: this.clock, log: this.log, rpc: this.rpcOptions });
+    this.unlisten.push(this.device.onRpc(RENAMED, (params) => this.onRenamed(params)));
+    this.unlisten.push(this.device.onRpc(DELETED, (params) => this.onDeleted(params)));
+
+    this.unlisten.push(this.session.events.on('message', (topic, payload, info) => this.onMessage(topic, payload, info)));
+    this.unlisten.push(this.session.events.on('connect', () => this.onConnect()));
+    this.unlisten.push(this.session.events.on('disconnect', () => this.announcer.stop()));
+    const report = (filter: string) => (error?: MqttError) => {
+      if (error) this.log.error('subscription to ' + filter + ' failed: ' + describeError(error));
+    };
+    for (const filter of [T.GATEWAY_ATTRIBUTES, T.GATEWAY_RPC, T.GATEWAY_ATTRIBUTES_RESPONSE]) {
+      this.session.subscribe(filter, 1, report(filter));
+    }
+  }
+
+  /** True while the gateway's MQTT session is connected. */
+  get connected(): boolean {
+    return this.session.connected && !this.closed;
+  }
+
+  /** Connected children: how many, and the bounded stores, for tests and diagnostics. */
+  get stats(): { children: number; pendingRequests: number; announcing: number; waitingSends: number; runningRpc: number } {
+    return {
+      children: this.children.size,
+      pendingRequests: this.requests.size,
+      announcing: this.announcer.queued,
+      waitingSends: this.waiting.length,
+      runningRpc: this.runningRpc,
+    };
+  }
+
+  /** The handle of a connected child, or undefined. */
+  child(name: string): GatewayChild | undefined {
+    return this.children.get(name);
+  }
+
+  /** Names of the connected children. */
+  childNames(): string[] {
+    return Array.from(this.children.keys());
+  }
+
+  /**
+   * Connects a child device (v1/gateway/connect, now when online and again after every reconnect)
+   * and returns its handle. `type` is the device profile, used by the server only when it creates
+   * the device. Connecting a name that is already connected returns the same handle.
+   */
+  connectDevice(name: string, type?: string): GatewayChild {
+    if (this.closed) throw new TbError('closed', 'the gateway client was closed');
+    const problem = checkName(name, 'device name') ?? (type === undefined ? undefined : checkName(type, 'device type'));
+    if (problem) throw new TbError('invalid-argument', problem);
+    const existing = this.children.get(name);
+    if (existing) return existing;
+    if (this.children.size >= this.maxChildren) {
+      throw new TbError('invalid-argument', 'too many child devices (cap ' + this.maxChildren + '): disconnect one first');
+    }
+    const child = new GatewayChild(this.host, name, type);
+    this.children.set(name, child);
+    if (this.session.connected) this.announcer.add(child);
+    return child;
+  }
+
+  /**
+   * Disconnects a child (v1/gateway/disconnect): the server ends its session, the handle is
+   * detached. Resolves at once for a name that is not connected.
+   */
+  disconnectDevice(name: string): Promise<void> {
+    const child = this.children.get(name);
+    if (!child) return Promise.resolve();
+    this.forget(child);
+    if (!this.session.connected || this.closed) return Promise.resolve();
+    return this.publishJson(T.GATEWAY_DISCONNECT, { device: name });
+  }
+
+  /**
+   * Telemetry of several children in one message (QoS 1): `{"D1":[{ts,values}|{flat}],...}`. A
+   * single entry is wrapped in an array. Every name must be a connected child.
+   */
+  sendTelemetry(data: GatewayTelemetry): Promise<void> {
+    const body: { [device: string]: JsonValue } = {};
+    const problem = this.eachDevice(data, 'telemetry', (name, value) => {
+      const bad = checkTelemetry(value);
+      if (bad) return bad;
+      body[name] = (Array.isArray(value) ? value : [value]) as JsonValue;
+      return undefined;
+    });
+    if (problem) return Promise.reject(new TbError('invalid-argument', problem));
+    return this.sendJsonWhenReady(T.GATEWAY_TELEMETRY, body);
+  }
+
+  /** Client attributes of several children in one message: `{"D1":{...},...}`. */
+  sendAttributes(data: GatewayAttributes): Promise<void> {
+    const problem = this.eachDevice(data, 'attributes', (_name, value) => checkAttributes(value));
+    if (problem) return Promise.reject(new TbError('invalid-argument', problem));
+    return this.sendJsonWhenReady(T.GATEWAY_ATTRIBUTES, data);
+  }
+
+  /** Claims several children in one message: `{"D1":{"secretKey":..,"durationMs":..},...}`. */
+  claim(claims: GatewayClaims): Promise<void> {
+    const body: JsonObject = {};
+    let error: TbError | undefined;
+    const problem = this.eachDevice(claims, 'claim', (name, value) => {
+      const b = claimBody(value as ClaimOptions);
+      if (b instanceof TbError) {
+        error = b;
+        return b.message;
+      }
+      body[name] = b;
+      return undefined;
+    });
+    if (error) return Promise.reject(error);
+    if (problem) return Promise.reject(new TbError('invalid-argument', problem));
+    return this.publishJson(T.GATEWAY_CLAIM, body);
+  }
+
+  /**
+   * A gateway-wide server-side RPC method: answers for every child that did not register `method`
+   * itself; the handler gets the child's name first.
+   */
+  onChildRpc(method: string, handler: GatewayRpcHandler): () => void {
+    if (typeof handler !== 'function') throw new TbError('invalid-argument', 'RPC handler for ' + method + ' must be a function');
+    return this.defaults.register(method, (params, request) => handler(this.invokingDevice, params, request));
+  }
+
+  /** Shared attribute updates of every child (after the child's own listeners). */
+  onChildSharedAttributes(listener: GatewaySharedListener): () => void {
+    if (typeof listener !== 'function') throw new TbError('invalid-argument', 'listener must be a function');
+    if (this.sharedListeners.length >= 8) throw new TbError('invalid-argument', 'too many gateway shared attribute listeners (cap 8)');
+    this.sharedListeners.push(listener);
+    return () => {
+      const i = this.sharedListeners.indexOf(listener);
+      if (i >= 0) this.sharedListeners.splice(i, 1);
+    };
+  }
+
+  /** Sends what the batches collected now instead of at the end of the tick (or the batch delay). */
+  flush(): void {
+    if (this.telemetryBatch) this.telemetryBatch.flush();
+    if (this.attributesBatch) this.attributesBatch.flush();
+  }
+
+  /**
+   * Stops listening, fails pending requests and batched sends, detaches every child. The session
+   * belongs to the caller; a device client the gateway created is closed too.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const off of this.unlisten) off();
+    const closed = new TbError('closed', 'the gateway client was closed');
+    this.announcer.close();
+    if (this.telemetryBatch) this.telemetryBatch.close(closed);
+    if (this.attributesBatch) this.attributesBatch.close(closed);
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) w.reject(closed);
+    this.requests.failAll(closed);
+    for (const child of this.children.values()) child.detach();
+    this.children.clear();
+    if (this.ownsDevice) this.device.close();
+  }
+
+  // ---- session events ----
+
+  private onConnect(): void {
+    this.recentRpcIds.length = 0;
+    // The server forgot every child session with the old connection: announce them all again.
+    this.announcer.restart(Array.from(this.children.values()));
+  }
+
+  private onMessage(topic: string, payload: Uint8Array, info: MessageInfo): void {
+    switch (topic) {
+      case T.GATEWAY_RPC:
+        this.onRpc(payload, info.dup);
+        return;
+      case T.GATEWAY_ATTRIBUTES:
+        this.onSharedPush(payload);
+        return;
+      case T.GATEWAY_ATTRIBUTES_RESPONSE:
+        this.onAttributeResponse(payload);
+        return;
+    }
+    // Anything else belongs to the device client (v1/devices/me/*).
+  }
+
+  // ---- inbound ----
+
+  private onSharedPush(payload: Uint8Array): void {
+    const body = parseJson(payload);
+    const update = body instanceof Error || !isObject(body) || body.data === undefined ? undefined : parseSharedUpdate(body.data);
+    if (!update || !isObject(body) || typeof body.device !== 'string') {
+      this.log.warn('gateway shared attribute update ignored, not {"device":"D","data":{..}}: ' + preview(payload));
+      return;
+    }
+    const name = body.device;
+    const child = this.children.get(name);
+    if (!child) {
+      this.log.warn('shared attribute update for unknown child ' + name + ' ignored');
+      return;
+    }
+    child.deliverShared(update);
+    for (const listener of this.sharedListeners.slice()) {
+      try {
+        listener(name, update);
+      } catch (error) {
+        this.log.error('gateway shared attribute listener failed: ' + describeError(error));
+      }
+    }
+  }
+
+  private onRpc(payload: Uint8Array, dup: boolean): void {
+    const body = parseJson(payload);
+    if (body instanceof Error || !isObject(body) || typeof body.device !== 'string' || body.device.length === 0) {
+      this.log.warn('gateway RPC ignored, not {"device":"D","data":{..}}: ' + preview(payload));
+      return;
+    }
+    const name = body.device;
+    const data = body.data;
+    if (!isObject(data) || typeof data.id !== 'number' || !Number.isInteger(data.id)) {
+      // Without an id there is nothing to answer to.
+      this.log.warn('gateway RPC for ' + name + ' ignored, "data" has no integer "id": ' + preview(payload));
+      return;
+    }
+    const id = data.id;
+    const key = name + '\n' + id;
+    if (dup && this.recentRpcIds.indexOf(key) >= 0) {
+      this.log.debug('redelivered RPC ' + id + ' for ' + name + ' skipped');
+      return;
+    }
+    this.recentRpcIds.push(key);
+    if (this.recentRpcIds.length > RECENT_RPC_IDS) this.recentRpcIds.shift();
+    const send = (value: JsonValue) => {
+      this.publishJson(T.GATEWAY_RPC, { device: name, id, data: value }).catch((error: unknown) =>
+        this.log.error('RPC ' + id + ' reply for ' + name + ' not sent: ' + describeError(error)),
+      );
+    };
+    const child = this.children.get(name);
+    if (!child) {
+      send({ error: 'unknown device: ' + name });
+      return;
+    }
+    if (this.runningRpc >= this.maxConcurrentRpc) {
+      send({ error: 'busy: ' + this.runningRpc + ' RPCs are still running on the gateway' });
+      return;
+    }
+    this.runningRpc++;
+    const reply = (value: JsonValue) => {
+      this.runningRpc--;
+      send(value);
+    };
+    const method = typeof data.method === 'string' ? data.method : '';
+    const registry = child.rpcFor(method) ?? this.defaults;
+    this.invokingDevice = name;
+    try {
+      registry.invoke(data, id, reply);
+    } finally {
+      this.invokingDevice = '';
+    }
+  }
+
+  private onAttributeResponse(payload: Uint8Array): void {
+    const body = parseJson(payload);
+    if (body instanceof Error || !isObject(body) || typeof body.id !== 'number' || !Number.isInteger(body.id)) {
+      this.log.warn('gateway attribute response ignored, no integer "id": ' + preview(payload));
+      return;
+    }
+    if (!this.requests.resolve(body.id, body)) this.log.debug('gateway attribute response ' + body.id + ' matches no pending request');
+  }
+
+  private onRenamed(params: JsonValue): JsonValue {
+    let pairs = params;
+    if (typeof pairs === 'string') {
+      const parsed = parseText(pairs);
+      if (parsed !== undefined) pairs = parsed;
+    }
+    if (!isObject(pairs)) {
+      this.log.warn(RENAMED + ' ignored, params are not {"old":"new"}');
+      return {};
+    }
+    for (const oldName of Object.keys(pairs)) {
+      const newName = pairs[oldName];
+      if (typeof newName !== 'string' || checkName(newName, 'name')) {
+        this.log.warn(RENAMED + ': bad new name for ' + oldName);
+        continue;
+      }
+      this.rename(oldName, newName);
+    }
+    return {};
+  }
+
+  private onDeleted(params: JsonValue): JsonValue {
+    const names = Array.isArray(params) ? params : [params];
+    for (const name of names) {
+      if (typeof name !== 'string') {
+        this.log.warn(DELETED + ' ignored, params are not a device name');
+        continue;
+      }
+      const child = this.children.get(name);
+      if (!child) {
+        this.log.info(DELETED + ': ' + name + ' is not a connected child');
+        continue;
+      }
+      this.log.info('child ' + name + ' was deleted on the server');
+      this.forget(child);
+      this.events.emit('deleted', name);
+    }
+    return {};
+  }
+
+  private rename(oldName: string, newName: string): void {
+    const child = this.children.get(oldName);
+    if (!child || oldName === newName) {
+      if (!child) this.log.info(RENAMED + ': ' + oldName + ' is not a connected child');
+      return;
+    }
+    const clash = this.children.get(newName);
+    if (clash) {
+      this.log.warn(RENAMED + ': ' + newName + ' was already connected; that handle is detached');
+      this.forget(clash);
+    }
+    this.children.delete(oldName);
+    this.children.set(newName, child);
+    child.renameTo(newName);
+    this.log.info('child ' + oldName + ' was renamed ' + newName);
+    // The child session on the server follows the new name from now on.
+    if (this.session.connected) this.announcer.add(child);
+    this.events.emit('renamed', oldName, newName);
+  }
+
+  // ---- children's sends ----
+
+  private childTelemetry(child: GatewayChild, data: TelemetryInput): Promise<void> {
+    const text = stringify(data);
+    if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', child.name + ': cannot send telemetry: ' + text.message));
+    if (this.telemetryBatch) return this.telemetryBatch.add(child, Array.isArray(data) ? text.slice(1, -1) : text);
+    return this.sendWhenReady(T.GATEWAY_TELEMETRY, '{' + JSON.stringify(child.name) + ':' + (Array.isArray(data) ? text : '[' + text + ']') + '}');
+  }
+
+  private childAttributes(child: GatewayChild, attributes: JsonObject): Promise<void> {
+    const text = stringify(attributes);
+    if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', child.name + ': cannot send attributes: ' + text.message));
+    if (this.attributesBatch) return this.attributesBatch.add(child, text.slice(1, -1));
+    return this.sendWhenReady(T.GATEWAY_ATTRIBUTES, '{' + JSON.stringify(child.name) + ':' + text + '}');
+  }
+
+  /** One attribute request for one scope; resolves with key -> value. */
+  private requestScope(child: GatewayChild, client: boolean, keys: string[], timeoutMs: number): Promise<JsonObject> {
+    const name = child.name;
+    return this.requests
+      .start(timeoutMs, (id, fail) => {
+        const body: JsonObject = keys.length === 1 ? { id, device: name, client, key: keys[0] } : { id, device: name, client, keys };
+        this.publishJson(T.GATEWAY_ATTRIBUTES_REQUEST, body).catch((error: unknown) => fail(asTbError(error)));
+      })
+      .then((response) => {
+        if (response.device !== name && response.device !== child.name) {
+          throw new TbError('bad-response', 'attribute response for ' + String(response.device) + ' to a request for ' + name);
+        }
+        if (response.values !== undefined) {
+          if (!isObject(response.values)) throw new TbError('bad-response', 'attribute response "values" is not an object');
+          return response.values;
+        }
+        if (response.value === undefined) return {}; // none of the keys exists
+        if (keys.length === 1) return { [keys[0] as string]: response.value };
+        // The server answers "value" without a key when only one of several keys exists: ask key by key.
+        return this.requestEach(child, client, keys, timeoutMs);
+      });
+  }
+
+  private async requestEach(child: GatewayChild, client: boolean, keys: string[], timeoutMs: number): Promise<JsonObject> {
+    const result: JsonObject = {};
+    for (const key of keys) {
+      const one = await this.requestScope(child, client, [key], timeoutMs);
+      if (one[key] !== undefined) result[key] = one[key] as JsonValue;
+    }
+    return result;
+  }
+
+  // ---- outbound ----
+
+  /** Checks a {device: value} map: an object, at least one entry, every name a connected child. */
+  private eachDevice(data: unknown, what: string, check: (name: string, value: unknown) => string | undefined): string | undefined {
+    if (this.closed) return 'the gateway client was closed';
+    if (!isObject(data)) return 'gateway ' + what + ' must be an object {"Device":...}';
+    const names = Object.keys(data);
+    if (names.length === 0) return 'gateway ' + what + ' names no device';
+    for (const name of names) {
+      if (!this.children.has(name)) return name + ' is not a connected child: call connectDevice first';
+      const problem = check(name, data[name]);
+      if (problem) return name + ': ' + problem;
+    }
+    return undefined;
+  }
+
+  private sendJsonWhenReady(topic: string, value: unknown): Promise<void> {
+    const text = stringify(value);
+    if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', 'cannot send ' + topic + ': ' + text.message));
+    return this.sendWhenReady(topic, text);
+  }
+
+  /**
+   * Publishes children's data once every pending announcement was handed to the session, so a
+   * child's connect always precedes its data on the wire. Bounded.
+   */
+  private sendWhenReady(topic: string, text: string): Promise<void> {
+    if (this.closed) return Promise.reject(new TbError('closed', 'the gateway client was closed'));
+    if (this.announcer.idle && this.waiting.length === 0) return this.session.publishAsync(topic, text, { qos: 1 });
+    if (this.waiting.length >= MAX_WAITING_SENDS) {
+      return Promise.reject(new TbError('too-many-pending', MAX_WAITING_SENDS + ' gateway messages already wait for child announcements'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ topic, text, resolve, reject });
+      if (this.waiting.length === 1) this.announcer.whenIdle(() => this.releaseWaiting());
+    });
+  }
+
+  private releaseWaiting(): void {
+    const list = this.waiting;
+    this.waiting = [];
+    for (const w of list) this.session.publishAsync(w.topic, w.text, { qos: 1 }).then(w.resolve, w.reject);
+  }
+
+  private publishJson(topic: string, value: unknown): Promise<void> {
+    if (this.closed) return Promise.reject(new TbError('closed', 'the gateway client was closed'));
+    const text = stringify(value);
+    if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', 'cannot send ' + topic + ': ' + text.message));
+    return this.session.publishAsync(topic, text, { qos: 1 });
+  }
+
+  /** Removes a child from the registry and detaches its handle. */
+  private forget(child: GatewayChild): void {
+    this.children.delete(child.name);
+    this.announcer.remove(child);
+    child.detach();
+  }
+}
+
+function parseText(text: string): JsonValue | undefined {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return undefined;
+  }
+}
+
+function asTbError(error: unknown): TbError {
+  if (error instanceof TbError) return error;
+  return new TbError('closed', 'request not sent: ' + describeError(error), error);
+}
