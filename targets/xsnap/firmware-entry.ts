@@ -9,11 +9,13 @@ import { describeError } from '../../src/platform/errors';
 import { utf8Decode, utf8Encode } from '../../src/platform/utf8';
 import type { DeviceConnectionConfig } from '../../src/thingsboard/device-connection';
 import type { XsApp, XsAppFactory } from './apps/app';
+import { startFirmwareApp } from './apps/firmware-app';
 import { startProbeDevice } from './apps/probe-device';
 import { CMD, REC, type StartMessage } from './bridge/protocol';
 import { Bridge } from './bridge/xs-platform';
 
 const APPS: Readonly<{ [name: string]: XsAppFactory }> = Object.freeze({
+  firmware: startFirmwareApp,
   probe: startProbeDevice,
 });
 
@@ -31,7 +33,7 @@ function start(payload: Uint8Array): void {
   const message = JSON.parse(utf8Decode(payload)) as StartMessage;
   const bridge = new Bridge({ store: message.store ?? {}, seed: message.seed, logLevel: message.logLevel ?? 'info' });
   state.bridge = bridge;
-  const name = message.app ?? 'probe';
+  const name = message.app ?? 'firmware';
   const factory = APPS[name];
   const fatal = (text: string) => bridge.record(REC.fatal, 0, utf8Encode(text));
   if (!factory) {
@@ -39,7 +41,7 @@ function start(payload: Uint8Array): void {
     return;
   }
   state.starting = true;
-  factory(bridge.platform, message.config as DeviceConnectionConfig, message.appOptions).then(
+  factory(bridge.platform, message.config as DeviceConnectionConfig, message.appOptions, message.name ?? 'tbxs-xs').then(
     (app) => {
       state.starting = false;
       if (state.bridge !== bridge) app.stop(); // stopped while starting

@@ -34,7 +34,7 @@ export interface XsDeviceOptions extends DeviceConnectionConfig {
   logLevel?: LogLevel;
   /** Which firmware runs in the worker: 'firmware' (the app on the simulated board) or 'probe' (DeviceClient test firmware). */
   app?: string;
-  /** Options for that app (e.g. { telemetryIntervalMs } for the probe). */
+  /** Options for that app: 'firmware' takes { settings: { telemetryIntervalMs, ... }, version }, 'probe' { telemetryIntervalMs }. */
   appOptions?: JsonValue;
   /** xsnap-worker options (metering limit, binary, debug build). */
   worker?: Omit<XsWorkerOptions, 'stdout'>;
@@ -253,7 +253,7 @@ export async function runXsDevice(options: XsDeviceOptions): Promise<XsDevice> {
     store: readState(options.stateDir),
     seed: options.seed ?? Math.floor(Math.random() * 0xffffffff),
     logLevel: options.logLevel ?? 'info',
-    app: options.app ?? 'probe',
+    app: options.app ?? 'firmware',
     appOptions: options.appOptions,
   };
   await device.send(CMD.start, 0, textEncoder.encode(JSON.stringify(start)));

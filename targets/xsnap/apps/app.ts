@@ -10,4 +10,5 @@ export interface XsApp {
   status(): JsonValue;
 }
 
-export type XsAppFactory = (platform: Platform, config: DeviceConnectionConfig, options: unknown) => Promise<XsApp>;
+/** Starts an app; `name` is the device's name for the firmware's attributes. */
+export type XsAppFactory = (platform: Platform, config: DeviceConnectionConfig, options: unknown, name: string) => Promise<XsApp>;
