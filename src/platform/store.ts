@@ -29,3 +29,23 @@ export class MemoryStore implements Store {
     this.values.delete(key);
   }
 }
+
+/** A view of a Store whose keys carry a prefix: one store shared by several firmware instances. */
+export class ScopedStore implements Store {
+  constructor(
+    private readonly inner: Store,
+    private readonly prefix: string,
+  ) {}
+
+  get(key: string): JsonValue | undefined {
+    return this.inner.get(this.prefix + key);
+  }
+
+  set(key: string, value: JsonValue): void {
+    this.inner.set(this.prefix + key, value);
+  }
+
+  delete(key: string): void {
+    this.inner.delete(this.prefix + key);
+  }
+}

@@ -1,0 +1,71 @@
+import { describeError } from '../../../src/platform/errors';
+import type { Log } from '../../../src/platform/log';
+import { openDevice, type DeviceConnection } from '../../../src/thingsboard/device-connection';
+import { consoleLog } from '../platform/console-log';
+import { nodePlatform } from '../platform/node-platform';
+import { createSimulatedFirmware } from '../simulated-board';
+import { parseDeviceOptions, type DeviceCommandOptions } from './device-options';
+
+export interface RunningDevice {
+  connection: DeviceConnection;
+  close(): void;
+}
+
+/** Runs the firmware with the simulated board on Node against a ThingsBoard server. */
+export async function startHostDevice(options: DeviceCommandOptions, log: Log): Promise<RunningDevice> {
+  const platform = nodePlatform(options.stateDir, log);
+  const connection = await openDevice(platform, options.config);
+  log.info('device: credentials from ' + connection.source + ' (' + connection.credentials.type + '), state in ' + options.stateDir);
+  const session = connection.session;
+  session.events.on('connect', () => log.info('device: connected to ' + options.config.host + ':' + options.config.port));
+  session.events.on('disconnect', (reason) => log.warn('device: disconnected: ' + reason.message));
+  session.events.on('reconnecting', ({ delayMs }) => log.info('device: reconnecting in ' + delayMs + ' ms'));
+  const sim = createSimulatedFirmware({
+    device: connection.client,
+    clock: platform.clock,
+    store: platform.store,
+    log,
+    name: options.name,
+    onConnect: (listener: () => void) => session.events.on('connect', listener),
+  });
+  sim.firmware.start();
+  return {
+    connection,
+    close() {
+      sim.close();
+      connection.close();
+    },
+  };
+}
+
+export async function deviceCommand(args: string[], until: Promise<void>): Promise<number> {
+  const options = parseDeviceOptions(args);
+  const log = consoleLog(options.verbose ? 'debug' : 'info');
+  if (options.engine === 'xs') {
+    const { runXsDevice } = await import('../../xsnap/xs-device');
+    let device: Awaited<ReturnType<typeof runXsDevice>>;
+    try {
+      device = await runXsDevice({ ...options.config, stateDir: options.stateDir, name: options.name, log });
+    } catch (error) {
+      log.error('device (xs): ' + describeError(error));
+      return 1;
+    }
+    const failure = await Promise.race([until.then(() => undefined), device.done]);
+    await device.close();
+    if (failure) {
+      log.error('device (xs): ' + describeError(failure));
+      return 1;
+    }
+    return 0;
+  }
+  let device: RunningDevice;
+  try {
+    device = await startHostDevice(options, log);
+  } catch (error) {
+    log.error('device: ' + describeError(error));
+    return 1;
+  }
+  await until;
+  device.close();
+  return 0;
+}

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import type { TlsOptions } from '../../../src/platform/socket';
+import type { DeviceConnectionConfig } from '../../../src/thingsboard/device-connection';
+import { parseFlags, UsageError } from './args';
+
+export const DEVICE_USAGE =
+  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs]';
+
+const SPEC = {
+  host: 'string',
+  port: 'port',
+  token: 'string',
+  'client-id': 'string',
+  username: 'string',
+  password: 'string',
+  'provision-key': 'string',
+  'provision-secret': 'string',
+  'device-name': 'string',
+  tls: 'boolean',
+  ca: 'string',
+  cert: 'string',
+  key: 'string',
+  'state-dir': 'string',
+  engine: 'string',
+  verbose: 'boolean',
+} as const;
+
+export interface DeviceCommandOptions {
+  config: DeviceConnectionConfig;
+  stateDir: string;
+  engine: 'node' | 'xs';
+  name: string;
+  verbose: boolean;
+}
+
+/** Reads the device flags; every mistake is a UsageError with one line a person can act on. */
+export function parseDeviceOptions(args: string[]): DeviceCommandOptions {
+  const f = parseFlags(args, SPEC);
+  if (!f.host) throw new UsageError('--host is required');
+  if (f.port === undefined || f.port === 0) throw new UsageError('--port is required (1..65535)');
+  const basic = f['client-id'] !== undefined || f.username !== undefined || f.password !== undefined;
+  const provisioning = f['provision-key'] !== undefined || f['provision-secret'] !== undefined;
+  const ways = [f.token !== undefined, basic, provisioning].filter(Boolean).length;
+  if (ways === 0) throw new UsageError('a credential is required: --token, or --client-id/--username/--password, or --provision-key/--provision-secret');
+  if (ways > 1) throw new UsageError('give one kind of credential: --token, basic (--client-id/--username/--password) or provisioning keys');
+  if (provisioning && (!f['provision-key'] || !f['provision-secret'])) throw new UsageError('--provision-key and --provision-secret go together');
+  if (basic && !f['client-id'] && !f.username) throw new UsageError('basic credentials need --client-id or --username');
+  if (basic && f.password !== undefined && !f.username) throw new UsageError('--password needs --username');
+  if (f['device-name'] !== undefined && !provisioning) throw new UsageError('--device-name is for provisioning (with --provision-key)');
+  if ((f.cert === undefined) !== (f.key === undefined)) throw new UsageError('--cert and --key go together');
+  if (!f.tls && (f.ca || f.cert)) throw new UsageError('--ca, --cert and --key need --tls');
+  const engine = f.engine ?? 'node';
+  if (engine !== 'node' && engine !== 'xs') throw new UsageError('--engine must be node or xs, got "' + engine + '"');
+
+  const config: DeviceConnectionConfig = { host: f.host, port: f.port };
+  if (f.tls) config.tls = readTls(f.ca, f.cert, f.key);
+  let name: string;
+  if (f.token !== undefined) {
+    config.credentials = { type: 'ACCESS_TOKEN', token: f.token };
+    name = 'token-' + f.token.slice(0, 8);
+  } else if (basic) {
+    const clientId = f['client-id'] ?? f.username ?? '';
+    config.credentials = { type: 'MQTT_BASIC', clientId, username: f.username ?? '', password: f.password ?? '' };
+    name = clientId;
+  } else {
+    config.provisioning = {
+      provisionDeviceKey: f['provision-key'] as string,
+      provisionDeviceSecret: f['provision-secret'] as string,
+      deviceName: f['device-name'],
+    };
+    name = f['device-name'] ?? 'provisioned';
+  }
+  const safe = name.replace(/[^A-Za-z0-9._-]/g, '_');
+  return { config, stateDir: f['state-dir'] ?? '.state/' + safe, engine, name, verbose: f.verbose === true };
+}
+
+function readTls(ca: string | undefined, cert: string | undefined, key: string | undefined): TlsOptions {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError('cannot read ' + what + ' file ' + file + ': ' + (error as Error).message);
+    }
+  };
+  const tls: TlsOptions = {};
+  if (ca) tls.ca = read(ca, '--ca');
+  if (cert) tls.cert = read(cert, '--cert');
+  if (key) tls.key = read(key, '--key');
+  return tls;
+}
