@@ -3,6 +3,7 @@ import type { Log } from '../../../src/platform/log';
 import { openDevice, type DeviceConnection } from '../../../src/thingsboard/device-connection';
 import { consoleLog } from '../platform/console-log';
 import { nodePlatform } from '../platform/node-platform';
+import { firmwareInfo } from '../firmware-info';
 import { createSimulatedFirmware } from '../simulated-board';
 import { parseDeviceOptions, type DeviceCommandOptions } from './device-options';
 
@@ -25,7 +26,7 @@ export async function startHostDevice(options: DeviceCommandOptions, log: Log): 
     clock: platform.clock,
     store: platform.store,
     log,
-    name: options.name,
+    ...firmwareInfo(),
     onConnect: (listener: () => void) => session.events.on('connect', listener),
   });
   sim.firmware.start();

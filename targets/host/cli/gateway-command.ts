@@ -5,6 +5,7 @@ import { MqttSession } from '../../../src/mqtt/session';
 import { GatewayClient } from '../../../src/thingsboard/gateway-client';
 import { consoleLog } from '../platform/console-log';
 import { nodePlatform } from '../platform/node-platform';
+import { firmwareInfo } from '../firmware-info';
 import { createSimulatedFirmware } from '../simulated-board';
 import { parseFlags, UsageError } from './args';
 
@@ -74,7 +75,7 @@ export async function startHostGateway(o: GatewayCommandOptions, log = consoleLo
       clock: platform.clock,
       store: new ScopedStore(platform.store, name + '/'),
       log: new PrefixLog(log, name),
-      name,
+      ...firmwareInfo(),
       onConnect: (listener: () => void) => session.events.on('connect', listener),
     });
     sim.firmware.start();
