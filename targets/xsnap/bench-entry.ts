@@ -1,0 +1,408 @@
+/**
+ * The firmware bundle plus a benchmark harness (`globalThis.tbxsBench`) for test/bench/xs-bench.ts.
+ * Everything runs inside the worker, with no host round trip in the measured loops:
+ * - the Firmware on the simulated board's description, its Sampler driven by a virtual clock;
+ * - I2C chips that replay the bytes the simulated chip models answered during set-up (on a board
+ *   the I2C transfer is native work, not JavaScript; the drivers' CRC and compensation still run);
+ * - a loopback socket that answers CONNECT, SUBSCRIBE, PINGREQ and QoS 1 PUBLISH like a broker.
+ * One telemetry cycle = the sampler's timers fire, sensors start and are read, values -> JSON ->
+ * MQTT PUBLISH -> socket write, then the PUBACK is read and the publish completes.
+ */
+import './firmware-entry';
+import { openI2cSensor } from '../../hal/drivers';
+import type { I2cDevice, I2cSpec, Sensor } from '../../hal/types';
+import { Firmware } from '../../src/app/firmware';
+import type { Clock, TimerHandle } from '../../src/platform/clock';
+import { silentLog } from '../../src/platform/log';
+import type { Connector, Socket, SocketHandlers } from '../../src/platform/socket';
+import { MemoryStore } from '../../src/platform/store';
+import { utf8Decode } from '../../src/platform/utf8';
+import { encodePublish, setPacketId } from '../../src/mqtt/publish-encoder';
+import { openDevice, type DeviceConnection } from '../../src/thingsboard/device-connection';
+import { stringify } from '../../src/thingsboard/json';
+import { SimulatedIo, simulatedBoard } from '../host/simulated-board';
+
+interface Timer {
+  at: number;
+  seq: number;
+  callback: (() => void) | undefined;
+}
+
+/** Virtual time: advance() runs the timers that fall due. */
+class BenchClock implements Clock {
+  private t: number;
+  private seq = 0;
+  private readonly timers: Timer[] = [];
+
+  constructor(start: number) {
+    this.t = start;
+  }
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    const timer: Timer = { at: this.t + (ms > 0 ? ms : 0), seq: this.seq++, callback };
+    const list = this.timers;
+    let i = list.length;
+    while (i > 0 && list[i - 1].at > timer.at) i--;
+    list.splice(i, 0, timer);
+    return timer;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    const timer = handle as Timer | undefined;
+    if (!timer || !timer.callback) return;
+    timer.callback = undefined;
+    const i = this.timers.indexOf(timer);
+    if (i >= 0) this.timers.splice(i, 1);
+  }
+
+  advance(ms: number): void {
+    const target = this.t + ms;
+    const list = this.timers;
+    while (list.length > 0 && list[0].at <= target) {
+      const timer = list.shift() as Timer;
+      this.t = timer.at;
+      const callback = timer.callback;
+      timer.callback = undefined;
+      if (callback) callback();
+    }
+    this.t = target;
+  }
+
+  get pending(): number {
+    return this.timers.length;
+  }
+}
+
+/** A socket that answers like a broker; answers are delivered by flush(). */
+class LoopbackSocket implements Socket {
+  readonly answers: Uint8Array[] = [];
+  lastPublish: Uint8Array | undefined;
+  written = 0;
+  closed = false;
+  /** onConnect is reported by the first flush (never from inside connect()). */
+  opened = false;
+
+  constructor(readonly handlers: SocketHandlers) {}
+
+  write(bytes: Uint8Array): boolean {
+    this.written += bytes.length;
+    const type = bytes[0] & 0xf0;
+    if (type === 0x30) {
+      this.lastPublish = bytes;
+      if ((bytes[0] & 0x06) === 0x02) {
+        let o = 1;
+        while (bytes[o] & 0x80) o++;
+        o++;
+        o += 2 + ((bytes[o] << 8) | bytes[o + 1]);
+        const ack = new Uint8Array(4);
+        ack[0] = 0x40;
+        ack[1] = 2;
+        ack[2] = bytes[o];
+        ack[3] = bytes[o + 1];
+        this.answers.push(ack);
+      }
+    } else if (type === 0x10) this.answers.push(Uint8Array.of(0x20, 2, 0, 0));
+    else if (type === 0x80) this.answers.push(Uint8Array.of(0x90, 3, bytes[2], bytes[3], 1));
+    else if (type === 0xc0) this.answers.push(Uint8Array.of(0xd0, 0));
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  flush(): void {
+    if (!this.opened) {
+      this.opened = true;
+      this.handlers.onConnect();
+    }
+    const answers = this.answers;
+    while (answers.length > 0 && !this.closed) this.handlers.onData(answers.shift() as Uint8Array);
+  }
+}
+
+class LoopbackConnector implements Connector {
+  socket: LoopbackSocket | undefined;
+
+  connect(_options: unknown, handlers: SocketHandlers): Socket {
+    const socket = new LoopbackSocket(handlers);
+    this.socket = socket;
+    return socket;
+  }
+}
+
+/** A sink that only keeps the last bytes (what a native socket write costs the script: a call). */
+class SinkSocket {
+  last: Uint8Array | undefined;
+  written = 0;
+  write(bytes: Uint8Array): boolean {
+    this.last = bytes;
+    this.written += bytes.length;
+    return true;
+  }
+}
+
+/**
+ * The simulated board's IO whose I2C chips first record what the chip models answer, then replay it.
+ * Analog reads return a fixed raw value once replaying.
+ */
+class ReplayIo extends SimulatedIo {
+  replaying = false;
+  readonly answers = new Map<number, Uint8Array>();
+
+  override openI2c(spec: I2cSpec): I2cDevice {
+    const real = super.openI2c(spec);
+    const io = this;
+    const base = spec.address * 65536;
+    let key = base;
+    return {
+      address: real.address,
+      where: real.where,
+      write(bytes: Uint8Array, stop?: boolean): void {
+        key = base + (bytes.length > 1 ? (bytes[0] << 8) | bytes[1] : bytes.length === 1 ? bytes[0] : 0);
+        if (!io.replaying) real.write(bytes, stop);
+      },
+      read(length: number, stop?: boolean): Uint8Array {
+        if (io.replaying) {
+          const answer = io.answers.get(key);
+          if (!answer) throw new Error('replay: nothing recorded for ' + key.toString(16));
+          return answer.slice(0, length);
+        }
+        const data = real.read(length, stop);
+        io.answers.set(key, data.slice());
+        return data;
+      },
+      close(): void {
+        real.close();
+      },
+    };
+  }
+
+  replay(): void {
+    this.replaying = true;
+    const analog = simulatedBoard.analog ?? {};
+    for (const name of Object.keys(analog)) this.pin(analog[name].pin).setAnalogFunction(() => 2400);
+  }
+}
+
+const TOPIC = 'v1/devices/me/telemetry';
+const INTERVAL_MS = 1000;
+
+interface BenchState {
+  clock: BenchClock;
+  connector: LoopbackConnector;
+  device: DeviceConnection;
+  firmware: Firmware;
+  io: ReplayIo;
+  sensors: Sensor[];
+  sink: SinkSocket;
+  encoder: { encode(text: string): Uint8Array };
+  payload: string;
+  values: { [key: string]: number | string };
+  floorId: number;
+}
+
+const bench: { state: BenchState | undefined } = { state: undefined };
+
+function need(): BenchState {
+  if (!bench.state) throw new Error('tbxsBench.setup() first');
+  return bench.state;
+}
+
+/** The minimal QoS 1 PUBLISH encoder: native TextEncoder, one Uint8Array. */
+function handPublish(encoder: { encode(text: string): Uint8Array }, topic: string, payload: string, id: number): Uint8Array {
+  const t = encoder.encode(topic);
+  const p = encoder.encode(payload);
+  const remaining = 2 + t.length + 2 + p.length;
+  const bytes = new Uint8Array((remaining < 128 ? 2 : 3) + remaining);
+  bytes[0] = 0x32;
+  let o = 1;
+  if (remaining < 128) bytes[o++] = remaining;
+  else {
+    bytes[o++] = (remaining & 127) | 128;
+    bytes[o++] = remaining >> 7;
+  }
+  bytes[o++] = t.length >> 8;
+  bytes[o++] = t.length & 255;
+  bytes.set(t, o);
+  o += t.length;
+  bytes[o++] = id >> 8;
+  bytes[o++] = id & 255;
+  bytes.set(p, o);
+  return bytes;
+}
+
+function toBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+async function setup(): Promise<void> {
+  const clock = new BenchClock(Date.now());
+  const connector = new LoopbackConnector();
+  const store = new MemoryStore();
+  const platform = { clock, connector, store, log: silentLog, random: () => 0.5 };
+  const device = await openDevice(platform, {
+    host: 'bench.invalid',
+    port: 1883,
+    credentials: { type: 'ACCESS_TOKEN', token: 'BENCH_TOKEN' },
+  });
+  const io = new ReplayIo(clock, silentLog, { random: () => 0.5 });
+  const firmware = new Firmware({
+    device: device.client,
+    io,
+    board: simulatedBoard,
+    clock,
+    store,
+    log: silentLog,
+    info: { name: 'tbxs-bench', version: '0.0.0' },
+    settings: { telemetryIntervalMs: INTERVAL_MS },
+    onConnect: (listener) => device.session.events.on('connect', () => listener()),
+  });
+  const socket = () => connector.socket as LoopbackSocket;
+  socket().flush(); // open -> CONNECT
+  socket().flush(); // CONNACK -> SUBSCRIBEs
+  socket().flush(); // SUBACKs
+  firmware.start();
+  for (let i = 0; i < 3; i++) {
+    clock.advance(INTERVAL_MS);
+    socket().flush();
+  }
+  io.replay();
+  // The sensors alone, for the pieces (opened on the same replaying IO).
+  const sensors: Sensor[] = [];
+  const described = simulatedBoard.sensors ?? {};
+  for (const name of Object.keys(described)) sensors.push(openI2cSensor(io, described[name]));
+  // Settle: drop the first cycles' extra traffic (attributes, attribute request).
+  for (let i = 0; i < 15; i++) {
+    clock.advance(INTERVAL_MS);
+    socket().flush();
+  }
+  const last = socket().lastPublish as Uint8Array;
+  const payload = utf8Decode(last, last.length - payloadLength(last));
+  const values = (JSON.parse(payload) as { values: { [key: string]: number | string } }).values;
+  const E = (globalThis as unknown as { TextEncoder: new () => { encode(text: string): Uint8Array } }).TextEncoder;
+  bench.state = { clock, connector, device, firmware, io, sensors, sink: new SinkSocket(), encoder: new E(), payload, values, floorId: 1 };
+}
+
+function payloadLength(publish: Uint8Array): number {
+  let o = 1;
+  let remaining = 0;
+  let mul = 1;
+  for (;;) {
+    const b = publish[o++];
+    remaining += (b & 127) * mul;
+    mul *= 128;
+    if (!(b & 128)) break;
+  }
+  const topicLength = (publish[o] << 8) | publish[o + 1];
+  return remaining - 2 - topicLength - 2;
+}
+
+const api = {
+  setup,
+  /** n full telemetry cycles of the firmware. */
+  cycles(n: number): number {
+    const s = need();
+    const socket = s.connector.socket as LoopbackSocket;
+    for (let i = 0; i < n; i++) {
+      s.clock.advance(INTERVAL_MS);
+      socket.flush();
+    }
+    return socket.written;
+  },
+  noop(n: number): number {
+    let x = 0;
+    for (let i = 0; i < n; i++) x += i;
+    return x;
+  },
+  /** The floor: the same topic and payload, hand-encoded with the native TextEncoder, written to a sink. */
+  floor(n: number): number {
+    const s = need();
+    for (let i = 0; i < n; i++) {
+      s.floorId = s.floorId === 0xffff ? 1 : s.floorId + 1;
+      s.sink.write(handPublish(s.encoder, TOPIC, s.payload, s.floorId));
+    }
+    return s.sink.written;
+  },
+  // ---- pieces of a cycle ----
+  /** start() + read() of the I2C sensors through the drivers (replayed chips). */
+  sensors(n: number): number {
+    const s = need();
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      for (const sensor of s.sensors) {
+        sensor.start();
+        k += Object.keys(sensor.read()).length;
+      }
+    }
+    return k;
+  },
+  /** JSON.stringify of one cycle's telemetry. */
+  json(n: number): number {
+    const s = need();
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const text = stringify({ ts: s.clock.now(), values: s.values });
+      k += (text as string).length;
+    }
+    return k;
+  },
+  /** Our PUBLISH encoder (src/mqtt/publish-encoder.ts) for the same payload string. */
+  encode(n: number): number {
+    const s = need();
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const e = encodePublish(TOPIC, s.payload, 1, false);
+      setPacketId(e.bytes, e.idOffset, 1);
+      k += e.bytes.length;
+    }
+    return k;
+  },
+  /** MqttSession.publish of the payload string, QoS 1, and its PUBACK. */
+  session(n: number): number {
+    const s = need();
+    const socket = s.connector.socket as LoopbackSocket;
+    for (let i = 0; i < n; i++) {
+      s.device.session.publish(TOPIC, s.payload, { qos: 1 }, () => undefined);
+      socket.flush();
+    }
+    return socket.written;
+  },
+  /** DeviceClient.sendTelemetry({ts, values}) and its PUBACK. */
+  client(n: number): number {
+    const s = need();
+    const socket = s.connector.socket as LoopbackSocket;
+    for (let i = 0; i < n; i++) {
+      s.device.client.sendTelemetry({ ts: s.clock.now(), values: s.values }).then(undefined, () => undefined);
+      socket.flush();
+    }
+    return socket.written;
+  },
+  /** The last PUBLISH the firmware wrote, and the floor's bytes for the same packet id. */
+  lastPublish(): ArrayBuffer {
+    return toBuffer((need().connector.socket as LoopbackSocket).lastPublish as Uint8Array);
+  },
+  floorPublish(id: number): ArrayBuffer {
+    const s = need();
+    return toBuffer(handPublish(s.encoder, TOPIC, s.payload, id));
+  },
+  /** A JSON line about the state, to check the bench did what it says. */
+  info(): ArrayBuffer {
+    const s = need();
+    const text = JSON.stringify({
+      payload: s.payload,
+      payloadBytes: s.payload.length,
+      timers: s.clock.pending,
+      stats: s.device.session.stats,
+      connected: s.device.client.connected,
+      running: s.firmware.running,
+    });
+    return toBuffer(new (globalThis as unknown as { TextEncoder: new () => { encode(t: string): Uint8Array } }).TextEncoder().encode(text));
+  },
+};
+
+(globalThis as unknown as { tbxsBench: typeof api }).tbxsBench = api;

@@ -1,0 +1,161 @@
+/**
+ * `npm run bench:xs`: the firmware on the real XS engine (xsnap-worker). Prints `name: value` lines:
+ * bundle size, load cost, computrons per telemetry cycle vs a minimal hand encoder, heap growth.
+ *
+ *   node bin/run-ts.mjs test/bench/xs-bench.ts [--cycles 1000] [--growth 10000] [--repeats 3] [--pieces]
+ *
+ * Targets (issue 7): bundle_bytes < 65536, publish_ratio <= 4, heap_growth_slots <= 0 within noise.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildXsFirmware, ROOT } from '../../targets/xsnap/bundle';
+import { XsWorker } from '../../targets/xsnap/worker';
+
+export interface XsBenchOptions {
+  cycles: number;
+  growthCycles: number;
+  repeats: number;
+  pieces: boolean;
+  out: (line: string) => void;
+}
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf('--' + name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** The ESP32 bundle (dist/esp32/*.js from `npm run build`) minified, or our own XS firmware minified. */
+async function bundleBytes(): Promise<{ bytes: number; what: string }> {
+  const dir = join(ROOT, 'dist/esp32');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.js')) : [];
+  if (files.length > 0) {
+    // tbxs.js is the device build (tbxs-sim.js the desktop simulator's, *.min.js already minified).
+    const pick = files.includes('tbxs.js') ? 'tbxs.js' : files.filter((f) => !f.endsWith('.min.js'))[0] ?? files[0];
+    const file = join(dir, pick);
+    const code = readFileSync(file, 'utf8');
+    const { minify } = await import('terser');
+    const result = await minify(code, { module: true, ecma: 2020, compress: { passes: 2 }, format: { comments: false } });
+    const minified = result.code ?? '';
+    const already = minified.length >= code.length * 0.9;
+    return {
+      bytes: already ? Buffer.byteLength(code) : Buffer.byteLength(minified),
+      what: 'ESP32 bundle ' + file.slice(ROOT.length) + (already ? ' (as built)' : ' minified here with terser (' + Buffer.byteLength(code) + ' bytes as built)'),
+    };
+  }
+  const code = await buildXsFirmware('firmware', { minify: true });
+  return { bytes: Buffer.byteLength(code), what: 'no dist/esp32 bundle: the XS firmware bundle (src + hal/mock + bridge) minified with terser' };
+}
+
+/** Packet id of a QoS 1 PUBLISH. */
+function packetIdOf(publish: Uint8Array): number {
+  let o = 1;
+  while (publish[o] & 0x80) o++;
+  o++;
+  o += 2 + ((publish[o] << 8) | publish[o + 1]);
+  return (publish[o] << 8) | publish[o + 1];
+}
+
+async function heapAfterGc(worker: XsWorker): Promise<number> {
+  await worker.evaluate('gc()');
+  return (await worker.evaluate('0')).heapCount;
+}
+
+async function perCall(worker: XsWorker, expr: string, n: number): Promise<number> {
+  const work = await worker.evaluate(`tbxsBench.${expr}(${n})`);
+  const base = await worker.evaluate(`tbxsBench.noop(${n})`);
+  return (work.computrons - base.computrons) / n;
+}
+
+export async function runXsBench(o: XsBenchOptions): Promise<Record<string, number>> {
+  const figures: Record<string, number> = {};
+  const print = (name: string, value: number | string) => {
+    if (typeof value === 'number') figures[name] = value;
+    o.out(name + ': ' + value);
+  };
+
+  const bundle = await bundleBytes();
+  print('bundle_bytes', bundle.bytes);
+  o.out('# bundle: ' + bundle.what);
+
+  // Load: a fresh worker, the firmware bundle alone.
+  const firmware = await buildXsFirmware('firmware');
+  const loader = await XsWorker.start({ stdout: 'ignore', name: 'tbxs-bench-load' });
+  try {
+    const before = await heapAfterGc(loader);
+    const load = await loader.evaluate(firmware);
+    print('load_computrons', load.computrons);
+    print('load_heap_slots', (await heapAfterGc(loader)) - before);
+    o.out('# load_heap_slots: live slots after loading and a GC, minus before; ' + (load.heapCount - before) + ' allocated during the load');
+  } finally {
+    await loader.close();
+  }
+
+  const worker = await XsWorker.start({ stdout: (line) => o.out('# xs: ' + line), name: 'tbxs-bench', meteringLimit: 0 });
+  try {
+    await worker.evaluate(await buildXsFirmware('bench'));
+    await worker.evaluate('tbxsBench.setup().then(undefined, (e) => { globalThis.tbxsBenchError = String(e) + " " + e.stack; })');
+    const setupError = (await worker.evaluate('new TextEncoder().encode(globalThis.tbxsBenchError || "").buffer')).reply;
+    if (setupError.length > 0) throw new Error('bench set-up failed on XS: ' + new TextDecoder().decode(setupError));
+    const info = JSON.parse(new TextDecoder().decode((await worker.evaluate('tbxsBench.info()')).reply)) as {
+      payload: string;
+      connected: boolean;
+      stats: unknown;
+    };
+    if (!info.connected) throw new Error('bench set-up: the session is not connected: ' + JSON.stringify(info));
+    // The floor must write the same bytes as the firmware.
+    const last = (await worker.evaluate('tbxsBench.lastPublish()')).reply;
+    const id = packetIdOf(last);
+    const floorBytes = (await worker.evaluate(`tbxsBench.floorPublish(${id})`)).reply;
+    if (Buffer.compare(Buffer.from(last), Buffer.from(floorBytes)) !== 0) {
+      throw new Error('the floor encoder does not write the firmware\'s bytes:\n' + Buffer.from(last).toString('hex') + '\n' + Buffer.from(floorBytes).toString('hex'));
+    }
+    o.out('# cycle payload (' + last.length + '-byte PUBLISH): ' + info.payload);
+
+    await worker.evaluate('tbxsBench.cycles(100)'); // warm
+    const publish = await perCall(worker, 'cycles', o.cycles);
+    const floor = await perCall(worker, 'floor', o.cycles);
+    print('publish_computrons', Math.round(publish));
+    print('floor_computrons', Math.round(floor));
+    print('publish_ratio', Number((publish / floor).toFixed(2)));
+
+    if (o.pieces) {
+      for (const piece of ['sensors', 'json', 'encode', 'session', 'client']) {
+        o.out('# piece ' + piece + ': ' + Math.round(await perCall(worker, piece, o.cycles)) + ' computrons per call');
+      }
+    }
+
+    // Heap growth: slots live after 100 cycles and a GC vs after `growthCycles` more and a GC.
+    const growth: number[] = [];
+    const idle: number[] = [];
+    for (let r = 0; r < o.repeats; r++) {
+      await worker.evaluate('tbxsBench.cycles(100)');
+      const a = await heapAfterGc(worker);
+      await worker.evaluate(`tbxsBench.cycles(${o.growthCycles})`);
+      growth.push((await heapAfterGc(worker)) - a);
+      // Noise: the same measurement with no cycles in between.
+      const b = await heapAfterGc(worker);
+      idle.push((await heapAfterGc(worker)) - b);
+    }
+    print('heap_growth_slots', growth[growth.length - 1]);
+    o.out('# heap_growth_slots over ' + o.repeats + ' runs of ' + o.growthCycles + ' cycles: ' + growth.join(', ') + '; the same with no cycles (GC noise): ' + idle.join(', '));
+    print('heap_growth_max_slots', Math.max(...growth));
+  } finally {
+    await worker.close();
+  }
+  return figures;
+}
+
+if (process.argv[1] && /xs-bench\.ts$/.test(process.argv[1])) {
+  const figures = await runXsBench({
+    cycles: flag('cycles', 1000),
+    growthCycles: flag('growth', 10_000),
+    repeats: flag('repeats', 3),
+    pieces: process.argv.includes('--pieces') || true,
+    out: (line) => console.log(line),
+  });
+  const misses: string[] = [];
+  if (figures.bundle_bytes >= 65536) misses.push('bundle_bytes >= 65536');
+  if (figures.publish_ratio > 4) misses.push('publish_ratio > 4');
+  if (figures.heap_growth_max_slots > 0) misses.push('heap_growth_slots > 0');
+  console.log('# targets: ' + (misses.length ? 'missed: ' + misses.join('; ') : 'all met'));
+}
