@@ -54,7 +54,10 @@ export interface MqttSessionOptions {
   maxInflight?: number;
   /** Distinct subscriptions kept for restore. Default 16. */
   maxSubscriptions?: number;
-  /** Inbound QoS 1 messages whose handlers have not finished; more are refused until some finish. Default 16. */
+  /**
+   * Inbound messages (QoS 0 and 1) whose handler promises have not settled, across reconnects; more
+   * are refused (QoS 1: no PUBACK) or dropped (QoS 0) until some settle. Default 16.
+   */
   maxPendingInbound?: number;
 }
 
@@ -467,7 +470,6 @@ export class MqttSession {
       if (done) done();
     }
     this.unsubscribeWaiters.clear();
-    this.pendingInbound = 0;
   }
 
   private clearHandshakeTimer(): void {
@@ -538,12 +540,16 @@ export class MqttSession {
   // ---- receiving ----
 
   private onPublish(topic: string, payload: Uint8Array, qos: 0 | 1, dup: boolean, retain: boolean, id: number): void {
-    if (qos === 1 && this.pendingInbound >= this.maxPendingInbound) {
-      // Handlers are behind: refuse (no PUBACK) rather than queue without bound. ThingsBoard never
-      // retransmits, so the sender sees a timeout; a standard broker resends after reconnect.
+    if (this.pendingInbound >= this.maxPendingInbound) {
+      // Handlers are behind: refuse rather than queue without bound. QoS 1 gets no PUBACK
+      // (ThingsBoard never retransmits, so the sender sees a timeout; a standard broker resends
+      // after reconnect); QoS 0 is dropped, which its delivery guarantee allows.
       this.events.emit(
         'error',
-        new MqttError('queue-full', 'inbound message on ' + topic + ' refused: ' + this.pendingInbound + ' handlers still running'),
+        new MqttError(
+          'queue-full',
+          'inbound QoS ' + qos + ' message on ' + topic + ' ' + (qos ? 'refused' : 'dropped') + ': ' + this.pendingInbound + ' handlers still running',
+        ),
       );
       return;
     }
@@ -554,29 +560,32 @@ export class MqttSession {
       this.events.emit('error', new MqttError('handler', 'message handler for ' + topic + ' threw: ' + describeError(error), undefined, error));
       return;
     }
-    if (qos === 0) return;
+    let refused = false;
     let waits: Promise<unknown>[] | undefined;
     if (results) {
       for (const r of results) {
-        if (r === false) return;
-        if (r && typeof (r as Promise<unknown>).then === 'function') (waits ?? (waits = [])).push(r as Promise<unknown>);
+        if (r === false) refused = true;
+        else if (r && typeof (r as Promise<unknown>).then === 'function') (waits ?? (waits = [])).push(r as Promise<unknown>);
       }
     }
     if (!waits) {
-      this.send(encodePuback(id));
+      if (qos === 1 && !refused) this.send(encodePuback(id));
       return;
     }
+    // Handler promises count against maxPendingInbound for QoS 0 too (an async handler per QoS 0
+    // message could otherwise pile up without bound), and across reconnects: the count drops when
+    // a handler settles, not when the connection ends, so handlers that never finish cannot add
+    // maxPendingInbound more per reconnect. A rejection is reported, never left unhandled.
     const conn = this.conn;
     this.pendingInbound++;
     Promise.all(waits).then(
       (values) => {
-        if (this.conn !== conn) return;
         this.pendingInbound--;
-        if (values.indexOf(false) < 0) this.send(encodePuback(id));
+        if (qos === 1 && !refused && this.conn === conn && values.indexOf(false) < 0) this.send(encodePuback(id));
       },
       (error: unknown) => {
-        if (this.conn !== conn) return;
         this.pendingInbound--;
+        if (this.stateValue === 'closed') return;
         this.events.emit('error', new MqttError('handler', 'message handler for ' + topic + ' failed: ' + describeError(error), undefined, error));
       },
     );
