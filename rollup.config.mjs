@@ -1,0 +1,72 @@
+/**
+ * The Moddable firmware bundles, each one self-contained ES module: src, targets/esp32 and
+ * mqtt-packet (its Node dependencies replaced by targets/xs-shims), with
+ *   dist/esp32/tbxs.js      hal/moddable (ECMA-419 IO): the ESP32 "main";
+ *   dist/esp32/tbxs-sim.js  hal/mock with simulated sensors: the "main" of Moddable's desktop
+ *                           simulator (lin, mac, win), which has no embedded:io/digital.
+ * Moddable's own modules stay imports; manifest.json lists them.
+ *
+ *   npm run build     # rollup -c
+ *
+ * tbxs.min.js is the same code through terser, for the size budget (< 65,536 bytes); the manifest
+ * uses the readable one, since XS compiles either to the same kind of bytecode and xsbug shows
+ * the source.
+ */
+import { fileURLToPath } from 'node:url';
+import terser from '@rollup/plugin-terser';
+import { xsPlugins } from './targets/xsnap/rollup.config.mjs';
+
+const root = fileURLToPath(new URL('./', import.meta.url));
+
+/** Modules the Moddable build provides (see manifest.json). */
+const MODDABLE_MODULES = new Set([
+  'mc/config',
+  'timer',
+  'time',
+  'preference',
+  'wifi',
+  'net',
+  'sntp',
+  'dns',
+  'socket',
+  'Resource',
+  'text/encoder',
+  'text/decoder',
+]);
+
+export function isModdableModule(id) {
+  return id.startsWith('embedded:') || MODDABLE_MODULES.has(id);
+}
+
+const shared = {
+  external: isModdableModule,
+  // textModules 'moddable': text/encoder and text/decoder stay imports of Moddable's modules.
+  plugins: xsPlugins({ textModules: 'moddable' }),
+  treeshake: { moduleSideEffects: true },
+  onwarn(warning, warn) {
+    // mqtt-packet's CommonJS has `this` at top level and circular requires: harmless here.
+    if (warning.code === 'THIS_IS_UNDEFINED' || warning.code === 'CIRCULAR_DEPENDENCY') return;
+    warn(warning);
+  },
+};
+
+export default [
+  {
+    ...shared,
+    input: root + 'targets/esp32/main.ts',
+    output: [
+      { file: root + 'dist/esp32/tbxs.js', format: 'es', generatedCode: 'es2015' },
+      {
+        file: root + 'dist/esp32/tbxs.min.js',
+        format: 'es',
+        generatedCode: 'es2015',
+        plugins: [terser({ module: true, ecma: 2020, compress: { passes: 2 }, format: { comments: false } })],
+      },
+    ],
+  },
+  {
+    ...shared,
+    input: root + 'targets/esp32/main-simulator.ts',
+    output: { file: root + 'dist/esp32/tbxs-sim.js', format: 'es', generatedCode: 'es2015' },
+  },
+];

@@ -1,0 +1,119 @@
+import type { DeviceCredentials } from '../../src/thingsboard/credentials';
+import type { ProvisionRequest } from '../../src/thingsboard/provisioning';
+
+/**
+ * The firmware's settings from Moddable's `mc/config`: the manifest's `config` object, overridden
+ * by `key=value` arguments on the mcconfig command line (those arrive as strings). Pure: takes the
+ * object, so it is tested on Node.
+ */
+
+/** Every key the firmware reads, with what it means: the README table and a test come from this. */
+export const CONFIG_KEYS = Object.freeze({
+  ssid: 'Wi-Fi network; Moddable joins it before main runs (ESP32)',
+  password: 'Wi-Fi password',
+  sntp: 'SNTP server Moddable asks for the time before main runs (ESP32); the firmware retries it if that failed',
+  tbHost: 'ThingsBoard host name or IPv4 address',
+  tbPort: 'MQTT port (1883; 8883 with tbTls)',
+  tbToken: 'device access token',
+  tbClientId: 'MQTT client id (MQTT basic credentials; default tbxs-<random>)',
+  tbUsername: 'MQTT basic credentials: user name',
+  tbPassword: 'MQTT basic credentials: password',
+  tbProvisionKey: 'provision device key (used when no token is configured or stored)',
+  tbProvisionSecret: 'provision device secret',
+  tbDeviceName: 'device name asked for when provisioning',
+  tbTls: '1 or true: MQTT over TLS 1.2 (embedded:io/socket/tcp/tls)',
+  tbTlsCa: 'name of a DER CA certificate added to the manifest "data" (default: the Moddable CA store)',
+  tbTlsVerify: 'false: skip certificate verification (testing only)',
+  board: 'pin map: devkitc or nodemcu-32s',
+  batteryScale: 'battery ADC calibration: volts per ADC step',
+  batteryOffset: 'battery ADC calibration: volts added',
+  telemetryMs: 'telemetry period in ms (shared attribute telemetryIntervalMs overrides it)',
+} as const);
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+export interface FirmwareConfig {
+  host: string;
+  port: number;
+  tls: boolean;
+  tlsCa?: string;
+  tlsVerify: boolean;
+  credentials?: DeviceCredentials;
+  provisioning?: ProvisionRequest;
+  clientId?: string;
+  board: string;
+  batteryScale?: number;
+  batteryOffset?: number;
+  telemetryMs?: number;
+  ssid?: string;
+  password?: string;
+  sntp?: string;
+}
+
+/** Reads mc/config; throws an Error naming the key when a value is unusable. */
+export function readConfig(config: Record<string, unknown>): FirmwareConfig {
+  const host = text(config, 'tbHost');
+  if (!host) throw new Error('no ThingsBoard host: pass tbHost=<name or address> to mcconfig');
+  const tls = flag(config, 'tbTls') ?? false;
+  const port = integer(config, 'tbPort', 1, 65535) ?? (tls ? 8883 : 1883);
+  const token = text(config, 'tbToken');
+  const username = text(config, 'tbUsername');
+  const clientId = text(config, 'tbClientId');
+  let credentials: DeviceCredentials | undefined;
+  if (token) credentials = { type: 'ACCESS_TOKEN', token };
+  else if (username) credentials = { type: 'MQTT_BASIC', clientId: clientId ?? '', username, password: text(config, 'tbPassword') ?? '' };
+  const key = text(config, 'tbProvisionKey');
+  const secret = text(config, 'tbProvisionSecret');
+  if ((key && !secret) || (!key && secret)) throw new Error('provisioning needs both tbProvisionKey and tbProvisionSecret');
+  const provisioning: ProvisionRequest | undefined = key && secret ? { provisionDeviceKey: key, provisionDeviceSecret: secret, deviceName: text(config, 'tbDeviceName') } : undefined;
+  return {
+    host,
+    port,
+    tls,
+    tlsCa: text(config, 'tbTlsCa'),
+    tlsVerify: flag(config, 'tbTlsVerify') ?? true,
+    credentials,
+    provisioning,
+    clientId,
+    board: text(config, 'board') ?? 'devkitc',
+    batteryScale: number(config, 'batteryScale'),
+    batteryOffset: number(config, 'batteryOffset'),
+    telemetryMs: integer(config, 'telemetryMs', 500, 86_400_000),
+    ssid: text(config, 'ssid'),
+    password: text(config, 'password'),
+    sntp: text(config, 'sntp'),
+  };
+}
+
+function text(config: Record<string, unknown>, key: ConfigKey): string | undefined {
+  const value = config[key];
+  if (value === undefined || value === null) return undefined;
+  const s = String(value).trim();
+  return s === '' ? undefined : s;
+}
+
+function number(config: Record<string, unknown>, key: ConfigKey): number | undefined {
+  const s = text(config, key);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isFinite(n)) throw new Error(key + '=' + s + ': not a number');
+  return n;
+}
+
+function integer(config: Record<string, unknown>, key: ConfigKey, min: number, max: number): number | undefined {
+  const n = number(config, key);
+  if (n === undefined) return undefined;
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(key + '=' + n + ': an integer ' + min + '..' + max);
+  return n;
+}
+
+function flag(config: Record<string, unknown>, key: ConfigKey): boolean | undefined {
+  const value = config[key];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === true || value === 1) return true;
+  if (value === false || value === 0) return false;
+  const s = String(value).trim().toLowerCase();
+  if (s === '1' || s === 'true' || s === 'yes' || s === 'on') return true;
+  if (s === '0' || s === 'false' || s === 'no' || s === 'off') return false;
+  throw new Error(key + '=' + String(value) + ': use true or false');
+}

@@ -1,0 +1,24 @@
+/**
+ * The ESP32 firmware's "main" module (dist/esp32/tbxs.js): ECMA-419 IO through hal/moddable,
+ * Wi-Fi rejoin and SNTP retry. The Moddable runtime calls the default export at boot; the module
+ * itself is preloaded, so nothing native happens at its top level.
+ */
+import { ModdableIo } from '../../hal/moddable';
+import { start } from './start';
+import { SntpRetry, WifiWatch } from './wifi-sntp';
+import { whenNetworkUp } from './network';
+
+export default function main(): void {
+  start({
+    name: 'esp32',
+    openIo: () => new ModdableIo(),
+    prepare(settings, clock, log) {
+      if (settings.ssid) new WifiWatch(settings.ssid, settings.password, log);
+      else log.warn('wifi: no ssid= given to mcconfig; using the network as it is');
+      // Moddable's setup/network asked SNTP (config "sntp") before main; if that failed, keep asking.
+      if (!clock.epochKnown) {
+        whenNetworkUp(log, () => new SntpRetry([settings.sntp ?? 'pool.ntp.org'], (epochMs) => clock.setEpoch(epochMs), log));
+      }
+    },
+  });
+}

@@ -1,0 +1,151 @@
+/// <reference path="../../node_modules/@moddable/typings/time.d.ts" />
+/// <reference path="../../node_modules/@moddable/typings/Resource.d.ts" />
+/**
+ * What the ESP32 firmware and its desktop-simulator build share: reads mc/config, builds the
+ * Platform (Timer clock, Preference store, ECMA-419 TCP/TLS connector), waits for the network,
+ * opens the ThingsBoard device and runs the firmware. The entry modules (main.ts for the ESP32,
+ * main-simulator.ts) only add their IO and their network extras.
+ *
+ * Preloaded: only imports and definitions at top level; start() runs at boot.
+ */
+import './globals';
+import config from 'mc/config';
+import Preference from 'preference';
+import Resource from 'Resource';
+import Time from 'time';
+import Timer from 'timer';
+import TCP from 'embedded:io/socket/tcp';
+import TLS from 'embedded:io/socket/tcp/tls';
+import type { BoardDescription, IoFactory } from '../../hal/types';
+import { Firmware } from '../../src/app/firmware';
+import { describeError } from '../../src/platform/errors';
+import type { Log } from '../../src/platform/log';
+import type { Platform } from '../../src/platform/platform';
+import type { TlsOptions } from '../../src/platform/socket';
+import { openDevice } from '../../src/thingsboard/device-connection';
+import { selectBoard, withBatteryCalibration } from './boards';
+import { EpochClock } from './clock';
+import { readConfig, type FirmwareConfig } from './config';
+import { installTextGlobals } from './globals';
+import { resolve, whenNetworkUp } from './network';
+import { PreferenceStore } from './preference-store';
+import { Ecma419Connector, type Ecma419StreamClass } from './socket';
+import { TimeAwareDevice } from './time-aware-device';
+
+export const FIRMWARE_NAME = 'tbxs';
+export const FIRMWARE_VERSION = '0.1.0';
+
+/** What an entry module adds. */
+export interface Target {
+  name: 'esp32' | 'simulator';
+  openIo(board: BoardDescription, clock: EpochClock): IoFactory;
+  /** Called once with the settings, before waiting for the network (Wi-Fi watch, SNTP, ...). */
+  prepare?(settings: FirmwareConfig, clock: EpochClock, log: Log): void;
+}
+
+/** trace() lines with a level; Moddable shows them in xsbug or on the serial console. */
+export const traceLog: Log = Object.freeze({
+  debug(message: string) {
+    trace('debug: ' + message + '\n');
+  },
+  info(message: string) {
+    trace('info: ' + message + '\n');
+  },
+  warn(message: string) {
+    trace('warn: ' + message + '\n');
+  },
+  error(message: string) {
+    trace('error: ' + message + '\n');
+  },
+});
+
+export function start(target: Target): void {
+  installTextGlobals();
+  const log = traceLog;
+  let settings: FirmwareConfig;
+  let board: BoardDescription;
+  try {
+    settings = readConfig(config as Record<string, unknown>);
+    board = withBatteryCalibration(selectBoard(settings.board), settings.batteryScale, settings.batteryOffset);
+  } catch (error) {
+    log.error('tbxs: ' + describeError(error));
+    return;
+  }
+  log.info(FIRMWARE_NAME + ' ' + FIRMWARE_VERSION + ' on ' + target.name + ', board ' + board.name);
+
+  const clock = new EpochClock(
+    {
+      wallNow: () => Date.now(),
+      setTimer: (callback, ms) => Timer.set(callback, ms),
+      clearTimer: (timer) => Timer.clear(timer as Timer),
+      setSystemTime: (epochMs) => Time.set(Math.floor(epochMs / 1000)),
+    },
+    log,
+  );
+  const secure: Record<string, unknown> = {};
+  if (!settings.tlsVerify) secure.verify = false;
+  if (settings.tlsCa) {
+    try {
+      secure.certificate = new Resource(settings.tlsCa).slice(0);
+    } catch (error) {
+      log.error('tbxs: CA certificate ' + settings.tlsCa + ' not found (add the DER file to the manifest "data"): ' + describeError(error));
+      return;
+    }
+  }
+  const platform: Platform = {
+    clock,
+    connector: new Ecma419Connector({ TCP: TCP as unknown as Ecma419StreamClass, TLS: TLS as unknown as Ecma419StreamClass, resolve, clock, secure }),
+    store: new PreferenceStore(Preference, 'tbxs'),
+    log,
+  };
+  let io: IoFactory;
+  try {
+    io = target.openIo(board, clock);
+  } catch (error) {
+    log.error('tbxs: ' + describeError(error));
+    return;
+  }
+  if (!clock.epochKnown) log.warn('time: unknown (no SNTP answer yet); telemetry goes without "ts" until it is known');
+  target.prepare?.(settings, clock, log);
+
+  whenNetworkUp(log, (ip) => {
+    log.info('network: IP ' + ip);
+    // Moddable's TLS checks certificate dates against the system time: wait for the real time.
+    const needTime = settings.tls && settings.tlsVerify;
+    if (needTime && !clock.epochKnown) log.info('time: waiting for SNTP before the TLS connection');
+    const run = () => {
+      connect(platform, clock, settings, io, board).catch((error: unknown) => log.error('tbxs: ' + describeError(error)));
+    };
+    if (needTime) clock.onEpochKnown(run);
+    else run();
+  });
+}
+
+async function connect(platform: Platform, clock: EpochClock, settings: FirmwareConfig, io: IoFactory, board: BoardDescription): Promise<void> {
+  const log = platform.log;
+  const tls: TlsOptions | undefined = settings.tls ? { serverName: settings.host } : undefined;
+  log.info('thingsboard: connecting to ' + settings.host + ':' + settings.port + (tls ? ' over TLS' : ''));
+  const connection = await openDevice(platform, {
+    host: settings.host,
+    port: settings.port,
+    tls,
+    clientId: settings.clientId,
+    credentials: settings.credentials,
+    provisioning: settings.provisioning,
+    // DNS, TCP and a TLS handshake take longer on an ESP32 than on a laptop.
+    session: tls ? { connectTimeoutMs: 30_000, connackTimeoutMs: 20_000 } : { connectTimeoutMs: 15_000 },
+  });
+  log.info('thingsboard: credentials from ' + connection.source);
+  const firmware = new Firmware({
+    device: new TimeAwareDevice(connection.client, clock),
+    io,
+    board,
+    clock,
+    store: platform.store,
+    log,
+    info: { name: FIRMWARE_NAME, version: FIRMWARE_VERSION },
+    settings: settings.telemetryMs === undefined ? undefined : { telemetryIntervalMs: settings.telemetryMs },
+    onConnect: (listener) => connection.session.events.on('connect', listener),
+  });
+  firmware.start();
+}
