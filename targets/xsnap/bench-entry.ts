@@ -9,7 +9,7 @@
  * MQTT PUBLISH -> socket write, then the PUBACK is read and the publish completes.
  */
 import './firmware-entry';
-import { openI2cSensor } from '../../hal/drivers';
+import { openAnalogSensor, openI2cSensor } from '../../hal/drivers';
 import type { I2cDevice, I2cSpec, Sensor } from '../../hal/types';
 import { Firmware } from '../../src/app/firmware';
 import type { Clock, TimerHandle } from '../../src/platform/clock';
@@ -20,6 +20,12 @@ import { utf8Decode } from '../../src/platform/utf8';
 import { encodePublish, setPacketId } from '../../src/mqtt/publish-encoder';
 import { openDevice, type DeviceConnection } from '../../src/thingsboard/device-connection';
 import { stringify } from '../../src/thingsboard/json';
+import { checkTelemetry } from '../../src/thingsboard/telemetry';
+import { Framer } from '../../src/mqtt/framer';
+import { decodeFrame } from '../../src/mqtt/decode';
+import { FrameParser } from '../../src/mqtt/codec';
+import { PacketIdAllocator } from '../../src/mqtt/packet-ids';
+import { checkTopicName } from '../../src/mqtt/topic-rules';
 import { SimulatedIo, simulatedBoard } from '../host/simulated-board';
 
 interface Timer {
@@ -152,7 +158,7 @@ class SinkSocket {
  */
 class ReplayIo extends SimulatedIo {
   replaying = false;
-  readonly answers = new Map<number, Uint8Array>();
+  answers = new Map<number, Uint8Array>();
 
   override openI2c(spec: I2cSpec): I2cDevice {
     const real = super.openI2c(spec);
@@ -189,6 +195,11 @@ class ReplayIo extends SimulatedIo {
   }
 }
 
+interface FloorSlot {
+  prefix: string;
+  sensor: Sensor;
+}
+
 const TOPIC = 'v1/devices/me/telemetry';
 const INTERVAL_MS = 1000;
 
@@ -199,6 +210,7 @@ interface BenchState {
   firmware: Firmware;
   io: ReplayIo;
   sensors: Sensor[];
+  slots: FloorSlot[];
   sink: SinkSocket;
   encoder: { encode(text: string): Uint8Array };
   payload: string;
@@ -272,10 +284,16 @@ async function setup(): Promise<void> {
     socket().flush();
   }
   io.replay();
-  // The sensors alone, for the pieces (opened on the same replaying IO).
-  const sensors: Sensor[] = [];
+  // The floor's own sensors: the same drivers on a second IO replaying the same chip answers.
+  const floorIo = new ReplayIo(clock, silentLog, { random: () => 0.5 });
+  floorIo.answers = io.answers;
+  floorIo.replay();
+  const slots: FloorSlot[] = [];
   const described = simulatedBoard.sensors ?? {};
-  for (const name of Object.keys(described)) sensors.push(openI2cSensor(io, described[name]));
+  for (const name of Object.keys(described)) slots.push({ prefix: name + '_', sensor: openI2cSensor(floorIo, described[name]) });
+  const analog = simulatedBoard.analog ?? {};
+  for (const name of Object.keys(analog)) slots.push({ prefix: '', sensor: openAnalogSensor(floorIo, name, analog[name]) });
+  const sensors = slots.filter((slot) => slot.prefix !== '').map((slot) => slot.sensor);
   // Settle: drop the first cycles' extra traffic (attributes, attribute request).
   for (let i = 0; i < 15; i++) {
     clock.advance(INTERVAL_MS);
@@ -285,7 +303,19 @@ async function setup(): Promise<void> {
   const payload = utf8Decode(last, last.length - payloadLength(last));
   const values = (JSON.parse(payload) as { values: { [key: string]: number | string } }).values;
   const E = (globalThis as unknown as { TextEncoder: new () => { encode(text: string): Uint8Array } }).TextEncoder;
-  bench.state = { clock, connector, device, firmware, io, sensors, sink: new SinkSocket(), encoder: new E(), payload, values, floorId: 1 };
+  bench.state = { clock, connector, device, firmware, io, sensors, slots, sink: new SinkSocket(), encoder: new E(), payload, values, floorId: 1 };
+}
+
+function floorPayload(s: BenchState, ts: number): string {
+  const values: { [key: string]: number } = {};
+  const slots = s.slots;
+  for (let j = 0; j < slots.length; j++) {
+    const slot = slots[j];
+    slot.sensor.start();
+    const readings = slot.sensor.read();
+    for (const key in readings) values[slot.prefix + key] = Math.round((readings[key] as number) * 100) / 100;
+  }
+  return JSON.stringify({ ts, values });
 }
 
 function payloadLength(publish: Uint8Array): number {
@@ -319,8 +349,20 @@ const api = {
     for (let i = 0; i < n; i++) x += i;
     return x;
   },
-  /** The floor: the same topic and payload, hand-encoded with the native TextEncoder, written to a sink. */
+  /**
+   * The floor: a minimal hand-written cycle doing the same work: the same drivers read the same
+   * sensors, readings rounded into one object, JSON.stringify, the hand encoder, a socket write.
+   */
   floor(n: number): number {
+    const s = need();
+    for (let i = 0; i < n; i++) {
+      s.floorId = s.floorId === 0xffff ? 1 : s.floorId + 1;
+      s.sink.write(handPublish(s.encoder, TOPIC, floorPayload(s, s.clock.now()), s.floorId));
+    }
+    return s.sink.written;
+  },
+  /** The hand encoder and the write alone, for the same payload string. */
+  floorEncoder(n: number): number {
     const s = need();
     for (let i = 0; i < n; i++) {
       s.floorId = s.floorId === 0xffff ? 1 : s.floorId + 1;
@@ -382,13 +424,77 @@ const api = {
     }
     return socket.written;
   },
+  /** Finer pieces of the MQTT path. */
+  ackPath(n: number): number {
+    const framer = new Framer(65536);
+    const parser = new FrameParser();
+    let k = 0;
+    const onFrame = (frame: Uint8Array) => {
+      const p = decodeFrame(frame, parser) as { type?: string; id?: number };
+      if (p.type === 'puback') k += p.id as number;
+    };
+    for (let i = 0; i < n; i++) framer.push(Uint8Array.of(0x40, 2, 0, 1), onFrame);
+    return k;
+  },
+  ids(n: number): number {
+    const ids = new PacketIdAllocator();
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const id = ids.allocate();
+      ids.release(id);
+      k += id;
+    }
+    return k;
+  },
+  checks(n: number): number {
+    const s = need();
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const data = { ts: 1, values: s.values };
+      if (checkTelemetry(data) === undefined && checkTopicName(TOPIC) === undefined) k++;
+    }
+    return k;
+  },
+  promise(n: number): number {
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      new Promise<void>((resolve) => resolve()).then(() => k++, () => undefined);
+    }
+    return k;
+  },
+  /** One Sampler-like collect: round every reading into a fresh object (no I2C). */
+  collect(n: number): number {
+    const s = need();
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const values: { [key: string]: number } = {};
+      const readings = s.values;
+      for (const key of Object.keys(readings)) {
+        const v = readings[key] as number;
+        values['x' + key] = Math.round(v * 100) / 100;
+      }
+      k += Object.keys(values).length;
+    }
+    return k;
+  },
+  sensorEach(n: number, which: number): number {
+    const s = need();
+    const sensor = s.sensors[which];
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      sensor.start();
+      k += Object.keys(sensor.read()).length;
+    }
+    return k;
+  },
   /** The last PUBLISH the firmware wrote, and the floor's bytes for the same packet id. */
   lastPublish(): ArrayBuffer {
     return toBuffer((need().connector.socket as LoopbackSocket).lastPublish as Uint8Array);
   },
-  floorPublish(id: number): ArrayBuffer {
+  /** One floor cycle's bytes with this packet id and time stamp. */
+  floorPublish(id: number, ts: number): ArrayBuffer {
     const s = need();
-    return toBuffer(handPublish(s.encoder, TOPIC, s.payload, id));
+    return toBuffer(handPublish(s.encoder, TOPIC, floorPayload(s, ts), id));
   },
   /** A JSON line about the state, to check the bench did what it says. */
   info(): ArrayBuffer {

@@ -1,0 +1,26 @@
+/**
+ * bench:xs in miniature (few cycles): the harness runs on XS, the firmware and the floor write the
+ * same bytes, and the figures are sane. Not a performance check.
+ */
+import { describe, expect, it } from 'vitest';
+import { runXsBench } from '../bench/xs-bench';
+import { xsnapWorkerPath } from '../../targets/xsnap/worker';
+
+describe('bench:xs smoke', () => {
+  it('prints every figure with plausible values', async () => {
+    xsnapWorkerPath(); // fails (never skips) without the binary: "run `npm rebuild @agoric/xsnap`"
+    const lines: string[] = [];
+    const f = await runXsBench({ cycles: 20, growthCycles: 50, repeats: 1, pieces: false, out: (l) => lines.push(l) });
+    for (const name of ['bundle_bytes', 'load_computrons', 'load_heap_slots', 'publish_computrons', 'floor_computrons', 'publish_ratio', 'heap_growth_slots']) {
+      expect(lines.some((l) => l.startsWith(name + ': ')), name).toBe(true);
+      expect(Number.isFinite(f[name]), name).toBe(true);
+    }
+    expect(f.bundle_bytes).toBeGreaterThan(10_000);
+    expect(f.load_computrons).toBeGreaterThan(1000);
+    expect(f.publish_computrons).toBeGreaterThan(f.floor_encoder_computrons);
+    expect(f.floor_computrons).toBeGreaterThan(0);
+    expect(f.publish_ratio).toBeGreaterThan(1);
+    expect(f.publish_ratio).toBeLessThan(20);
+    expect(Math.abs(f.heap_growth_beyond_control_slots)).toBeLessThan(200);
+  }, 60_000);
+});
