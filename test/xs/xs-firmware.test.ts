@@ -92,12 +92,14 @@ describe('the firmware on XS (xsnap) against the local server', () => {
     expect((await status()).settings.telemetryIntervalMs).toBe(700);
     const stored = readFileSync(join(stateDir, 'store.json'), 'utf8');
     expect(stored).toContain('700');
-    // The new period is in effect: successive time stamps ~700 ms apart.
+    // The new period is in effect: time stamps ~700 ms apart (mean of two gaps, so one late
+    // cycle on a busy machine does not fail it; the loop keeps a fixed rate).
     const start = received.size;
     await waitFor(() => received.size >= start + 3, 'three more messages', 4000);
-    const ts = [...received.keys()].slice(-2);
-    expect(ts[1] - ts[0]).toBeGreaterThanOrEqual(600);
-    expect(ts[1] - ts[0]).toBeLessThan(900);
+    const ts = [...received.keys()].slice(-3);
+    const mean = (ts[2] - ts[0]) / 2;
+    expect(mean).toBeGreaterThanOrEqual(600);
+    expect(mean).toBeLessThan(850);
   });
 
   it('survives a server restart with no acknowledged or queued QoS 1 telemetry lost', async () => {
