@@ -512,3 +512,4 @@ const api = {
 };
 
 (globalThis as unknown as { tbxsBench: typeof api }).tbxsBench = api;
+(globalThis as unknown as { tbxsBenchState: () => BenchState | undefined }).tbxsBenchState = () => bench.state;

@@ -6,7 +6,7 @@
  *
  * Targets (issue 7): bundle_bytes < 65536, publish_ratio <= 4, heap_growth_slots <= 0 within noise.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildXsFirmware, ROOT } from '../../targets/xsnap/bundle';
 import { XsWorker } from '../../targets/xsnap/worker';
@@ -24,22 +24,23 @@ function flag(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** The ESP32 bundle (dist/esp32/*.js from `npm run build`) minified, or our own XS firmware minified. */
+/** The ESP32 bundle minified (dist/esp32 from `npm run build`), or our own XS firmware minified when there is none. */
 async function bundleBytes(): Promise<{ bytes: number; what: string }> {
   const dir = join(ROOT, 'dist/esp32');
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.js')) : [];
-  if (files.length > 0) {
-    // tbxs.js is the device build (tbxs-sim.js the desktop simulator's, *.min.js already minified).
-    const pick = files.includes('tbxs.js') ? 'tbxs.js' : files.filter((f) => !f.endsWith('.min.js'))[0] ?? files[0];
-    const file = join(dir, pick);
-    const code = readFileSync(file, 'utf8');
+  const built = join(dir, 'tbxs.js');
+  const min = join(dir, 'tbxs.min.js');
+  // The ESP32 build's own minified bundle when it is at least as new as the bundle.
+  if (files.includes('tbxs.min.js') && (!files.includes('tbxs.js') || statSync(min).mtimeMs >= statSync(built).mtimeMs)) {
+    return { bytes: statSync(min).size, what: 'ESP32 bundle dist/esp32/tbxs.min.js (minified by npm run build)' };
+  }
+  if (files.includes('tbxs.js')) {
+    const code = readFileSync(built, 'utf8');
     const { minify } = await import('terser');
     const result = await minify(code, { module: true, ecma: 2020, compress: { passes: 2 }, format: { comments: false } });
-    const minified = result.code ?? '';
-    const already = minified.length >= code.length * 0.9;
     return {
-      bytes: already ? Buffer.byteLength(code) : Buffer.byteLength(minified),
-      what: 'ESP32 bundle ' + file.slice(ROOT.length) + (already ? ' (as built)' : ' minified here with terser (' + Buffer.byteLength(code) + ' bytes as built)'),
+      bytes: Buffer.byteLength(result.code ?? ''),
+      what: 'ESP32 bundle dist/esp32/tbxs.js minified here with terser (' + Buffer.byteLength(code) + ' bytes as built)',
     };
   }
   const code = await buildXsFirmware('firmware', { minify: true });

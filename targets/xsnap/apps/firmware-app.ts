@@ -6,6 +6,7 @@
  */
 import { createSimulatedFirmware, type SimulatedFirmware } from '../../host/simulated-board';
 import type { Settings } from '../../../src/app/settings';
+import type { TimerHandle } from '../../../src/platform/clock';
 import { describeError } from '../../../src/platform/errors';
 import type { Platform } from '../../../src/platform/platform';
 import type { JsonValue } from '../../../src/platform/store';
@@ -66,14 +67,40 @@ class CountingDevice implements TbDevice {
   }
 }
 
+/** How often the mock I2C buses' transaction logs are emptied (see FirmwareApp). */
+const BUS_LOG_TRIM_MS = 10_000;
+
 class FirmwareApp implements XsApp {
+  private trimTimer: TimerHandle | undefined;
+
   constructor(
+    private readonly platform: Platform,
     private readonly device: DeviceConnection,
     private readonly counting: CountingDevice,
     private readonly sim: SimulatedFirmware,
-  ) {}
+  ) {
+    this.scheduleTrim();
+  }
+
+  /**
+   * hal/mock's MockI2cBus keeps every transaction in `log` (for tests), without a bound: on the
+   * simulated board that is ~49 slots per telemetry cycle (measured on XS), for ever. A long-running
+   * device empties it now and then; nothing here reads it.
+   */
+  private scheduleTrim(): void {
+    this.trimTimer = this.platform.clock.setTimeout(() => {
+      const sensors = this.sim.board.sensors ?? {};
+      for (const name of Object.keys(sensors)) {
+        const bus = sensors[name].bus;
+        this.sim.io.bus(bus.data, bus.clock, bus.port).log.length = 0;
+      }
+      this.scheduleTrim();
+    }, BUS_LOG_TRIM_MS);
+  }
 
   stop(): void {
+    if (this.trimTimer !== undefined) this.platform.clock.clearTimeout(this.trimTimer);
+    this.trimTimer = undefined;
     this.sim.close();
     this.device.close();
   }
@@ -122,5 +149,5 @@ export async function startFirmwareApp(platform: Platform, config: DeviceConnect
     device.close();
     throw new Error('firmware start failed: ' + describeError(error));
   }
-  return new FirmwareApp(device, counting, sim);
+  return new FirmwareApp(platform, device, counting, sim);
 }
