@@ -3,7 +3,8 @@
  *
  * Faults are switched at run time and apply to every connection (existing and new):
  * - closeAll(): FIN on both sides of every connection; reset(): RST on both sides.
- * - blackhole(on): sockets stay open, nothing is forwarded; bytes received meanwhile are dropped
+ * - blackhole(on): sockets stay open, nothing is forwarded, not even a FIN or RST; bytes received
+ *   meanwhile are dropped
  *   (broker -> client in whole MQTT packets, so the stream stays framed when it is switched off).
  * - delay(ms): latency per direction; splitWrites(on, maxPiece): forwards in pieces of 1..maxPiece
  *   bytes with a setImmediate between them (order is always kept).
@@ -387,21 +388,23 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       }
     });
 
-    // FIN travels through the lane, after the data queued before it.
-    client.on('end', () => conn.toBroker.pushEnd());
+    // FIN travels through the lane, after the data queued before it. A blackholed link carries no
+    // FIN or RST either: the other side stays half-open, which is what keepalive must detect.
+    client.on('end', () => settings.blackhole || conn.toBroker.pushEnd());
     upstream.on('end', () => {
+      if (settings.blackhole) return;
       releaseHeld(conn);
       conn.toClient.pushEnd();
     });
     // An RST (or connect failure) on one side is passed on as an RST on the other.
-    client.on('error', () => resetSocket(upstream));
-    upstream.on('error', () => resetSocket(client));
+    client.on('error', () => settings.blackhole || resetSocket(upstream));
+    upstream.on('error', () => settings.blackhole || resetSocket(client));
     client.on('close', () => {
-      if (!upstream.destroyed) conn.toBroker.pushEnd();
+      if (!upstream.destroyed && !settings.blackhole) conn.toBroker.pushEnd();
       teardown(conn);
     });
     upstream.on('close', () => {
-      if (!client.destroyed) {
+      if (!client.destroyed && !settings.blackhole) {
         releaseHeld(conn);
         conn.toClient.pushEnd();
       }
