@@ -1,5 +1,5 @@
 import { isValidUtf8 } from '../platform/utf8';
-import { FrameParser } from './codec';
+import type { PacketParser } from './codec-types';
 import { MqttError } from './errors';
 
 export type Inbound =
@@ -42,7 +42,7 @@ const TYPE_NAMES = [
  * spec, 'protocol' for a well-formed packet the server must not send. The caller then closes the
  * connection [MQTT-4.8.0-1].
  */
-export function decodeFrame(frame: Uint8Array, parser: FrameParser): Inbound | MqttError {
+export function decodeFrame(frame: Uint8Array, parser: PacketParser): Inbound | MqttError {
   const type = frame[0] >> 4;
   const flags = frame[0] & 0x0f;
   const bodyStart = bodyOffset(frame);
@@ -91,7 +91,7 @@ export function decodeFrame(frame: Uint8Array, parser: FrameParser): Inbound | M
   }
 }
 
-function decodeSuback(frame: Uint8Array, bodyStart: number, bodyLength: number, parser: FrameParser): Inbound | MqttError {
+function decodeSuback(frame: Uint8Array, bodyStart: number, bodyLength: number, parser: PacketParser): Inbound | MqttError {
   if (bodyLength < 3) return new MqttError('malformed', 'SUBACK remaining length ' + bodyLength + ', expected at least 3');
   const id = (frame[bodyStart] << 8) | frame[bodyStart + 1];
   if (id === 0) return new MqttError('malformed', 'SUBACK with packet id 0 [MQTT-2.3.1-1]');
@@ -99,7 +99,7 @@ function decodeSuback(frame: Uint8Array, bodyStart: number, bodyLength: number, 
     const code = frame[i];
     if (code > 2 && code !== 0x80) return new MqttError('malformed', 'SUBACK return code ' + code + ' is not allowed [MQTT-3.9.3-2]');
   }
-  const parsed = parser.parseSuback(frame);
+  const parsed = parser.parseSuback(frame, bodyStart);
   if (parsed instanceof Error) return new MqttError('malformed', 'SUBACK: ' + parsed.message);
   return { type: 'suback', id: parsed.messageId, granted: parsed.granted };
 }
@@ -109,7 +109,7 @@ function decodePublish(
   flags: number,
   bodyStart: number,
   bodyLength: number,
-  parser: FrameParser,
+  parser: PacketParser,
 ): Inbound | MqttError {
   const qos = (flags >> 1) & 3;
   const dup = (flags & 0x08) !== 0;
@@ -134,7 +134,7 @@ function decodePublish(
     id = (frame[topicEnd] << 8) | frame[topicEnd + 1];
     if (id === 0) return new MqttError('malformed', 'QoS 1 PUBLISH with packet id 0 [MQTT-2.3.1-1]');
   }
-  const parsed = parser.parsePublish(frame);
+  const parsed = parser.parsePublish(frame, bodyStart);
   if (parsed instanceof Error) return new MqttError('malformed', 'PUBLISH: ' + parsed.message);
   return {
     type: 'publish',

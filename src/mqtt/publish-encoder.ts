@@ -70,7 +70,8 @@ export function encodePingreq(): Uint8Array {
   return bytes;
 }
 
-function writeRemainingLength(bytes: Uint8Array, offset: number, value: number): number {
+/** Writes the variable-length Remaining Length [MQTT-2.2.3]; returns the offset after it. */
+export function writeRemainingLength(bytes: Uint8Array, offset: number, value: number): number {
   let o = offset;
   let v = value;
   do {

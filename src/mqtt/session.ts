@@ -5,7 +5,8 @@ import type { Log } from '../platform/log';
 import { silentLog } from '../platform/log';
 import type { Connector, Socket, TlsOptions } from '../platform/socket';
 import { Backoff, type BackoffOptions } from './backoff';
-import { encodeConnect, encodeDisconnect, encodeSubscribe, encodeUnsubscribe, FrameParser, type Will } from './codec';
+import type { MqttCodec, PacketParser, Will } from './codec-types';
+import { compactCodec } from './compact-codec';
 import { decodeFrame, type Inbound } from './decode';
 import { connackRefusal, isCredentialRefusal, MqttError } from './errors';
 import { Framer } from './framer';
@@ -21,6 +22,8 @@ export interface MqttSessionOptions {
   log?: Log;
   /** Source of randomness for backoff jitter (0 <= x < 1). */
   random?: () => number;
+  /** Packet codec; default the compact one (see codec-types.ts). */
+  codec?: MqttCodec;
 
   host: string;
   port: number;
@@ -103,7 +106,7 @@ interface Subscription {
 interface Connection {
   socket: Socket | undefined;
   framer: Framer;
-  parser: FrameParser;
+  parser: PacketParser;
 }
 
 const DEFAULT_MAX_PACKET = 65536;
@@ -128,6 +131,7 @@ export class MqttSession {
   private readonly refusedBackoff: Backoff;
   private readonly keepalive: Keepalive;
   private readonly maxPendingInbound: number;
+  private readonly codec: MqttCodec;
 
   private stateValue: SessionState = 'idle';
   private conn: Connection | undefined;
@@ -143,6 +147,7 @@ export class MqttSession {
     this.log = options.log ?? silentLog;
     this.clock = options.clock;
     this.maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET;
+    this.codec = options.codec ?? compactCodec;
     this.maxPendingInbound = options.maxPendingInbound ?? 16;
     this.outbox = new Outbox({
       maxQueuedMessages: options.maxQueuedMessages ?? 32,
@@ -266,7 +271,7 @@ export class MqttSession {
     }
     const id = this.ids.allocate();
     this.unsubscribeWaiters.set(id, done);
-    this.send(encodeUnsubscribe(id, filter));
+    this.send(this.codec.encodeUnsubscribe(id, filter));
   }
 
   /**
@@ -276,7 +281,7 @@ export class MqttSession {
   close(): void {
     if (this.stateValue === 'closed') return;
     const wasConnected = this.connected;
-    if (wasConnected) this.send(encodeDisconnect());
+    if (wasConnected) this.send(this.codec.encodeDisconnect());
     this.stateValue = 'closed';
     this.teardown();
     if (this.reconnectTimer !== undefined) {
@@ -299,7 +304,7 @@ export class MqttSession {
   private connectNow(): void {
     this.reconnectTimer = undefined;
     this.stateValue = 'connecting';
-    const conn: Connection = { socket: undefined, framer: new Framer(this.maxPacketBytes), parser: new FrameParser() };
+    const conn: Connection = { socket: undefined, framer: new Framer(this.maxPacketBytes), parser: this.codec.createParser() };
     this.conn = conn;
     this.writable = true;
     this.handshakeTimer = this.clock.setTimeout(
@@ -336,7 +341,7 @@ export class MqttSession {
     );
     // ThingsBoard keeps no session state, so always ask for a clean one and restore ourselves.
     this.send(
-      encodeConnect({
+      this.codec.encodeConnect({
         clientId: this.opts.clientId,
         username: this.opts.username,
         password: this.opts.password,
@@ -513,7 +518,7 @@ export class MqttSession {
     }
     entry.id = this.ids.allocate();
     this.subscribeIds.set(entry.id, filter);
-    this.send(encodeSubscribe(entry.id, filter, entry.qos));
+    this.send(this.codec.encodeSubscribe(entry.id, filter, entry.qos));
   }
 
   private onSuback(id: number, granted: number[]): void {

@@ -1,3 +1,4 @@
+import type { MqttCodec } from '../mqtt/codec-types';
 import type { Clock } from './clock';
 import type { Log } from './log';
 import type { Connector } from './socket';
@@ -11,4 +12,6 @@ export interface Platform {
   log: Log;
   /** 0 <= x < 1; defaults to Math.random. */
   random?: () => number;
+  /** MQTT packet codec; default the compact one. Node targets pass the mqtt-packet codec. */
+  mqttCodec?: MqttCodec;
 }

@@ -18,7 +18,7 @@ export interface DeviceConnectionConfig {
   /** Used when neither configured nor stored credentials exist. */
   provisioning?: ProvisionRequest;
   /** Session tuning: keepalive, caps, backoff. */
-  session?: Omit<MqttSessionOptions, 'connector' | 'clock' | 'log' | 'random' | 'host' | 'port' | 'tls' | 'clientId' | 'username' | 'password'>;
+  session?: Omit<MqttSessionOptions, 'connector' | 'clock' | 'log' | 'random' | 'codec' | 'host' | 'port' | 'tls' | 'clientId' | 'username' | 'password'>;
   client?: Omit<DeviceClientOptions, 'session' | 'clock' | 'log'>;
 }
 
@@ -53,6 +53,7 @@ export async function openDevice(platform: Platform, config: DeviceConnectionCon
       clock: platform.clock,
       log: new PrefixLog(log, 'provision'),
       random: platform.random,
+      codec: platform.mqttCodec,
       host: config.host,
       port: config.port,
       tls: config.tls,
@@ -70,6 +71,7 @@ export async function openDevice(platform: Platform, config: DeviceConnectionCon
     clock: platform.clock,
     log: new PrefixLog(log, 'mqtt'),
     random: platform.random,
+    codec: platform.mqttCodec,
     host: config.host,
     port: config.port,
     tls: config.tls,

@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../platform/clock';
 import { describeError } from '../platform/errors';
 import type { Log } from '../platform/log';
 import type { Connector, TlsOptions } from '../platform/socket';
+import type { MqttCodec } from '../mqtt/codec-types';
 import { MqttSession } from '../mqtt/session';
 import type { DeviceCredentials } from './credentials';
 import { TbError } from './errors';
@@ -27,6 +28,7 @@ export interface ProvisionOptions {
   clock: Clock;
   log?: Log;
   random?: () => number;
+  codec?: MqttCodec;
   host: string;
   port: number;
   tls?: TlsOptions;
@@ -52,6 +54,7 @@ export function provision(options: ProvisionOptions): Promise<DeviceCredentials>
       clock: options.clock,
       log: options.log,
       random: options.random,
+      codec: options.codec,
       host: options.host,
       port: options.port,
       tls: options.tls,

@@ -23,7 +23,7 @@ import { stringify } from '../../src/thingsboard/json';
 import { checkTelemetry } from '../../src/thingsboard/telemetry';
 import { Framer } from '../../src/mqtt/framer';
 import { decodeFrame } from '../../src/mqtt/decode';
-import { FrameParser } from '../../src/mqtt/codec';
+import { compactCodec } from '../../src/mqtt/compact-codec';
 import { PacketIdAllocator } from '../../src/mqtt/packet-ids';
 import { checkTopicName } from '../../src/mqtt/topic-rules';
 import { SimulatedIo, simulatedBoard } from '../host/simulated-board';
@@ -427,7 +427,7 @@ const api = {
   /** Finer pieces of the MQTT path. */
   ackPath(n: number): number {
     const framer = new Framer(65536);
-    const parser = new FrameParser();
+    const parser = compactCodec.createParser();
     let k = 0;
     const onFrame = (frame: Uint8Array) => {
       const p = decodeFrame(frame, parser) as { type?: string; id?: number };

@@ -1,6 +1,5 @@
-import { generate, parser as createParser } from 'mqtt-packet';
+import { generate } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { encodeConnect, encodeSubscribe, FrameParser } from '../../src/mqtt/codec';
 import { encodePingreq, encodePuback, encodePublish, setDup, setPacketId } from '../../src/mqtt/publish-encoder';
 import { checkTopicFilter, checkTopicName } from '../../src/mqtt/topic-rules';
 
@@ -45,33 +44,6 @@ describe('hand PUBLISH encoder matches mqtt-packet byte for byte', () => {
   it('PUBACK and PINGREQ match', () => {
     expect(Buffer.from(encodePuback(0x1234)).equals(generate({ cmd: 'puback', messageId: 0x1234 } as never))).toBe(true);
     expect(Buffer.from(encodePingreq()).equals(generate({ cmd: 'pingreq' } as never))).toBe(true);
-  });
-});
-
-describe('mqtt-packet encoders', () => {
-  it('CONNECT carries clean session, keepalive, credentials and will', () => {
-    const bytes = encodeConnect({ clientId: 'dev1', username: 'TOKEN', keepaliveSeconds: 30, cleanSession: true, will: { topic: 'w', payload: 'bye', qos: 1, retain: false } });
-    const p = createParser();
-    let packet: any;
-    p.on('packet', (x) => (packet = x));
-    p.parse(Buffer.from(bytes));
-    expect(packet).toMatchObject({ cmd: 'connect', protocolVersion: 4, clean: true, clientId: 'dev1', username: 'TOKEN', keepalive: 30 });
-    expect(packet.will.topic).toBe('w');
-    expect(packet.password).toBeUndefined();
-  });
-
-  it('SUBSCRIBE', () => {
-    expect(Array.from(encodeSubscribe(5, 'a/+', 1))).toEqual([0x82, 8, 0, 5, 0, 3, 0x61, 0x2f, 0x2b, 1]);
-  });
-
-  it('FrameParser yields one packet per frame and reports errors', () => {
-    const fp = new FrameParser();
-    const pub = reference('a', 'hello', 1, false, 9);
-    const parsed = fp.parsePublish(pub);
-    expect(parsed).toMatchObject({ topic: 'a', messageId: 9, qos: 1 });
-    expect(Buffer.from((parsed as any).payload).toString()).toBe('hello');
-    // Same instance keeps working for the next frame.
-    expect(fp.parseSuback(Uint8Array.from([0x90, 3, 0, 1, 1]))).toMatchObject({ messageId: 1, granted: [1] });
   });
 });
 

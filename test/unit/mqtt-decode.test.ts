@@ -1,15 +1,22 @@
 import { generate } from 'mqtt-packet';
-import { describe, expect, it } from 'vitest';
-import { FrameParser } from '../../src/mqtt/codec';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { compactCodec } from '../../src/mqtt/compact-codec';
+import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
 import { decodeFrame } from '../../src/mqtt/decode';
 import { MqttError } from '../../src/mqtt/errors';
 
-const decode = (bytes: number[] | Uint8Array) => decodeFrame(Uint8Array.from(bytes), new FrameParser());
+let codec = compactCodec;
+const decode = (bytes: number[] | Uint8Array) => decodeFrame(Uint8Array.from(bytes), codec.createParser());
 const code = (bytes: number[] | Uint8Array) => {
   const r = decode(bytes);
   return r instanceof MqttError ? r.code : 'ok';
 };
 
+for (const [name, c] of [['compact', compactCodec], ['mqtt-packet', mqttPacketCodec]] as const) {
+describe(name + ' codec', () => {
+  beforeEach(() => {
+    codec = c;
+  });
 describe('decodeFrame accepts what a server may send', () => {
   it('CONNACK', () => {
     expect(decode([0x20, 2, 0, 0])).toEqual({ type: 'connack', sessionPresent: false, returnCode: 0 });
@@ -73,3 +80,5 @@ describe('decodeFrame refuses malformed or unexpected packets', () => {
     it(name, () => expect(code(bytes)).toBe(expected));
   }
 });
+});
+}

@@ -1,6 +1,9 @@
 import { generate, parser as createParser } from 'mqtt-packet';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { MqttCodec } from '../../src/mqtt/codec-types';
+import { compactCodec } from '../../src/mqtt/compact-codec';
 import { MqttError } from '../../src/mqtt/errors';
+import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
 import { MqttSession, type MqttSessionOptions } from '../../src/mqtt/session';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock';
 import { FakeConnector, type FakeSocket } from '../support/fake-connector';
@@ -19,6 +22,8 @@ function parse(bytes: Uint8Array): any {
 }
 
 let sessions: MqttSession[] = [];
+/** Every test runs once per codec (see describe blocks at the end of the file). */
+let codec: MqttCodec = compactCodec;
 afterEach(() => {
   for (const s of sessions) s.close();
   sessions = [];
@@ -28,7 +33,7 @@ function setup(extra: Partial<MqttSessionOptions> = {}) {
   const clock = new FakeClock();
   const connector = new FakeConnector();
   const errors: MqttError[] = [];
-  const session = new MqttSession({ connector, clock, host: 'tb.local', port: 1883, clientId: 'c1', username: 'TOKEN', random: () => 0, ...extra });
+  const session = new MqttSession({ connector, clock, host: 'tb.local', port: 1883, clientId: 'c1', username: 'TOKEN', random: () => 0, codec, ...extra });
   session.events.on('error', (e) => errors.push(e));
   sessions.push(session);
   return { clock, connector, session, errors };
@@ -40,6 +45,12 @@ function accept(socket: FakeSocket): void {
   expect(parse(socket.written[socket.written.length - 1]).cmd).toBe('connect');
   socket.receive(CONNACK_OK);
 }
+
+for (const [name, c] of [['compact', compactCodec], ['mqtt-packet', mqttPacketCodec]] as const) {
+describe(name + ' codec', () => {
+  beforeEach(() => {
+    codec = c;
+  });
 
 describe('MqttSession connect', () => {
   it('sends CONNECT with the credentials, clean session and keepalive', () => {
@@ -433,3 +444,5 @@ describe('MqttSession inbound', () => {
     expect(connector.sockets.length).toBe(2);
   });
 });
+});
+}

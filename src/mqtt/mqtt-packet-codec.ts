@@ -1,35 +1,19 @@
 /**
- * The one place that talks to mqtt-packet [DESIGN: only src/mqtt/codec.ts imports it].
- *
- * mqtt-packet encodes the rare packets (CONNECT, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT) and parses the
- * variable-length inbound ones (PUBLISH, SUBACK) after Framer and decode.ts have checked them.
- * The hot path (PUBLISH, PUBACK, PINGREQ) is encoded by hand in publish-encoder.ts: see there why.
+ * The codec on mqtt-packet: the one file that imports it [DESIGN: only one src/mqtt file does].
+ * The Node targets use it; XS targets use compact-codec.ts, because mqtt-packet and its Node shims
+ * take 38.7 KB of a minified firmware bundle whose budget is 64 KB (measured in bench:xs). Both pass
+ * the same contract suite.
  */
 import { generate, parser as createParser, writeToStream } from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
+import type { ConnectFields, MqttCodec, PacketParser, ParsedPublish, ParsedSuback } from './codec-types';
 
 // Must happen at module top level, before the first generate(): left on, mqtt-packet builds a
 // 65,536-entry number cache (on XS ~30 M computrons and 450,000 slots), and after a Moddable
 // preload the property can no longer be set ("set writeNumber: const"). DESIGN.md, facts.
 writeToStream.cacheNumbers = false;
 
-export interface Will {
-  topic: string;
-  payload: string | Uint8Array;
-  qos: 0 | 1;
-  retain: boolean;
-}
-
-export interface ConnectFields {
-  clientId: string;
-  username?: string;
-  password?: string;
-  keepaliveSeconds: number;
-  cleanSession: boolean;
-  will?: Will;
-}
-
-export function encodeConnect(fields: ConnectFields): Uint8Array {
+function encodeConnect(fields: ConnectFields): Uint8Array {
   const packet: Record<string, unknown> = {
     cmd: 'connect',
     protocolId: 'MQTT',
@@ -40,48 +24,15 @@ export function encodeConnect(fields: ConnectFields): Uint8Array {
   };
   if (fields.username !== undefined) packet.username = fields.username;
   if (fields.password !== undefined) packet.password = fields.password;
-  if (fields.will) {
-    packet.will = {
-      topic: fields.will.topic,
-      payload: fields.will.payload,
-      qos: fields.will.qos,
-      retain: fields.will.retain,
-    };
-  }
+  if (fields.will) packet.will = { topic: fields.will.topic, payload: fields.will.payload, qos: fields.will.qos, retain: fields.will.retain };
   return generate(packet as unknown as Packet) as Uint8Array;
-}
-
-export function encodeSubscribe(id: number, filter: string, qos: 0 | 1): Uint8Array {
-  return generate({ cmd: 'subscribe', messageId: id, subscriptions: [{ topic: filter, qos }] } as Packet) as Uint8Array;
-}
-
-export function encodeUnsubscribe(id: number, filter: string): Uint8Array {
-  return generate({ cmd: 'unsubscribe', messageId: id, unsubscriptions: [filter] } as Packet) as Uint8Array;
-}
-
-export function encodeDisconnect(): Uint8Array {
-  return generate({ cmd: 'disconnect' } as Packet) as Uint8Array;
-}
-
-export interface ParsedPublish {
-  topic: string;
-  payload: Uint8Array;
-  qos: number;
-  dup: boolean;
-  retain: boolean;
-  messageId: number;
-}
-
-export interface ParsedSuback {
-  messageId: number;
-  granted: number[];
 }
 
 /**
  * Wraps one mqtt-packet parser. It is fed exactly one whole, pre-checked frame at a time, so each
- * parse() yields exactly one packet or one error synchronously.
+ * parse yields exactly one packet or one error synchronously.
  */
-export class FrameParser {
+class MqttPacketParser implements PacketParser {
   private readonly parser = createParser({ protocolVersion: 4 });
   private packet: unknown = undefined;
   private error: Error | undefined = undefined;
@@ -113,3 +64,11 @@ export class FrameParser {
     return result;
   }
 }
+
+export const mqttPacketCodec: MqttCodec = {
+  encodeConnect,
+  encodeSubscribe: (id, filter, qos) => generate({ cmd: 'subscribe', messageId: id, subscriptions: [{ topic: filter, qos }] } as Packet) as Uint8Array,
+  encodeUnsubscribe: (id, filter) => generate({ cmd: 'unsubscribe', messageId: id, unsubscriptions: [filter] } as Packet) as Uint8Array,
+  encodeDisconnect: () => generate({ cmd: 'disconnect' } as Packet) as Uint8Array,
+  createParser: () => new MqttPacketParser(),
+};
