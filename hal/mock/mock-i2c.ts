@@ -20,9 +20,14 @@ export interface I2cTransaction {
 
 /** One bus (a data/clock pair). Chips are attached at addresses; an empty address NACKs. */
 export class MockI2cBus {
-  /** Every transaction, for tests that check what a driver sent. */
+  /**
+   * The most recent transactions (at most `logLimit`, oldest dropped first), for tests that check
+   * what a driver sent. Bounded: a simulated device reads its sensors for days.
+   */
   readonly log: I2cTransaction[] = [];
   private readonly chips = new Map<number, I2cChipModel>();
+
+  constructor(readonly logLimit = 256) {}
 
   attach(address: number, chip: I2cChipModel): void {
     this.chips.set(address, chip);
@@ -38,7 +43,7 @@ export class MockI2cBus {
     // Copy first: the chip or the caller may reuse the array.
     const copy = Array.from(bytes);
     const acked = chip ? chip.write(Uint8Array.from(copy), stop) : false;
-    this.log.push({ address, op: 'write', bytes: copy, acked });
+    this.record({ address, op: 'write', bytes: copy, acked });
     return acked;
   }
 
@@ -46,8 +51,13 @@ export class MockI2cBus {
   read(address: number, length: number, stop: boolean): Uint8Array | undefined {
     const chip = this.chips.get(address);
     const data = chip ? chip.read(length, stop) : undefined;
-    this.log.push({ address, op: 'read', bytes: data ? Array.from(data) : [], acked: data !== undefined });
+    this.record({ address, op: 'read', bytes: data ? Array.from(data) : [], acked: data !== undefined });
     return data;
+  }
+
+  private record(transaction: I2cTransaction): void {
+    if (this.log.length >= this.logLimit) this.log.splice(0, this.log.length - this.logLimit + 1);
+    this.log.push(transaction);
   }
 }
 

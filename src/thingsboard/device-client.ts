@@ -5,7 +5,7 @@ import { silentLog } from '../platform/log';
 import type { JsonValue } from '../platform/store';
 import type { MqttError } from '../mqtt/errors';
 import type { MessageInfo, MqttSession } from '../mqtt/session';
-import { TbError } from './errors';
+import { notSent, TbError } from './errors';
 import { isObject, parseJson, preview, stringify, type JsonObject } from './json';
 import { PendingRequests } from './pending-requests';
 import { RpcRegistry, type RpcHandler, type RpcRegistryOptions } from './rpc-registry';
@@ -98,7 +98,7 @@ export class DeviceClient implements TbDevice {
       body[field] = keys.join(',');
     }
     return this.attributeRequests.start(timeoutMs, (id, fail) => {
-      this.publishJson(T.DEVICE_ATTRIBUTES_REQUEST + id, body).catch((error: unknown) => fail(asTbError(error)));
+      this.publishJson(T.DEVICE_ATTRIBUTES_REQUEST + id, body).catch((error: unknown) => fail(notSent(error)));
     });
   }
 
@@ -122,7 +122,7 @@ export class DeviceClient implements TbDevice {
       return Promise.reject(new TbError('invalid-argument', 'client-side RPC needs a method name'));
     }
     return this.rpcCalls.start(timeoutMs, (id, fail) => {
-      this.publishJson(T.DEVICE_RPC_REQUEST + id, { method, params }).catch((error: unknown) => fail(asTbError(error)));
+      this.publishJson(T.DEVICE_RPC_REQUEST + id, { method, params }).catch((error: unknown) => fail(notSent(error)));
     });
   }
 
@@ -273,7 +273,3 @@ function requestId(text: string): number | undefined {
   return id <= 0x7fffffff ? id : undefined;
 }
 
-function asTbError(error: unknown): TbError {
-  if (error instanceof TbError) return error;
-  return new TbError('closed', 'request not sent: ' + describeError(error), error);
-}

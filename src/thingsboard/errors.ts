@@ -1,4 +1,4 @@
-import { TbxsError } from '../platform/errors';
+import { describeError, TbxsError } from '../platform/errors';
 
 export type TbErrorCode =
   | 'timeout' // no response within the request's timeout
@@ -6,6 +6,7 @@ export type TbErrorCode =
   | 'rpc-error' // a client-side RPC answered {"error": ...}
   | 'invalid-argument' // bad input from the caller
   | 'too-many-pending' // the cap on pending requests is reached
+  | 'not-sent' // the MQTT session refused the request's publish (offline queue full, closed, too large)
   | 'provision-not-found' // provisioning key/secret unknown (NOT_FOUND)
   | 'provision-failed' // provisioning refused (FAILURE), e.g. the device already exists
   | 'bad-config' // missing or contradictory configuration
@@ -15,4 +16,10 @@ export class TbError extends TbxsError<TbErrorCode> {
   constructor(code: TbErrorCode, message: string, cause?: unknown) {
     super(code, message, 'TbError', { cause });
   }
+}
+
+/** A request whose publish the session refused: fails at once, with the session's reason as cause. */
+export function notSent(error: unknown): TbError {
+  if (error instanceof TbError) return error;
+  return new TbError('not-sent', 'request not sent: ' + describeError(error), error);
 }

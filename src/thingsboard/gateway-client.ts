@@ -7,7 +7,7 @@ import type { JsonValue } from '../platform/store';
 import type { MqttError } from '../mqtt/errors';
 import type { MessageInfo, MqttSession } from '../mqtt/session';
 import { DeviceClient } from './device-client';
-import { TbError } from './errors';
+import { notSent, TbError } from './errors';
 import { Announcer } from './gateway-announcer';
 import { GatewayBatch, type GatewayBatchOptions } from './gateway-batch';
 import { checkName, claimBody, GatewayChild, type ChildHost } from './gateway-child';
@@ -516,7 +516,7 @@ export class GatewayClient {
     return this.requests
       .start(timeoutMs, (id, fail) => {
         const body: JsonObject = keys.length === 1 ? { id, device: name, client, key: keys[0] } : { id, device: name, client, keys };
-        this.publishJson(T.GATEWAY_ATTRIBUTES_REQUEST, body).catch((error: unknown) => fail(asTbError(error)));
+        this.publishJson(T.GATEWAY_ATTRIBUTES_REQUEST, body).catch((error: unknown) => fail(notSent(error)));
       })
       .then((response) => {
         if (response.device !== name && response.device !== child.name) {
@@ -609,7 +609,3 @@ function parseText(text: string): JsonValue | undefined {
   }
 }
 
-function asTbError(error: unknown): TbError {
-  if (error instanceof TbError) return error;
-  return new TbError('closed', 'request not sent: ' + describeError(error), error);
-}

@@ -135,3 +135,12 @@ describe('MockIo I2C', () => {
     expect(bus.log[1].acked).toBe(false);
   });
 });
+
+describe('MockI2cBus log', () => {
+  it('keeps only the most recent transactions', async () => {
+    const { MockI2cBus } = await import('../../hal/mock/mock-i2c');
+    const bus = new MockI2cBus(4);
+    for (let i = 0; i < 10; i++) bus.write(0x40, Uint8Array.of(i), true);
+    expect(bus.log.map((t) => t.bytes[0])).toEqual([6, 7, 8, 9]);
+  });
+});

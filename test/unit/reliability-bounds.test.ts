@@ -164,9 +164,9 @@ describe('broker unreachable for a long time', () => {
     const track = (p: Promise<unknown>) =>
       p.then(
         () => codes.push('ok'),
-        // DeviceClient reports a request whose publish the full offline queue refused as 'closed'
-        // ("request not sent: ... queue-full"): count those as queue-full.
-        (e: TbError | MqttError) => codes.push(e.code === 'closed' && /queue-full/.test(e.message) ? 'queue-full' : e.code),
+        // DeviceClient reports a request whose publish the full offline queue refused as 'not-sent'
+        // with the session's queue-full error as its cause: count those as queue-full.
+        (e: TbError | MqttError) => codes.push(e.code === 'not-sent' && /queue-full/.test(e.message) ? 'queue-full' : e.code),
       );
     let peakAttr = 0;
     let peakRpc = 0;

@@ -216,3 +216,19 @@ describe('DeviceClient', () => {
     await expect(p).rejects.toMatchObject({ code: 'closed' });
   });
 });
+
+describe('DeviceClient when the session refuses', () => {
+  it('a request whose publish does not fit the offline queue fails at once with not-sent', async () => {
+    const clock = new FakeClock();
+    const session = new MqttSession({ connector: new FakeConnector(), clock, host: 'h', port: 1, clientId: 'c', maxQueuedMessages: 4 });
+    const client = new DeviceClient({ session, clock });
+    closers.push(() => {
+      client.close();
+      session.close();
+    });
+    // Offline and never started: the queue fills up.
+    const queued = [0, 1, 2, 3].map(() => client.sendTelemetry({ a: 1 }).catch(() => undefined));
+    await expect(client.requestAttributes({ sharedKeys: ['x'] })).rejects.toMatchObject({ code: 'not-sent', message: expect.stringContaining('queue-full') });
+    expect(queued.length).toBe(4);
+  });
+});
