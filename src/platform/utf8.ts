@@ -1,10 +1,10 @@
 /**
- * UTF-8 for portable code. The native TextEncoder/TextDecoder are used when the global exists
- * (Node, xsnap; on a Moddable device the target installs them from text/encoder and text/decoder):
- * on XS a JavaScript loop over charCodeAt(i) is quadratic, because XS keeps strings as UTF-8 and
- * each charCodeAt walks from the start (measured in targets/xsnap: 7,138 computrons for an 84-byte
- * publish in JavaScript, 408 with the native encoder). The JavaScript versions below are the
- * fallback where no native codec exists.
+ * UTF-8 for portable code, on the native TextEncoder/TextDecoder: Node and xsnap have them as
+ * globals, and on a Moddable device targets/esp32/globals.ts installs them from text/encoder and
+ * text/decoder. A JavaScript codec would be both slow on XS (XS keeps strings as UTF-8, so each
+ * charCodeAt walks from the start: 7,138 computrons for an 84-byte publish in JavaScript, 408
+ * with the native encoder, measured in targets/xsnap) and about 1.4 KB of dead code in the
+ * ESP32 bundle, so there is none: without the globals, utf8Encode/utf8Decode throw and say so.
  */
 
 interface NativeEncoder {
@@ -21,22 +21,14 @@ interface TextGlobals {
 // Created on first use, never at module load: a preloaded module must not touch host objects at
 // top level. An object in a module const may be written at run time after preload; a module let
 // holding a function may not.
-const native: { encoder?: NativeEncoder | null; decoder?: NativeDecoder | null } = {};
+const native: { encoder?: NativeEncoder; decoder?: NativeDecoder } = {};
 
-function nativeEncoder(): NativeEncoder | null {
-  if (native.encoder === undefined) {
-    const E = (globalThis as TextGlobals).TextEncoder;
-    native.encoder = typeof E === 'function' ? new E() : null;
+function nativeCodec<T>(name: 'TextEncoder' | 'TextDecoder'): T {
+  const C = (globalThis as TextGlobals)[name] as (new () => T) | undefined;
+  if (typeof C !== 'function') {
+    throw new Error('UTF-8: no global ' + name + '; on Moddable, import targets/esp32/globals (installs text/encoder and text/decoder) first');
   }
-  return native.encoder;
-}
-
-function nativeDecoder(): NativeDecoder | null {
-  if (native.decoder === undefined) {
-    const D = (globalThis as TextGlobals).TextDecoder;
-    native.decoder = typeof D === 'function' ? new D() : null;
-  }
-  return native.decoder;
+  return new C();
 }
 
 /** Number of bytes `text` takes in UTF-8 (lone surrogates count as U+FFFD, 3 bytes). */
@@ -54,46 +46,9 @@ export function utf8Length(text: string): number {
   return length;
 }
 
-/** Writes `text` as UTF-8 into `target` at `offset`; returns the offset after the last byte. */
-export function utf8Write(text: string, target: Uint8Array, offset: number): number {
-  let o = offset;
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c < 0x80) {
-      target[o++] = c;
-      continue;
-    }
-    if (c < 0x800) {
-      target[o++] = 0xc0 | (c >> 6);
-      target[o++] = 0x80 | (c & 0x3f);
-      continue;
-    }
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && isLowSurrogate(text.charCodeAt(i + 1))) {
-      c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
-      target[o++] = 0xf0 | (c >> 18);
-      target[o++] = 0x80 | ((c >> 12) & 0x3f);
-      target[o++] = 0x80 | ((c >> 6) & 0x3f);
-      target[o++] = 0x80 | (c & 0x3f);
-      continue;
-    }
-    if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // lone surrogate
-    target[o++] = 0xe0 | (c >> 12);
-    target[o++] = 0x80 | ((c >> 6) & 0x3f);
-    target[o++] = 0x80 | (c & 0x3f);
-  }
-  return o;
-}
-
+/** Encodes with the native TextEncoder (lone surrogates become U+FFFD). */
 export function utf8Encode(text: string): Uint8Array {
-  const encoder = nativeEncoder();
-  return encoder ? encoder.encode(text) : jsUtf8Encode(text);
-}
-
-/** The JavaScript encoder (exported for tests of the fallback). */
-export function jsUtf8Encode(text: string): Uint8Array {
-  const bytes = new Uint8Array(utf8Length(text));
-  utf8Write(text, bytes, 0);
-  return bytes;
+  return (native.encoder ??= nativeCodec<NativeEncoder>('TextEncoder')).encode(text);
 }
 
 /**
@@ -137,65 +92,10 @@ export function isValidUtf8(bytes: Uint8Array, start = 0, end = bytes.length, fo
   return true;
 }
 
-/** Decodes UTF-8; invalid sequences become U+FFFD. */
+/** Decodes UTF-8 with the native TextDecoder; invalid sequences become U+FFFD. */
 export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  const decoder = nativeDecoder();
-  if (decoder) return decoder.decode(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
-  return jsUtf8Decode(bytes, start, end);
-}
-
-/** The JavaScript decoder (exported for tests of the fallback). */
-export function jsUtf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  let out = '';
-  let i = start;
-  while (i < end) {
-    const b = bytes[i];
-    if (b < 0x80) {
-      // Runs of ASCII are the common case in JSON: take them in one go.
-      let j = i + 1;
-      while (j < end && bytes[j] < 0x80 && j - i < 1024) j++;
-      out += String.fromCharCode.apply(null, bytes.subarray(i, j) as unknown as number[]);
-      i = j;
-      continue;
-    }
-    let need = 0;
-    let cp = 0;
-    let min = 0;
-    if ((b & 0xe0) === 0xc0) {
-      need = 1;
-      cp = b & 0x1f;
-      min = 0x80;
-    } else if ((b & 0xf0) === 0xe0) {
-      need = 2;
-      cp = b & 0x0f;
-      min = 0x800;
-    } else if ((b & 0xf8) === 0xf0) {
-      need = 3;
-      cp = b & 0x07;
-      min = 0x10000;
-    } else {
-      out += '\ufffd';
-      i++;
-      continue;
-    }
-    let ok = i + need < end;
-    for (let k = 1; ok && k <= need; k++) {
-      const n = bytes[i + k];
-      if ((n & 0xc0) !== 0x80) ok = false;
-      else cp = (cp << 6) | (n & 0x3f);
-    }
-    if (!ok || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      out += '\ufffd';
-      i++;
-      continue;
-    }
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      out += String.fromCharCode(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
-    } else out += String.fromCharCode(cp);
-    i += need + 1;
-  }
-  return out;
+  const decoder = (native.decoder ??= nativeCodec<NativeDecoder>('TextDecoder'));
+  return decoder.decode(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
 }
 
 function isLowSurrogate(c: number): boolean {

@@ -5,7 +5,7 @@
  */
 import { generate, parser, writeToStream } from 'mqtt-packet';
 import TextEncoder from 'text/encoder';
-import { utf8Length, utf8Write } from '../../src/platform/utf8';
+import { utf8Length } from '../../src/platform/utf8';
 
 // Must run at module top level before any generate(): otherwise mqtt-packet builds a 65,536-entry
 // number cache on the first call (DESIGN.md: ~30 M computrons, 450,000 slots on XS).
@@ -62,7 +62,43 @@ function handPublishTE(topic, payload, id) {
   return out;
 }
 
-/** Hand encoder, pure JavaScript UTF-8 (src/platform/utf8.ts, as src/mqtt/publish-encoder.ts). */
+/**
+ * UTF-8 in JavaScript, written into `target` at `offset`; returns the offset after the last byte.
+ * Only here, to measure what a JavaScript codec costs on XS (src/platform/utf8.ts uses the native
+ * TextEncoder for that reason). Lone surrogates become U+FFFD.
+ */
+function utf8Write(text, target, offset) {
+  let o = offset;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      target[o++] = c;
+      continue;
+    }
+    if (c < 0x800) {
+      target[o++] = 0xc0 | (c >> 6);
+      target[o++] = 0x80 | (c & 0x3f);
+      continue;
+    }
+    const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+    if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+      i++;
+      target[o++] = 0xf0 | (c >> 18);
+      target[o++] = 0x80 | ((c >> 12) & 0x3f);
+      target[o++] = 0x80 | ((c >> 6) & 0x3f);
+      target[o++] = 0x80 | (c & 0x3f);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+    target[o++] = 0xe0 | (c >> 12);
+    target[o++] = 0x80 | ((c >> 6) & 0x3f);
+    target[o++] = 0x80 | (c & 0x3f);
+  }
+  return o;
+}
+
+/** Hand encoder, pure JavaScript UTF-8 (utf8Length from src/platform/utf8.ts, utf8Write above). */
 function handPublishJs(topic, payload, id) {
   const tl = utf8Length(topic);
   const pl = utf8Length(payload);
