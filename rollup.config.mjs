@@ -34,6 +34,23 @@ const MODDABLE_MODULES = new Set([
   'text/decoder',
 ]);
 
+/**
+ * terser options for tbxs.min.js (and for minified xsnap bundles, which the XS tests can run):
+ * - mangle.properties: only names ending in `_`, the convention for `private` class members
+ *   (`private conn_`). Such a name must never cross a boundary: no JSON key, string key,
+ *   xsnap bridge message or Moddable API property may end in `_`.
+ * - unsafe_arrows: function expressions become arrows; safe because the code has no plain
+ *   function used with `new`, `.prototype` or `this` (classes only), and nothing reads
+ *   Function.prototype.name (undefined in preloaded XS anyway, DESIGN.md).
+ */
+export const TERSER_OPTIONS = {
+  module: true,
+  ecma: 2020,
+  compress: { passes: 2, unsafe_arrows: true },
+  mangle: { properties: { regex: /_$/ } },
+  format: { comments: false },
+};
+
 export function isModdableModule(id) {
   return id.startsWith('embedded:') || MODDABLE_MODULES.has(id);
 }
@@ -60,7 +77,7 @@ export default [
         file: root + 'dist/esp32/tbxs.min.js',
         format: 'es',
         generatedCode: 'es2015',
-        plugins: [terser({ module: true, ecma: 2020, compress: { passes: 2 }, format: { comments: false } })],
+        plugins: [terser(TERSER_OPTIONS)],
       },
     ],
   },

@@ -15,27 +15,27 @@ export interface AnalogCalibration {
 export class AnalogSensor implements Sensor {
   readonly kind = 'analog';
   readonly conversionMs = 0;
-  private closed = false;
+  private closed_ = false;
 
   constructor(
-    private readonly input: AnalogInput,
-    private readonly calibration: AnalogCalibration,
+    private readonly input_: AnalogInput,
+    private readonly calibration_: AnalogCalibration,
   ) {}
 
   start(): void {
-    if (this.closed) throw closedError('analog sensor ' + this.calibration.name);
+    if (this.closed_) throw closedError('analog sensor ' + this.calibration_.name);
   }
 
   read(): Readings {
-    if (this.closed) throw closedError('analog sensor ' + this.calibration.name);
+    if (this.closed_) throw closedError('analog sensor ' + this.calibration_.name);
     const readings: Readings = {};
-    readings[this.calibration.name] = this.input.read() * this.calibration.scale + this.calibration.offset;
+    readings[this.calibration_.name] = this.input_.read() * this.calibration_.scale + this.calibration_.offset;
     return readings;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.input.close();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.input_.close();
   }
 }

@@ -32,38 +32,38 @@ const SKIPPED_16 = 0x8000;
 export class Bme280Driver implements Sensor {
   readonly kind = 'bme280';
   readonly conversionMs = MEASURE_MS;
-  private trim: Bme280Trim | undefined;
-  private started = false;
-  private closed = false;
-  private readonly name: string;
+  private trim_: Bme280Trim | undefined;
+  private started_ = false;
+  private closed_ = false;
+  private readonly name_: string;
 
-  constructor(private readonly device: I2cDevice) {
-    this.name = 'BME280 at ' + device.where;
+  constructor(private readonly device_: I2cDevice) {
+    this.name_ = 'BME280 at ' + device_.where;
   }
 
   start(): void {
-    if (this.closed) throw closedError(this.name);
-    this.started = false;
-    if (!this.trim) this.trim = this.init();
+    if (this.closed_) throw closedError(this.name_);
+    this.started_ = false;
+    if (!this.trim_) this.trim_ = this.init_();
     // ctrl_hum only takes effect with the following ctrl_meas write (datasheet 5.4.3), so both go
     // in one transfer, in this order.
-    this.write('measure command', Uint8Array.of(REG_CTRL_HUM, CTRL_HUM_X1, REG_CTRL_MEAS, CTRL_MEAS_FORCED_X1));
-    this.started = true;
+    this.write_('measure command', Uint8Array.of(REG_CTRL_HUM, CTRL_HUM_X1, REG_CTRL_MEAS, CTRL_MEAS_FORCED_X1));
+    this.started_ = true;
   }
 
   read(): Readings {
-    if (this.closed) throw closedError(this.name);
-    const trim = this.trim;
-    if (!this.started || !trim) throw new HalError('busy', this.name + ': no measurement started; call start() and wait ' + MEASURE_MS + ' ms');
-    const status = this.readRegisters('status read', REG_STATUS, 1)[0];
-    if (status & 0x08) throw new HalError('busy', this.name + ': still measuring; read ' + MEASURE_MS + ' ms after start()');
-    this.started = false; // one result per start(): the registers keep old data afterwards
-    const d = this.readRegisters('data read', REG_DATA, 8);
+    if (this.closed_) throw closedError(this.name_);
+    const trim = this.trim_;
+    if (!this.started_ || !trim) throw new HalError('busy', this.name_ + ': no measurement started; call start() and wait ' + MEASURE_MS + ' ms');
+    const status = this.readRegisters_('status read', REG_STATUS, 1)[0];
+    if (status & 0x08) throw new HalError('busy', this.name_ + ': still measuring; read ' + MEASURE_MS + ' ms after start()');
+    this.started_ = false; // one result per start(): the registers keep old data afterwards
+    const d = this.readRegisters_('data read', REG_DATA, 8);
     const adcP = (d[0] << 12) | (d[1] << 4) | (d[2] >> 4);
     const adcT = (d[3] << 12) | (d[4] << 4) | (d[5] >> 4);
     const adcH = (d[6] << 8) | d[7];
     if (adcT === SKIPPED_20 || adcP === SKIPPED_20 || adcH === SKIPPED_16) {
-      throw new HalError('busy', this.name + ': measurement skipped (data registers at reset value); was the chip reset?');
+      throw new HalError('busy', this.name_ + ': measurement skipped (data registers at reset value); was the chip reset?');
     }
     const t = compensateTemperature(adcT, trim);
     const temperature = t.centi / 100;
@@ -71,40 +71,40 @@ export class Bme280Driver implements Sensor {
     const humidity = compensateHumidity(adcH, t.tFine, trim) / 1024;
     // Outside the chip's operating range (datasheet table 1, with margin) the bytes are garbage.
     if (temperature < -45 || temperature > 90 || pressure < 250 || pressure > 1150) {
-      throw new HalError('io', this.name + ': implausible reading ' + temperature + ' °C, ' + pressure + ' hPa; bus noise or wrong trim');
+      throw new HalError('io', this.name_ + ': implausible reading ' + temperature + ' °C, ' + pressure + ' hPa; bus noise or wrong trim');
     }
     return { temperature, humidity, pressure };
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.device.close();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.device_.close();
   }
 
-  private init(): Bme280Trim {
-    const id = this.readRegisters('chip id read', REG_ID, 1)[0];
+  private init_(): Bme280Trim {
+    const id = this.readRegisters_('chip id read', REG_ID, 1)[0];
     if (id !== CHIP_ID) {
       const hint = BMP280_IDS.indexOf(id) >= 0 ? ' (a BMP280, which has no humidity sensor)' : '';
-      throw new HalError('bad-config', this.name + ': chip id is ' + hex2(id) + hint + ', a BME280 has ' + hex2(CHIP_ID) + '; check the board description');
+      throw new HalError('bad-config', this.name_ + ': chip id is ' + hex2(id) + hint + ', a BME280 has ' + hex2(CHIP_ID) + '; check the board description');
     }
-    const a = this.readRegisters('trim read', REG_CALIB_A, 26);
-    const b = this.readRegisters('trim read', REG_CALIB_B, 7);
-    if (a[0] === 0 && a[1] === 0) throw new HalError('io', this.name + ': trim dig_T1 is 0; the chip did not load its calibration');
+    const a = this.readRegisters_('trim read', REG_CALIB_A, 26);
+    const b = this.readRegisters_('trim read', REG_CALIB_B, 7);
+    if (a[0] === 0 && a[1] === 0) throw new HalError('io', this.name_ + ': trim dig_T1 is 0; the chip did not load its calibration');
     // Filter off and standby irrelevant in forced mode; config is only writable in sleep mode,
     // which the chip is in before the first measurement.
-    this.write('config write', Uint8Array.of(REG_CONFIG, 0x00));
+    this.write_('config write', Uint8Array.of(REG_CONFIG, 0x00));
     return parseTrim(a, b);
   }
 
-  private readRegisters(step: string, register: number, length: number): Uint8Array {
-    return transfer('BME280', this.device, step, () => {
-      this.device.write(Uint8Array.of(register), false);
-      return this.device.read(length);
+  private readRegisters_(step: string, register: number, length: number): Uint8Array {
+    return transfer('BME280', this.device_, step, () => {
+      this.device_.write(Uint8Array.of(register), false);
+      return this.device_.read(length);
     });
   }
 
-  private write(step: string, bytes: Uint8Array): void {
-    transfer('BME280', this.device, step, () => this.device.write(bytes));
+  private write_(step: string, bytes: Uint8Array): void {
+    transfer('BME280', this.device_, step, () => this.device_.write(bytes));
   }
 }

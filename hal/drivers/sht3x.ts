@@ -25,38 +25,38 @@ export function sht3xHumidity(raw: number): number {
 export class Sht3xDriver implements Sensor {
   readonly kind = 'sht3x';
   readonly conversionMs = MEASURE_MS;
-  private started = false;
-  private closed = false;
-  private readonly name: string;
+  private started_ = false;
+  private closed_ = false;
+  private readonly name_: string;
 
-  constructor(private readonly device: I2cDevice) {
-    this.name = 'SHT3x at ' + device.where;
+  constructor(private readonly device_: I2cDevice) {
+    this.name_ = 'SHT3x at ' + device_.where;
   }
 
   start(): void {
-    if (this.closed) throw closedError(this.name);
-    this.started = false;
-    transfer('SHT3x', this.device, 'measure command', () => this.device.write(MEASURE_HIGH));
-    this.started = true;
+    if (this.closed_) throw closedError(this.name_);
+    this.started_ = false;
+    transfer('SHT3x', this.device_, 'measure command', () => this.device_.write(MEASURE_HIGH));
+    this.started_ = true;
   }
 
   read(): Readings {
-    if (this.closed) throw closedError(this.name);
-    if (!this.started) throw new HalError('busy', this.name + ': no measurement started; call start() and wait ' + MEASURE_MS + ' ms');
-    this.started = false; // one result per start(), as on the chip
+    if (this.closed_) throw closedError(this.name_);
+    if (!this.started_) throw new HalError('busy', this.name_ + ': no measurement started; call start() and wait ' + MEASURE_MS + ' ms');
+    this.started_ = false; // one result per start(), as on the chip
     let data: Uint8Array;
     try {
-      data = transfer('SHT3x', this.device, 'result read', () => this.device.read(6));
+      data = transfer('SHT3x', this.device_, 'result read', () => this.device_.read(6));
     } catch (error) {
       // The command was acknowledged, so a NACK now means the conversion is not finished (read too
       // early) or the chip was lost since: say both. The next start() tells them apart.
       if (isHalError(error, 'no-device')) {
-        throw new HalError('busy', this.name + ': no answer to the result read; read ' + MEASURE_MS + ' ms after start(), or check the wiring', { cause: error });
+        throw new HalError('busy', this.name_ + ': no answer to the result read; read ' + MEASURE_MS + ' ms after start(), or check the wiring', { cause: error });
       }
       throw error;
     }
-    checkWord(this.name, 'temperature', data, 0);
-    checkWord(this.name, 'humidity', data, 3);
+    checkWord(this.name_, 'temperature', data, 0);
+    checkWord(this.name_, 'humidity', data, 3);
     return {
       temperature: sht3xTemperature((data[0] << 8) | data[1]),
       humidity: sht3xHumidity((data[3] << 8) | data[4]),
@@ -64,9 +64,9 @@ export class Sht3xDriver implements Sensor {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.device.close();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.device_.close();
   }
 }
 

@@ -41,26 +41,26 @@ export class Bme280Model implements I2cChipModel {
   answering = true;
   readonly calibration: Bme280Calibration;
 
-  private readonly regs = new Uint8Array(256);
-  private pointer = 0;
-  private pending: Bme280Raw | undefined;
-  private readyAt = 0;
+  private readonly regs_ = new Uint8Array(256);
+  private pointer_ = 0;
+  private pending_: Bme280Raw | undefined;
+  private readyAt_ = 0;
 
   constructor(
     calibration: Bme280Calibration = DATASHEET_CALIBRATION,
-    private readonly clock?: ModelClock,
+    private readonly clock_?: ModelClock,
     /** 0x60 for a BME280; 0x58 makes it a BMP280 (no humidity) for wrong-chip tests. */
     readonly chipId = 0x60,
   ) {
     this.calibration = { ...calibration };
-    this.writeCalibration();
-    this.reset();
+    this.writeCalibration_();
+    this.reset_();
   }
 
   /** Current register contents, for tests. */
   register(address: number): number {
-    this.commit();
-    return this.regs[address];
+    this.commit_();
+    return this.regs_[address];
   }
 
   /** Raw ADC values for the current physical values (what the chip would convert to). */
@@ -75,62 +75,62 @@ export class Bme280Model implements I2cChipModel {
 
   write(bytes: Uint8Array): boolean {
     if (!this.answering || bytes.length === 0) return false;
-    this.commit();
-    this.pointer = bytes[0];
-    if (bytes.length >= 2) this.writeRegister(bytes[0], bytes[1]);
-    for (let i = 2; i + 1 < bytes.length; i += 2) this.writeRegister(bytes[i], bytes[i + 1]);
+    this.commit_();
+    this.pointer_ = bytes[0];
+    if (bytes.length >= 2) this.writeRegister_(bytes[0], bytes[1]);
+    for (let i = 2; i + 1 < bytes.length; i += 2) this.writeRegister_(bytes[i], bytes[i + 1]);
     return true;
   }
 
   read(length: number): Uint8Array | undefined {
     if (!this.answering) return undefined;
-    this.commit();
+    this.commit_();
     const out = new Uint8Array(length);
     for (let i = 0; i < length; i++) {
-      const address = (this.pointer + i) & 0xff;
-      out[i] = address === REG_STATUS ? this.status() : this.regs[address];
+      const address = (this.pointer_ + i) & 0xff;
+      out[i] = address === REG_STATUS ? this.status_() : this.regs_[address];
     }
-    this.pointer = (this.pointer + length) & 0xff;
+    this.pointer_ = (this.pointer_ + length) & 0xff;
     return out;
   }
 
-  private writeRegister(address: number, value: number): void {
+  private writeRegister_(address: number, value: number): void {
     if (address === REG_RESET) {
-      if (value === RESET_WORD) this.reset();
+      if (value === RESET_WORD) this.reset_();
     } else if (address === REG_CTRL_HUM) {
-      this.regs[address] = value & 0x07;
+      this.regs_[address] = value & 0x07;
     } else if (address === REG_CONFIG) {
-      this.regs[address] = value & 0xfd;
+      this.regs_[address] = value & 0xfd;
     } else if (address === REG_CTRL_MEAS) {
-      this.regs[address] = value;
+      this.regs_[address] = value;
       const mode = value & 0x03;
-      if (mode === 1 || mode === 2) this.startForced(value);
+      if (mode === 1 || mode === 2) this.startForced_(value);
     }
     // Calibration, id, status and data registers are read-only: the chip ignores writes.
   }
 
-  private startForced(ctrlMeas: number): void {
+  private startForced_(ctrlMeas: number): void {
     const osT = oversampling((ctrlMeas >> 5) & 7);
     const osP = oversampling((ctrlMeas >> 2) & 7);
     // ctrl_hum takes effect only with this write to ctrl_meas (datasheet 5.4.3).
-    const osH = oversampling(this.regs[REG_CTRL_HUM] & 7);
+    const osH = oversampling(this.regs_[REG_CTRL_HUM] & 7);
     const raw = this.raw ?? this.rawFor(this.temperature, this.pressure, this.humidity);
-    this.pending = {
+    this.pending_ = {
       adcT: osT ? raw.adcT : SKIPPED_20,
       adcP: osP ? raw.adcP : SKIPPED_20,
       adcH: osH && this.chipId === 0x60 ? raw.adcH : SKIPPED_16,
     };
     // Maximum measurement time, datasheet appendix 9.1.
     const ms = 1.25 + 2.3 * osT + (osP ? 2.3 * osP + 0.575 : 0) + (osH ? 2.3 * osH + 0.575 : 0);
-    this.readyAt = this.clock ? this.clock.now() + ms : 0;
+    this.readyAt_ = this.clock_ ? this.clock_.now() + ms : 0;
   }
 
   /** Publishes a finished conversion to the data registers and returns to sleep mode. */
-  private commit(): void {
-    if (!this.pending || (this.clock && this.clock.now() < this.readyAt)) return;
-    const { adcT, adcP, adcH } = this.pending;
-    this.pending = undefined;
-    const r = this.regs;
+  private commit_(): void {
+    if (!this.pending_ || (this.clock_ && this.clock_.now() < this.readyAt_)) return;
+    const { adcT, adcP, adcH } = this.pending_;
+    this.pending_ = undefined;
+    const r = this.regs_;
     r[REG_DATA] = adcP >> 12;
     r[REG_DATA + 1] = (adcP >> 4) & 0xff;
     r[REG_DATA + 2] = (adcP & 0x0f) << 4;
@@ -142,37 +142,37 @@ export class Bme280Model implements I2cChipModel {
     r[REG_CTRL_MEAS] &= 0xfc;
   }
 
-  private status(): number {
-    return this.pending ? 0x08 : 0x00;
+  private status_(): number {
+    return this.pending_ ? 0x08 : 0x00;
   }
 
-  private reset(): void {
-    this.regs[REG_ID] = this.chipId;
-    this.regs[REG_CTRL_HUM] = 0;
-    this.regs[REG_CTRL_MEAS] = 0;
-    this.regs[REG_CONFIG] = 0;
-    this.pending = { adcT: SKIPPED_20, adcP: SKIPPED_20, adcH: SKIPPED_16 };
-    this.readyAt = 0;
-    this.commit();
+  private reset_(): void {
+    this.regs_[REG_ID] = this.chipId;
+    this.regs_[REG_CTRL_HUM] = 0;
+    this.regs_[REG_CTRL_MEAS] = 0;
+    this.regs_[REG_CONFIG] = 0;
+    this.pending_ = { adcT: SKIPPED_20, adcP: SKIPPED_20, adcH: SKIPPED_16 };
+    this.readyAt_ = 0;
+    this.commit_();
   }
 
-  private writeCalibration(): void {
+  private writeCalibration_(): void {
     const c = this.calibration;
     const words = [c.T1, c.T2, c.T3, c.P1, c.P2, c.P3, c.P4, c.P5, c.P6, c.P7, c.P8, c.P9];
     words.forEach((word, i) => {
-      this.regs[REG_CALIB_A + 2 * i] = word & 0xff; // little-endian
-      this.regs[REG_CALIB_A + 2 * i + 1] = (word >> 8) & 0xff;
+      this.regs_[REG_CALIB_A + 2 * i] = word & 0xff; // little-endian
+      this.regs_[REG_CALIB_A + 2 * i + 1] = (word >> 8) & 0xff;
     });
-    this.regs[0xa1] = c.H1 & 0xff;
+    this.regs_[0xa1] = c.H1 & 0xff;
     const b = REG_CALIB_B;
-    this.regs[b] = c.H2 & 0xff;
-    this.regs[b + 1] = (c.H2 >> 8) & 0xff;
-    this.regs[b + 2] = c.H3 & 0xff;
+    this.regs_[b] = c.H2 & 0xff;
+    this.regs_[b + 1] = (c.H2 >> 8) & 0xff;
+    this.regs_[b + 2] = c.H3 & 0xff;
     // H4 and H5 are 12-bit values sharing 0xE5: H4 = E4[7:0] E5[3:0], H5 = E6[7:0] E5[7:4].
-    this.regs[b + 3] = (c.H4 >> 4) & 0xff;
-    this.regs[b + 4] = (c.H4 & 0x0f) | ((c.H5 & 0x0f) << 4);
-    this.regs[b + 5] = (c.H5 >> 4) & 0xff;
-    this.regs[b + 6] = c.H6 & 0xff;
+    this.regs_[b + 3] = (c.H4 >> 4) & 0xff;
+    this.regs_[b + 4] = (c.H4 & 0x0f) | ((c.H5 & 0x0f) << 4);
+    this.regs_[b + 5] = (c.H5 >> 4) & 0xff;
+    this.regs_[b + 6] = c.H6 & 0xff;
   }
 }
 

@@ -4,27 +4,27 @@ import type { MockPin } from './mock-pin';
 
 /** Samples come from the pin's script, rounded and clamped like a real ADC would. */
 export class MockAnalogInput implements AnalogInput {
-  private closed = false;
+  private closed_ = false;
 
   constructor(
-    private readonly state: MockPin,
+    private readonly state_: MockPin,
     readonly resolution: number,
   ) {}
 
   get pin(): number {
-    return this.state.pin;
+    return this.state_.pin;
   }
 
   read(): number {
-    if (this.closed) throw closedError('analog input on pin ' + this.state.pin);
+    if (this.closed_) throw closedError('analog input on pin ' + this.state_.pin);
     const max = 2 ** this.resolution - 1;
-    const raw = Math.round(this.state.nextAnalog());
+    const raw = Math.round(this.state_.nextAnalog());
     return raw < 0 ? 0 : raw > max ? max : raw;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.state.releaseClaim();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.state_.releaseClaim();
   }
 }

@@ -3,56 +3,56 @@ import { checkLevel, closedError } from '../types';
 import type { MockPin } from './mock-pin';
 
 export class MockDigitalInput implements DigitalInput {
-  private closed = false;
+  private closed_ = false;
 
-  constructor(private readonly state: MockPin) {}
+  constructor(private readonly state_: MockPin) {}
 
   get pin(): number {
-    return this.state.pin;
+    return this.state_.pin;
   }
 
   read(): Level {
-    if (this.closed) throw closedError('digital input on pin ' + this.state.pin);
-    return this.state.level;
+    if (this.closed_) throw closedError('digital input on pin ' + this.state_.pin);
+    return this.state_.level;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.state.releaseClaim();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.state_.releaseClaim();
   }
 }
 
 export class MockDigitalOutput implements DigitalOutput {
-  private closed = false;
-  private last: Level;
+  private closed_ = false;
+  private last_: Level;
 
   constructor(
-    private readonly state: MockPin,
+    private readonly state_: MockPin,
     initial: Level,
   ) {
-    this.last = initial;
-    state.writes.push(initial);
+    this.last_ = initial;
+    state_.writes.push(initial);
   }
 
   get pin(): number {
-    return this.state.pin;
+    return this.state_.pin;
   }
 
   write(level: Level): void {
-    if (this.closed) throw closedError('digital output on pin ' + this.state.pin);
-    this.last = checkLevel(level, 'digital output on pin ' + this.state.pin);
-    this.state.writes.push(this.last);
+    if (this.closed_) throw closedError('digital output on pin ' + this.state_.pin);
+    this.last_ = checkLevel(level, 'digital output on pin ' + this.state_.pin);
+    this.state_.writes.push(this.last_);
   }
 
   read(): Level {
-    if (this.closed) throw closedError('digital output on pin ' + this.state.pin);
-    return this.last;
+    if (this.closed_) throw closedError('digital output on pin ' + this.state_.pin);
+    return this.last_;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.state.releaseClaim();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.state_.releaseClaim();
   }
 }

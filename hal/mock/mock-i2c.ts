@@ -25,37 +25,37 @@ export class MockI2cBus {
    * what a driver sent. Bounded: a simulated device reads its sensors for days.
    */
   readonly log: I2cTransaction[] = [];
-  private readonly chips = new Map<number, I2cChipModel>();
+  private readonly chips_ = new Map<number, I2cChipModel>();
 
   constructor(readonly logLimit = 256) {}
 
   attach(address: number, chip: I2cChipModel): void {
-    this.chips.set(address, chip);
+    this.chips_.set(address, chip);
   }
 
   detach(address: number): void {
-    this.chips.delete(address);
+    this.chips_.delete(address);
   }
 
   /** @internal */
   write(address: number, bytes: Uint8Array, stop: boolean): boolean {
-    const chip = this.chips.get(address);
+    const chip = this.chips_.get(address);
     // Copy first: the chip or the caller may reuse the array.
     const copy = Array.from(bytes);
     const acked = chip ? chip.write(Uint8Array.from(copy), stop) : false;
-    this.record({ address, op: 'write', bytes: copy, acked });
+    this.record_({ address, op: 'write', bytes: copy, acked });
     return acked;
   }
 
   /** @internal */
   read(address: number, length: number, stop: boolean): Uint8Array | undefined {
-    const chip = this.chips.get(address);
+    const chip = this.chips_.get(address);
     const data = chip ? chip.read(length, stop) : undefined;
-    this.record({ address, op: 'read', bytes: data ? Array.from(data) : [], acked: data !== undefined });
+    this.record_({ address, op: 'read', bytes: data ? Array.from(data) : [], acked: data !== undefined });
     return data;
   }
 
-  private record(transaction: I2cTransaction): void {
+  private record_(transaction: I2cTransaction): void {
     if (this.log.length >= this.logLimit) this.log.splice(0, this.log.length - this.logLimit + 1);
     this.log.push(transaction);
   }
@@ -64,10 +64,10 @@ export class MockI2cBus {
 export class MockI2cDevice implements I2cDevice {
   readonly address: number;
   readonly where: string;
-  private closed = false;
+  private closed_ = false;
 
   constructor(
-    private readonly bus: MockI2cBus,
+    private readonly bus_: MockI2cBus,
     spec: I2cSpec,
   ) {
     this.address = spec.address;
@@ -75,8 +75,8 @@ export class MockI2cDevice implements I2cDevice {
   }
 
   read(length: number, stop = true): Uint8Array {
-    if (this.closed) throw closedError(this.where);
-    const data = this.bus.read(this.address, length, stop);
+    if (this.closed_) throw closedError(this.where);
+    const data = this.bus_.read(this.address, length, stop);
     if (!data) throw new HalError('no-device', this.where + ': no acknowledge on read (chip absent, unpowered or busy)');
     if (data.length !== length) {
       throw new HalError('io', this.where + ': chip model returned ' + data.length + ' bytes, ' + length + ' asked');
@@ -85,13 +85,13 @@ export class MockI2cDevice implements I2cDevice {
   }
 
   write(bytes: Uint8Array, stop = true): void {
-    if (this.closed) throw closedError(this.where);
-    if (!this.bus.write(this.address, bytes, stop)) {
+    if (this.closed_) throw closedError(this.where);
+    if (!this.bus_.write(this.address, bytes, stop)) {
       throw new HalError('no-device', this.where + ': no acknowledge on write (chip absent, unpowered or wrong address)');
     }
   }
 
   close(): void {
-    this.closed = true;
+    this.closed_ = true;
   }
 }

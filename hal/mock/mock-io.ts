@@ -33,24 +33,24 @@ export interface MockIoOptions {
  * IoFactory methods; the test reaches the other side through pin() and bus().
  */
 export class MockIo implements IoFactory {
-  private readonly pins = new Map<number, MockPin>();
-  private readonly buses = new Map<string, MockI2cBus>();
-  private readonly analogResolution: number;
-  private readonly pwmResolution: number;
-  private readonly pwmHz: number;
+  private readonly pins_ = new Map<number, MockPin>();
+  private readonly buses_ = new Map<string, MockI2cBus>();
+  private readonly analogResolution_: number;
+  private readonly pwmResolution_: number;
+  private readonly pwmHz_: number;
 
   constructor(options: MockIoOptions = {}) {
-    this.analogResolution = options.analogResolution ?? 12;
-    this.pwmResolution = options.pwmResolution ?? 10;
-    this.pwmHz = options.pwmHz ?? 1000;
+    this.analogResolution_ = options.analogResolution ?? 12;
+    this.pwmResolution_ = options.pwmResolution ?? 10;
+    this.pwmHz_ = options.pwmHz ?? 1000;
   }
 
   /** The test's handle on a pin (created on first use). */
   pin(pin: number): MockPin {
-    let state = this.pins.get(pin);
+    let state = this.pins_.get(pin);
     if (!state) {
       state = new MockPin(pin);
-      this.pins.set(pin, state);
+      this.pins_.set(pin, state);
     }
     return state;
   }
@@ -58,10 +58,10 @@ export class MockIo implements IoFactory {
   /** The test's handle on the bus with these wires (created on first use). */
   bus(data: number, clock: number, port?: number): MockI2cBus {
     const key = data + '/' + clock + '/' + (port ?? '');
-    let bus = this.buses.get(key);
+    let bus = this.buses_.get(key);
     if (!bus) {
       bus = new MockI2cBus();
-      this.buses.set(key, bus);
+      this.buses_.set(key, bus);
     }
     return bus;
   }
@@ -69,7 +69,7 @@ export class MockIo implements IoFactory {
   /** Pins currently held by an IO object: tests check it is empty after the app's close(). */
   openPins(): number[] {
     const open: number[] = [];
-    for (const state of this.pins.values()) if (state.use !== undefined) open.push(state.pin);
+    for (const state of this.pins_.values()) if (state.use !== undefined) open.push(state.pin);
     return open.sort((a, b) => a - b);
   }
 
@@ -92,7 +92,7 @@ export class MockIo implements IoFactory {
 
   openAnalog(spec: AnalogSpec): AnalogInput {
     const state = this.pin(checkPin(spec.pin, 'analog input'));
-    const resolution = spec.resolution ?? this.analogResolution;
+    const resolution = spec.resolution ?? this.analogResolution_;
     if (!Number.isInteger(resolution) || resolution < 1 || resolution > 16) {
       throw new HalError('bad-config', 'analog input on pin ' + spec.pin + ': resolution ' + resolution + ' bits not in 1..16');
     }
@@ -102,10 +102,10 @@ export class MockIo implements IoFactory {
 
   openPwm(spec: PwmSpec): PwmOutput {
     const state = this.pin(checkPin(spec.pin, 'PWM'));
-    const hz = spec.hz ?? this.pwmHz;
+    const hz = spec.hz ?? this.pwmHz_;
     if (!(hz > 0)) throw new HalError('bad-config', 'PWM on pin ' + spec.pin + ': hz must be > 0, got ' + hz);
     state.claim('pwm');
-    return new MockPwmOutput(state, this.pwmResolution, hz);
+    return new MockPwmOutput(state, this.pwmResolution_, hz);
   }
 
   openI2c(spec: I2cSpec): I2cDevice {

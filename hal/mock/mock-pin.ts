@@ -18,12 +18,12 @@ export class MockPin {
   /** Number of samples an AnalogInput took. */
   analogReads = 0;
 
-  private driven: Level | undefined;
-  private inputMode: DigitalInputMode = 'input';
-  private edgeMask: EdgeMask = 0;
-  private onEdge: EdgeCallback | undefined;
-  private analogQueue: number[] = [];
-  private analogFunction: ((sample: number) => number) | undefined;
+  private driven_: Level | undefined;
+  private inputMode_: DigitalInputMode = 'input';
+  private edgeMask_: EdgeMask = 0;
+  private onEdge_: EdgeCallback | undefined;
+  private analogQueue_: number[] = [];
+  private analogFunction_: ((sample: number) => number) | undefined;
 
   constructor(readonly pin: number) {}
 
@@ -32,35 +32,35 @@ export class MockPin {
    * resistor (a floating plain input reads 0).
    */
   get level(): Level {
-    if (this.driven !== undefined) return this.driven;
+    if (this.driven_ !== undefined) return this.driven_;
     if (this.use === 'digital-output' && this.writes.length > 0) return this.writes[this.writes.length - 1];
-    return this.inputMode === 'input-pullup' ? 1 : 0;
+    return this.inputMode_ === 'input-pullup' ? 1 : 0;
   }
 
   /** Drives the pin from outside (a button, a loopback wire); fires the input's edge callback. */
   setLevel(level: Level): void {
     const before = this.level;
-    this.driven = level;
-    this.fireEdge(before, level);
+    this.driven_ = level;
+    this.fireEdge_(before, level);
   }
 
   /** Stops driving: the pull resistor decides again (may fire an edge). */
   release(): void {
     const before = this.level;
-    this.driven = undefined;
-    this.fireEdge(before, this.level);
+    this.driven_ = undefined;
+    this.fireEdge_(before, this.level);
   }
 
   /** Analog samples to return in order; the last one repeats. Replaces any function. */
   setAnalog(...values: number[]): void {
-    this.analogQueue = values.slice();
-    this.analogFunction = undefined;
+    this.analogQueue_ = values.slice();
+    this.analogFunction_ = undefined;
   }
 
   /** Analog samples computed from the sample index (0, 1, 2...). Replaces any queue. */
   setAnalogFunction(fn: (sample: number) => number): void {
-    this.analogFunction = fn;
-    this.analogQueue = [];
+    this.analogFunction_ = fn;
+    this.analogQueue_ = [];
   }
 
   /** @internal Used by the mock IO objects. */
@@ -74,29 +74,29 @@ export class MockPin {
   /** @internal */
   releaseClaim(): void {
     this.use = undefined;
-    this.onEdge = undefined;
-    this.edgeMask = 0;
-    this.inputMode = 'input';
+    this.onEdge_ = undefined;
+    this.edgeMask_ = 0;
+    this.inputMode_ = 'input';
   }
 
   /** @internal */
   configureInput(mode: DigitalInputMode, edge: EdgeMask, onEdge: EdgeCallback | undefined): void {
-    this.inputMode = mode;
-    this.edgeMask = edge;
-    this.onEdge = onEdge;
+    this.inputMode_ = mode;
+    this.edgeMask_ = edge;
+    this.onEdge_ = onEdge;
   }
 
   /** @internal Raw sample before clamping. */
   nextAnalog(): number {
     const index = this.analogReads++;
-    if (this.analogFunction) return this.analogFunction(index);
-    if (this.analogQueue.length > 1) return this.analogQueue.shift() as number;
-    return this.analogQueue.length === 1 ? this.analogQueue[0] : 0;
+    if (this.analogFunction_) return this.analogFunction_(index);
+    if (this.analogQueue_.length > 1) return this.analogQueue_.shift() as number;
+    return this.analogQueue_.length === 1 ? this.analogQueue_[0] : 0;
   }
 
-  private fireEdge(before: Level, after: Level): void {
-    if (before === after || this.use !== 'digital-input' || !this.onEdge) return;
+  private fireEdge_(before: Level, after: Level): void {
+    if (before === after || this.use !== 'digital-input' || !this.onEdge_) return;
     const edge = after === 1 ? 1 : 2; // Rising = 1, Falling = 2 as in ECMA-419
-    if ((this.edgeMask & edge) !== 0) this.onEdge(after);
+    if ((this.edgeMask_ & edge) !== 0) this.onEdge_(after);
   }
 }

@@ -3,27 +3,27 @@ import { checkDuty, closedError } from '../types';
 import type { MockPin } from './mock-pin';
 
 export class MockPwmOutput implements PwmOutput {
-  private closed = false;
+  private closed_ = false;
 
   constructor(
-    private readonly state: MockPin,
+    private readonly state_: MockPin,
     readonly resolution: number,
     readonly hz: number,
   ) {}
 
   get pin(): number {
-    return this.state.pin;
+    return this.state_.pin;
   }
 
   write(duty: number): void {
-    const where = 'PWM on pin ' + this.state.pin;
-    if (this.closed) throw closedError(where);
-    this.state.duties.push(checkDuty(duty, this.resolution, where));
+    const where = 'PWM on pin ' + this.state_.pin;
+    if (this.closed_) throw closedError(where);
+    this.state_.duties.push(checkDuty(duty, this.resolution, where));
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.state.releaseClaim();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.state_.releaseClaim();
   }
 }

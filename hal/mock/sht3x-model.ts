@@ -35,10 +35,10 @@ export class Sht3xModel implements I2cChipModel {
   /** Every command received, for tests that check what the driver asked for. */
   readonly commands: number[] = [];
 
-  private pending: Uint8Array | undefined;
-  private readyAt = 0;
+  private pending_: Uint8Array | undefined;
+  private readyAt_ = 0;
 
-  constructor(private readonly clock?: ModelClock) {}
+  constructor(private readonly clock_?: ModelClock) {}
 
   /** Sets the temperature the next measurement reports (rounded to the nearest raw step). */
   setTemperature(celsius: number): void {
@@ -55,28 +55,28 @@ export class Sht3xModel implements I2cChipModel {
     this.commands.push(command);
     const duration = SINGLE_SHOT[command];
     if (duration !== undefined) {
-      this.pending = this.measurement();
+      this.pending_ = this.measurement_();
       const stretching = (command & 0xff00) === 0x2c00;
-      this.readyAt = this.clock && !stretching ? this.clock.now() + duration : 0;
+      this.readyAt_ = this.clock_ && !stretching ? this.clock_.now() + duration : 0;
       return true;
     }
     if (command === SOFT_RESET || command === CLEAR_STATUS) {
-      this.pending = undefined;
+      this.pending_ = undefined;
       return true;
     }
     if (command === READ_STATUS) {
-      this.pending = Uint8Array.of(0x80, 0x10, modelCrc8(0x80, 0x10)); // alert pending, reset detected
-      this.readyAt = 0;
+      this.pending_ = Uint8Array.of(0x80, 0x10, modelCrc8(0x80, 0x10)); // alert pending, reset detected
+      this.readyAt_ = 0;
       return true;
     }
     return false; // unknown command: the chip NACKs it
   }
 
   read(length: number): Uint8Array | undefined {
-    if (!this.answering || !this.pending) return undefined;
-    if (this.clock && this.clock.now() < this.readyAt) return undefined; // still measuring
-    const data = this.pending;
-    this.pending = undefined; // a result is read once
+    if (!this.answering || !this.pending_) return undefined;
+    if (this.clock_ && this.clock_.now() < this.readyAt_) return undefined; // still measuring
+    const data = this.pending_;
+    this.pending_ = undefined; // a result is read once
     const out = new Uint8Array(length);
     out.set(data.subarray(0, Math.min(length, data.length)));
     // Past the prepared bytes the chip leaves the bus high.
@@ -84,7 +84,7 @@ export class Sht3xModel implements I2cChipModel {
     return out;
   }
 
-  private measurement(): Uint8Array {
+  private measurement_(): Uint8Array {
     const t = this.rawTemperature;
     const h = this.rawHumidity;
     let tCrc = modelCrc8(t >> 8, t & 0xff);

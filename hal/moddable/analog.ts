@@ -7,27 +7,27 @@ import { openFailed } from './platform-error';
 type Closable<T> = T & { close(): void };
 
 export class ModdableAnalogInput implements AnalogInput {
-  private readonly io: Closable<Analog>;
-  private closed = false;
+  private readonly io_: Closable<Analog>;
+  private closed_ = false;
   readonly resolution: number;
 
   constructor(io: typeof Analog, readonly pin: number, resolution: number | undefined) {
     try {
-      this.io = (resolution === undefined ? new io({ pin }) : new io({ pin, resolution })) as Closable<Analog>;
+      this.io_ = (resolution === undefined ? new io({ pin }) : new io({ pin, resolution })) as Closable<Analog>;
     } catch (error) {
       throw openFailed('analog input on pin ' + pin, error);
     }
-    this.resolution = this.io.resolution;
+    this.resolution = this.io_.resolution;
   }
 
   read(): number {
-    if (this.closed) throw closedError('analog input on pin ' + this.pin);
-    return this.io.read();
+    if (this.closed_) throw closedError('analog input on pin ' + this.pin);
+    return this.io_.read();
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.io.close();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.io_.close();
   }
 }

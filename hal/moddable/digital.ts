@@ -17,8 +17,8 @@ function outputMode(io: DigitalClass, mode: DigitalOutputMode | undefined) {
 
 /** ECMA-419 Digital as a DigitalInput; the edge callback gets the level read when it runs. */
 export class ModdableDigitalInput implements DigitalInput {
-  private readonly io: Digital;
-  private closed = false;
+  private readonly io_: Digital;
+  private closed_ = false;
 
   constructor(io: DigitalClass, readonly pin: number, mode: DigitalInputMode, edge: EdgeMask, onEdge: EdgeCallback | undefined) {
     const what = 'digital input on pin ' + pin;
@@ -26,16 +26,16 @@ export class ModdableDigitalInput implements DigitalInput {
       if (onEdge && edge !== 0) {
         // onReadable is called with `this` = the Digital instance; the level is read here so the
         // app gets a value even if the contact bounced since the interrupt.
-        this.io = new io({
+        this.io_ = new io({
           pin,
           mode: inputMode(io, mode),
           edge,
           onReadable: () => {
-            if (!this.closed) onEdge(this.io.read());
+            if (!this.closed_) onEdge(this.io_.read());
           },
         });
       } else {
-        this.io = new io({ pin, mode: inputMode(io, mode) });
+        this.io_ = new io({ pin, mode: inputMode(io, mode) });
       }
     } catch (error) {
       throw openFailed(what, error);
@@ -43,48 +43,48 @@ export class ModdableDigitalInput implements DigitalInput {
   }
 
   read(): Level {
-    if (this.closed) throw closedError('digital input on pin ' + this.pin);
-    return this.io.read();
+    if (this.closed_) throw closedError('digital input on pin ' + this.pin);
+    return this.io_.read();
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.io.close();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.io_.close();
   }
 }
 
 /** ECMA-419 Digital as a DigitalOutput; read() returns the last level written. */
 export class ModdableDigitalOutput implements DigitalOutput {
-  private readonly io: Digital;
-  private closed = false;
-  private last: Level;
+  private readonly io_: Digital;
+  private closed_ = false;
+  private last_: Level;
 
   constructor(io: DigitalClass, readonly pin: number, mode: DigitalOutputMode | undefined, initial: Level) {
     try {
-      this.io = new io({ pin, mode: outputMode(io, mode) });
-      this.io.write(initial);
+      this.io_ = new io({ pin, mode: outputMode(io, mode) });
+      this.io_.write(initial);
     } catch (error) {
       throw openFailed('digital output on pin ' + pin, error);
     }
-    this.last = initial;
+    this.last_ = initial;
   }
 
   write(level: Level): void {
     const where = 'digital output on pin ' + this.pin;
-    if (this.closed) throw closedError(where);
-    this.io.write(checkLevel(level, where));
-    this.last = level;
+    if (this.closed_) throw closedError(where);
+    this.io_.write(checkLevel(level, where));
+    this.last_ = level;
   }
 
   read(): Level {
-    if (this.closed) throw closedError('digital output on pin ' + this.pin);
-    return this.last;
+    if (this.closed_) throw closedError('digital output on pin ' + this.pin);
+    return this.last_;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.io.close();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.io_.close();
   }
 }

@@ -11,8 +11,8 @@ type ClosableI2c = I2C & { close(): void };
  * and in practice that is a missing acknowledge, so it becomes 'no-device' with the original text.
  */
 export class ModdableI2cDevice implements I2cDevice {
-  private readonly io: ClosableI2c;
-  private closed = false;
+  private readonly io_: ClosableI2c;
+  private closed_ = false;
   readonly address: number;
   readonly where: string;
 
@@ -21,37 +21,37 @@ export class ModdableI2cDevice implements I2cDevice {
     this.where = describeI2c(spec);
     const options = { data: spec.data, clock: spec.clock, hz: spec.hz, address: spec.address };
     try {
-      this.io = (spec.port === undefined ? new io(options) : new io({ ...options, port: spec.port })) as ClosableI2c;
+      this.io_ = (spec.port === undefined ? new io(options) : new io({ ...options, port: spec.port })) as ClosableI2c;
     } catch (error) {
       throw openFailed(this.where, error);
     }
   }
 
   read(length: number, stop = true): Uint8Array {
-    if (this.closed) throw closedError(this.where);
+    if (this.closed_) throw closedError(this.where);
     try {
-      return new Uint8Array(this.io.read(length, stop));
+      return new Uint8Array(this.io_.read(length, stop));
     } catch (error) {
-      throw this.failed('read', error);
+      throw this.failed_('read', error);
     }
   }
 
   write(bytes: Uint8Array, stop = true): void {
-    if (this.closed) throw closedError(this.where);
+    if (this.closed_) throw closedError(this.where);
     try {
-      this.io.write(bytes, stop);
+      this.io_.write(bytes, stop);
     } catch (error) {
-      throw this.failed('write', error);
+      throw this.failed_('write', error);
     }
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.io.close();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.io_.close();
   }
 
-  private failed(op: string, error: unknown): HalError {
+  private failed_(op: string, error: unknown): HalError {
     return new HalError('no-device', this.where + ': ' + op + ' failed (' + message(error) + '): chip absent, unpowered or wrong address', { cause: error });
   }
 }

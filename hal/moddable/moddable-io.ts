@@ -35,10 +35,10 @@ export interface ModdableIoClasses {
 
 /** IoFactory over Moddable's ECMA-419 classes. Construct at run time (in main), not at preload. */
 export class ModdableIo implements IoFactory {
-  private readonly classes: ModdableIoClasses;
+  private readonly classes_: ModdableIoClasses;
 
   constructor(classes?: Partial<ModdableIoClasses>) {
-    this.classes = {
+    this.classes_ = {
       Digital: classes?.Digital ?? Digital,
       Analog: classes?.Analog ?? Analog,
       PWM: classes?.PWM ?? PWM,
@@ -48,26 +48,26 @@ export class ModdableIo implements IoFactory {
 
   openDigitalInput(spec: DigitalInputSpec, onEdge?: EdgeCallback): DigitalInput {
     const pin = checkPin(spec.pin, 'digital input');
-    return new ModdableDigitalInput(this.classes.Digital, pin, spec.mode, onEdge ? (spec.edge ?? Edge.Both) : 0, onEdge);
+    return new ModdableDigitalInput(this.classes_.Digital, pin, spec.mode, onEdge ? (spec.edge ?? Edge.Both) : 0, onEdge);
   }
 
   openDigitalOutput(spec: DigitalOutputSpec): DigitalOutput {
     const pin = checkPin(spec.pin, 'digital output');
     const initial = checkLevel(spec.initial ?? 0, 'digital output on pin ' + pin + ' (initial)');
-    return new ModdableDigitalOutput(this.classes.Digital, pin, spec.mode, initial);
+    return new ModdableDigitalOutput(this.classes_.Digital, pin, spec.mode, initial);
   }
 
   openAnalog(spec: AnalogSpec): AnalogInput {
-    return new ModdableAnalogInput(this.classes.Analog, checkPin(spec.pin, 'analog input'), spec.resolution);
+    return new ModdableAnalogInput(this.classes_.Analog, checkPin(spec.pin, 'analog input'), spec.resolution);
   }
 
   openPwm(spec: PwmSpec): PwmOutput {
-    return new ModdablePwmOutput(this.classes.PWM, checkPin(spec.pin, 'PWM'), spec.hz);
+    return new ModdablePwmOutput(this.classes_.PWM, checkPin(spec.pin, 'PWM'), spec.hz);
   }
 
   openI2c(spec: I2cSpec): I2cDevice {
     checkPin(spec.data, 'I2C data');
     checkPin(spec.clock, 'I2C clock');
-    return new ModdableI2cDevice(this.classes.I2C, spec);
+    return new ModdableI2cDevice(this.classes_.I2C, spec);
   }
 }

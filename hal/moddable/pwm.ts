@@ -7,31 +7,31 @@ import { openFailed } from './platform-error';
 type ClosablePwm = PWM & { close(): void };
 
 export class ModdablePwmOutput implements PwmOutput {
-  private readonly io: ClosablePwm;
-  private closed = false;
+  private readonly io_: ClosablePwm;
+  private closed_ = false;
   readonly resolution: number;
   readonly hz: number;
 
   constructor(io: typeof PWM, readonly pin: number, hz: number | undefined) {
     try {
-      this.io = (hz === undefined ? new io({ pin }) : new io({ pin, hz })) as ClosablePwm;
+      this.io_ = (hz === undefined ? new io({ pin }) : new io({ pin, hz })) as ClosablePwm;
     } catch (error) {
       throw openFailed('PWM on pin ' + pin, error);
     }
-    this.resolution = this.io.resolution;
-    this.hz = this.io.hz;
+    this.resolution = this.io_.resolution;
+    this.hz = this.io_.hz;
   }
 
   write(duty: number): void {
     const where = 'PWM on pin ' + this.pin;
-    if (this.closed) throw closedError(where);
+    if (this.closed_) throw closedError(where);
     // Checked here so the device refuses the same values as the mock, with the same code.
-    this.io.write(checkDuty(duty, this.resolution, where));
+    this.io_.write(checkDuty(duty, this.resolution, where));
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.io.close();
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.io_.close();
   }
 }

@@ -5,29 +5,29 @@ import type { Clock, TimerHandle } from '../platform/clock';
  * has been quiet for `ms` is `settle` called (once) so the caller reads the stable level.
  */
 export class Debouncer {
-  private timer: TimerHandle | undefined;
+  private timer_: TimerHandle | undefined;
 
   constructor(
-    private readonly clock: Clock,
-    private readonly ms: number,
-    private readonly settle: () => void,
+    private readonly clock_: Clock,
+    private readonly ms_: number,
+    private readonly settle_: () => void,
   ) {}
 
   edge(): void {
-    if (this.ms <= 0) {
-      this.settle();
+    if (this.ms_ <= 0) {
+      this.settle_();
       return;
     }
     this.cancel();
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.settle();
-    }, this.ms);
+    this.timer_ = this.clock_.setTimeout(() => {
+      this.timer_ = undefined;
+      this.settle_();
+    }, this.ms_);
   }
 
   cancel(): void {
-    if (this.timer === undefined) return;
-    this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.timer_ === undefined) return;
+    this.clock_.clearTimeout(this.timer_);
+    this.timer_ = undefined;
   }
 }

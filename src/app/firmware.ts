@@ -40,172 +40,172 @@ export interface FirmwareOptions {
  * Everything it opens (pins, sensors, timers, RPC methods, listeners) is released by close().
  */
 export class Firmware {
-  private readonly device: TbDevice;
-  private readonly board: BoardDescription;
-  private readonly log: Log;
-  private readonly info: FirmwareInfo;
-  private readonly onConnect: FirmwareOptions['onConnect'];
-  private readonly requestTimeoutMs: number;
-  private readonly appSettings: AppSettings;
-  private readonly gpio: Gpio;
-  private readonly sampler: Sampler;
-  private readonly releases: (() => void)[] = [];
-  private state: 'new' | 'running' | 'closed' = 'new';
+  private readonly device_: TbDevice;
+  private readonly board_: BoardDescription;
+  private readonly log_: Log;
+  private readonly info_: FirmwareInfo;
+  private readonly onConnect_: FirmwareOptions['onConnect'];
+  private readonly requestTimeoutMs_: number;
+  private readonly appSettings_: AppSettings;
+  private readonly gpio_: Gpio;
+  private readonly sampler_: Sampler;
+  private readonly releases_: (() => void)[] = [];
+  private state_: 'new' | 'running' | 'closed' = 'new';
 
   constructor(options: FirmwareOptions) {
-    this.device = options.device;
-    this.board = options.board;
-    this.log = new PrefixLog(options.log, 'app');
-    this.info = { name: options.info.name, version: options.info.version };
-    this.onConnect = options.onConnect;
-    this.requestTimeoutMs = options.attributeRequestTimeoutMs ?? 10_000;
-    this.appSettings = new AppSettings({ store: options.store, log: this.log, base: options.settings });
-    this.gpio = new Gpio({
+    this.device_ = options.device;
+    this.board_ = options.board;
+    this.log_ = new PrefixLog(options.log, 'app');
+    this.info_ = { name: options.info.name, version: options.info.version };
+    this.onConnect_ = options.onConnect;
+    this.requestTimeoutMs_ = options.attributeRequestTimeoutMs ?? 10_000;
+    this.appSettings_ = new AppSettings({ store: options.store, log: this.log_, base: options.settings });
+    this.gpio_ = new Gpio({
       io: options.io,
       board: options.board,
       clock: options.clock,
-      log: this.log,
-      onChange: (name, on, cause) => this.onGpioChange(name, on, cause),
+      log: this.log_,
+      onChange: (name, on, cause) => this.onGpioChange_(name, on, cause),
     });
-    this.sampler = new Sampler({
+    this.sampler_ = new Sampler({
       io: options.io,
       board: options.board,
       clock: options.clock,
-      log: this.log,
-      publish: (ts, values) => this.publishTelemetry(ts, values),
+      log: this.log_,
+      publish: (ts, values) => this.publishTelemetry_(ts, values),
     });
     for (const name of Object.keys(options.board.pins)) {
-      if (INFO_KEYS.indexOf(name) >= 0) this.log.warn('pin name ' + name + ' collides with a firmware attribute key; its state attribute is overwritten');
+      if (INFO_KEYS.indexOf(name) >= 0) this.log_.warn('pin name ' + name + ' collides with a firmware attribute key; its state attribute is overwritten');
     }
   }
 
   /** The settings in effect (a copy). */
   get settings(): Settings {
-    return this.appSettings.current;
+    return this.appSettings_.current;
   }
 
   get running(): boolean {
-    return this.state === 'running';
+    return this.state_ === 'running';
   }
 
   /** Logical state of a pin by board name (true = on / pressed); undefined if not open. */
   isOn(name: string): boolean | undefined {
-    return this.gpio.isOn(name);
+    return this.gpio_.isOn(name);
   }
 
   /** Every open pin's logical state by board name. */
   gpioStatus(): { [name: string]: boolean } {
-    return this.gpio.statusByName();
+    return this.gpio_.statusByName();
   }
 
   /** Opens the pins and sensors, registers the RPC methods, starts sampling, announces itself. */
   start(): void {
-    if (this.state !== 'new') return;
-    this.state = 'running';
-    this.gpio.open();
-    this.sampler.open();
-    for (const off of registerGpioRpc(this.device, this.gpio)) this.releases.push(off);
-    this.releases.push(this.device.onSharedAttributes((update) => this.onSharedUpdate(update)));
-    if (this.onConnect) {
-      const off = this.onConnect(() => this.onConnected());
-      if (typeof off === 'function') this.releases.push(off);
+    if (this.state_ !== 'new') return;
+    this.state_ = 'running';
+    this.gpio_.open();
+    this.sampler_.open();
+    for (const off of registerGpioRpc(this.device_, this.gpio_)) this.releases_.push(off);
+    this.releases_.push(this.device_.onSharedAttributes((update) => this.onSharedUpdate_(update)));
+    if (this.onConnect_) {
+      const off = this.onConnect_(() => this.onConnected_());
+      if (typeof off === 'function') this.releases_.push(off);
     }
-    this.applySampling();
-    this.log.info(this.info.name + ' ' + this.info.version + ' on ' + this.board.name + ': ' + this.gpio.outputNames().length + ' outputs, ' + this.sampler.sensorCount + ' sensors, every ' + this.appSettings.get('telemetryIntervalMs') + ' ms');
+    this.applySampling_();
+    this.log_.info(this.info_.name + ' ' + this.info_.version + ' on ' + this.board_.name + ': ' + this.gpio_.outputNames().length + ' outputs, ' + this.sampler_.sensorCount + ' sensors, every ' + this.appSettings_.get('telemetryIntervalMs') + ' ms');
     // Without a connect hook this is the only announcement; with one, a later connect repeats it.
-    if (!this.onConnect || this.device.connected) this.onConnected();
+    if (!this.onConnect_ || this.device_.connected) this.onConnected_();
   }
 
   /** Stops everything and releases every timer, pin, sensor, RPC method and listener. Safe to call twice. */
   close(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    for (const off of this.releases.splice(0)) {
+    if (this.state_ === 'closed') return;
+    this.state_ = 'closed';
+    for (const off of this.releases_.splice(0)) {
       try {
         off();
       } catch (error) {
-        this.log.warn('unsubscribe failed: ' + describeError(error));
+        this.log_.warn('unsubscribe failed: ' + describeError(error));
       }
     }
-    this.sampler.close();
-    this.gpio.close();
+    this.sampler_.close();
+    this.gpio_.close();
   }
 
   // ---- reactions ----
 
-  private onConnected(): void {
-    if (this.state !== 'running') return;
-    const attributes = describeFirmware(this.info, this.board);
-    attributes.settings = this.appSettings.current as unknown as JsonObject;
-    const states = this.gpio.statusByName();
+  private onConnected_(): void {
+    if (this.state_ !== 'running') return;
+    const attributes = describeFirmware(this.info_, this.board_);
+    attributes.settings = this.appSettings_.current as unknown as JsonObject;
+    const states = this.gpio_.statusByName();
     for (const name of Object.keys(states)) attributes[name] = states[name];
-    this.send('firmware attributes', () => this.device.sendAttributes(attributes));
-    this.requestSettings();
+    this.send_('firmware attributes', () => this.device_.sendAttributes(attributes));
+    this.requestSettings_();
   }
 
   /** Asks for the settings' shared attributes, so values changed while we were away apply. */
-  private requestSettings(): void {
+  private requestSettings_(): void {
     let request;
     try {
-      request = this.device.requestAttributes({ sharedKeys: SETTING_NAMES.slice() }, this.requestTimeoutMs);
+      request = this.device_.requestAttributes({ sharedKeys: SETTING_NAMES.slice() }, this.requestTimeoutMs_);
     } catch (error) {
-      this.log.warn('shared attribute request failed: ' + describeError(error));
+      this.log_.warn('shared attribute request failed: ' + describeError(error));
       return;
     }
     request.then(
       (response) => {
-        if (this.state !== 'running') return;
+        if (this.state_ !== 'running') return;
         const shared = response.shared ?? {};
-        const changed = this.appSettings.update(shared, 'shared attributes (requested)');
+        const changed = this.appSettings_.update(shared, 'shared attributes (requested)');
         // A setting the server no longer has was deleted while we were away: back to the configured value.
         const absent = SETTING_NAMES.filter((name) => !Object.prototype.hasOwnProperty.call(shared, name));
-        this.applied(changed.concat(this.appSettings.revert(absent, 'not set on the server')));
+        this.applied_(changed.concat(this.appSettings_.revert(absent, 'not set on the server')));
       },
-      (error: unknown) => this.log.warn('shared attribute request failed, keeping current settings: ' + describeError(error)),
+      (error: unknown) => this.log_.warn('shared attribute request failed, keeping current settings: ' + describeError(error)),
     );
   }
 
-  private onSharedUpdate(update: SharedAttributesUpdate): void {
-    if (this.state !== 'running') return;
-    const changed = this.appSettings.update(update.values, 'shared attributes');
-    this.applied(changed.concat(this.appSettings.revert(update.deleted, 'shared attribute deleted')));
+  private onSharedUpdate_(update: SharedAttributesUpdate): void {
+    if (this.state_ !== 'running') return;
+    const changed = this.appSettings_.update(update.values, 'shared attributes');
+    this.applied_(changed.concat(this.appSettings_.revert(update.deleted, 'shared attribute deleted')));
   }
 
   /** Makes changed settings take effect and reports the settings in effect. */
-  private applied(changed: SettingName[]): void {
+  private applied_(changed: SettingName[]): void {
     if (changed.length === 0) return;
-    if (changed.indexOf('telemetryIntervalMs') >= 0 || changed.indexOf('telemetryEnabled') >= 0) this.applySampling();
-    const settings = this.appSettings.current as unknown as JsonObject;
-    this.send('settings attribute', () => this.device.sendAttributes({ settings }));
+    if (changed.indexOf('telemetryIntervalMs') >= 0 || changed.indexOf('telemetryEnabled') >= 0) this.applySampling_();
+    const settings = this.appSettings_.current as unknown as JsonObject;
+    this.send_('settings attribute', () => this.device_.sendAttributes({ settings }));
   }
 
-  private applySampling(): void {
-    if (this.appSettings.get('telemetryEnabled')) this.sampler.run(this.appSettings.get('telemetryIntervalMs'));
-    else if (this.sampler.isRunning) {
-      this.sampler.stop();
-      this.log.info('telemetry disabled');
+  private applySampling_(): void {
+    if (this.appSettings_.get('telemetryEnabled')) this.sampler_.run(this.appSettings_.get('telemetryIntervalMs'));
+    else if (this.sampler_.isRunning) {
+      this.sampler_.stop();
+      this.log_.info('telemetry disabled');
     }
   }
 
-  private onGpioChange(name: string, on: boolean, cause: string): void {
-    this.log.debug(name + ' -> ' + (on ? 'on' : 'off') + ' (' + cause + ')');
-    if (this.state !== 'running') return;
+  private onGpioChange_(name: string, on: boolean, cause: string): void {
+    this.log_.debug(name + ' -> ' + (on ? 'on' : 'off') + ' (' + cause + ')');
+    if (this.state_ !== 'running') return;
     const attributes: JsonObject = {};
     attributes[name] = on;
-    this.send('GPIO attribute', () => this.device.sendAttributes(attributes));
+    this.send_('GPIO attribute', () => this.device_.sendAttributes(attributes));
   }
 
-  private publishTelemetry(ts: number, values: TelemetryValues): void {
-    if (this.state !== 'running') return;
-    this.send('telemetry', () => this.device.sendTelemetry({ ts, values }));
+  private publishTelemetry_(ts: number, values: TelemetryValues): void {
+    if (this.state_ !== 'running') return;
+    this.send_('telemetry', () => this.device_.sendTelemetry({ ts, values }));
   }
 
   /** Runs a TbDevice call whose failure (thrown or rejected) is logged, never left unhandled. */
-  private send(what: string, call: () => Promise<void>): void {
+  private send_(what: string, call: () => Promise<void>): void {
     try {
-      call().catch((error: unknown) => this.log.warn(what + ' not sent: ' + describeError(error)));
+      call().catch((error: unknown) => this.log_.warn(what + ' not sent: ' + describeError(error)));
     } catch (error) {
-      this.log.warn(what + ' not sent: ' + describeError(error));
+      this.log_.warn(what + ' not sent: ' + describeError(error));
     }
   }
 }

@@ -40,124 +40,124 @@ const DECIMALS = 100;
  * "<code>: <message>" instead of its values; the other sensors' values still go out.
  */
 export class Sampler {
-  private readonly io: IoFactory;
-  private readonly board: BoardDescription;
-  private readonly clock: Clock;
-  private readonly log: Log;
-  private readonly publish: (ts: number, values: TelemetryValues) => void;
-  private readonly slots: SensorSlot[] = [];
-  private intervalMs = 5000;
-  private running = false;
-  private cycleTimer: TimerHandle | undefined;
-  private readTimer: TimerHandle | undefined;
-  private lastCycleAt = 0;
+  private readonly io_: IoFactory;
+  private readonly board_: BoardDescription;
+  private readonly clock_: Clock;
+  private readonly log_: Log;
+  private readonly publish_: (ts: number, values: TelemetryValues) => void;
+  private readonly slots_: SensorSlot[] = [];
+  private intervalMs_ = 5000;
+  private running_ = false;
+  private cycleTimer_: TimerHandle | undefined;
+  private readTimer_: TimerHandle | undefined;
+  private lastCycleAt_ = 0;
 
   constructor(options: SamplerOptions) {
-    this.io = options.io;
-    this.board = options.board;
-    this.clock = options.clock;
-    this.log = options.log;
-    this.publish = options.publish;
+    this.io_ = options.io;
+    this.board_ = options.board;
+    this.clock_ = options.clock;
+    this.log_ = options.log;
+    this.publish_ = options.publish;
   }
 
   /** Opens every sensor of the board; one that fails is kept as a slot that reports its error. */
   open(): void {
-    if (this.slots.length > 0) return;
-    const sensors = this.board.sensors ?? {};
+    if (this.slots_.length > 0) return;
+    const sensors = this.board_.sensors ?? {};
     for (const name of Object.keys(sensors)) {
-      this.addSlot(name, name + '_', () => openI2cSensor(this.io, sensors[name]));
+      this.addSlot_(name, name + '_', () => openI2cSensor(this.io_, sensors[name]));
     }
-    const analog = this.board.analog ?? {};
+    const analog = this.board_.analog ?? {};
     for (const name of Object.keys(analog)) {
-      this.addSlot(name, '', () => openAnalogSensor(this.io, name, analog[name]));
+      this.addSlot_(name, '', () => openAnalogSensor(this.io_, name, analog[name]));
     }
   }
 
   get sensorCount(): number {
-    return this.slots.length;
+    return this.slots_.length;
   }
 
   get isRunning(): boolean {
-    return this.running;
+    return this.running_;
   }
 
   /** Starts the loop (first cycle now) or, when running, changes its period. */
   run(intervalMs: number): void {
-    this.intervalMs = intervalMs;
-    if (!this.running) {
-      this.running = true;
-      this.cycle();
+    this.intervalMs_ = intervalMs;
+    if (!this.running_) {
+      this.running_ = true;
+      this.cycle_();
       return;
     }
     // Apply a new period at once: the next cycle is due one new period after the last one began.
-    this.clearCycleTimer();
-    const due = this.lastCycleAt + intervalMs;
-    this.cycleTimer = this.clock.setTimeout(() => this.cycle(), Math.max(0, due - this.clock.now()));
+    this.clearCycleTimer_();
+    const due = this.lastCycleAt_ + intervalMs;
+    this.cycleTimer_ = this.clock_.setTimeout(() => this.cycle_(), Math.max(0, due - this.clock_.now()));
   }
 
   /** Stops the loop; a conversion in progress is dropped. */
   stop(): void {
-    this.running = false;
-    this.clearCycleTimer();
-    if (this.readTimer !== undefined) {
-      this.clock.clearTimeout(this.readTimer);
-      this.readTimer = undefined;
+    this.running_ = false;
+    this.clearCycleTimer_();
+    if (this.readTimer_ !== undefined) {
+      this.clock_.clearTimeout(this.readTimer_);
+      this.readTimer_ = undefined;
     }
   }
 
   /** Stops the loop and closes every sensor. */
   close(): void {
     this.stop();
-    for (const slot of this.slots.splice(0)) {
+    for (const slot of this.slots_.splice(0)) {
       if (slot.sensor) slot.sensor.close();
     }
   }
 
-  private addSlot(name: string, prefix: string, open: () => Sensor): void {
+  private addSlot_(name: string, prefix: string, open: () => Sensor): void {
     const slot: SensorSlot = { name, prefix, sensor: undefined, error: undefined };
     try {
       slot.sensor = open();
     } catch (error) {
       slot.error = errorText(error);
-      this.log.error('sensor ' + name + ' not opened: ' + describeError(error));
+      this.log_.error('sensor ' + name + ' not opened: ' + describeError(error));
     }
-    this.slots.push(slot);
+    this.slots_.push(slot);
   }
 
-  private cycle(): void {
-    this.cycleTimer = undefined;
-    if (!this.running) return;
-    this.lastCycleAt = this.clock.now();
-    this.cycleTimer = this.clock.setTimeout(() => this.cycle(), this.intervalMs);
-    if (this.readTimer !== undefined) {
-      this.log.warn('sampling cycle skipped: the previous one is still converting');
+  private cycle_(): void {
+    this.cycleTimer_ = undefined;
+    if (!this.running_) return;
+    this.lastCycleAt_ = this.clock_.now();
+    this.cycleTimer_ = this.clock_.setTimeout(() => this.cycle_(), this.intervalMs_);
+    if (this.readTimer_ !== undefined) {
+      this.log_.warn('sampling cycle skipped: the previous one is still converting');
       return;
     }
-    if (this.slots.length === 0) return;
+    if (this.slots_.length === 0) return;
     let waitMs = 0;
-    for (const slot of this.slots) {
+    for (const slot of this.slots_) {
       if (!slot.sensor) continue;
       slot.error = undefined;
       try {
         slot.sensor.start();
         if (slot.sensor.conversionMs > waitMs) waitMs = slot.sensor.conversionMs;
       } catch (error) {
-        slot.error = this.failure(slot, error);
+        slot.error = this.failure_(slot, error);
       }
     }
     if (waitMs <= 0) {
-      this.collect();
+      this.collect_();
       return;
     }
-    this.readTimer = this.clock.setTimeout(() => {
-      this.readTimer = undefined;
-      this.collect();
+    this.readTimer_ = this.clock_.setTimeout(() => {
+      this.readTimer_ = undefined;
+      this.collect_();
     }, Math.ceil(waitMs));
   }
 
-  private collect(): void {
+  private collect_(): void {
     const values: TelemetryValues = {};
-    for (const slot of this.slots) {
+    for (const slot of this.slots_) {
       if (slot.sensor && slot.error === undefined) {
         try {
           // All of a sensor's values or none: a half-read sensor reports only its error.
@@ -171,24 +171,24 @@ export class Sampler {
           for (const key of Object.keys(checked)) values[key] = checked[key];
           continue;
         } catch (error) {
-          slot.error = this.failure(slot, error);
+          slot.error = this.failure_(slot, error);
         }
       }
       values[slot.name + '_error'] = slot.error ?? 'not opened';
     }
-    this.publish(this.clock.now(), values);
+    this.publish_(this.clock_.now(), values);
   }
 
-  private failure(slot: SensorSlot, error: unknown): string {
-    if (isHalError(error)) this.log.warn('sensor ' + slot.name + ': ' + describeError(error));
-    else this.log.error('sensor ' + slot.name + ' failed unexpectedly: ' + describeError(error));
+  private failure_(slot: SensorSlot, error: unknown): string {
+    if (isHalError(error)) this.log_.warn('sensor ' + slot.name + ': ' + describeError(error));
+    else this.log_.error('sensor ' + slot.name + ' failed unexpectedly: ' + describeError(error));
     return errorText(error);
   }
 
-  private clearCycleTimer(): void {
-    if (this.cycleTimer === undefined) return;
-    this.clock.clearTimeout(this.cycleTimer);
-    this.cycleTimer = undefined;
+  private clearCycleTimer_(): void {
+    if (this.cycleTimer_ === undefined) return;
+    this.clock_.clearTimeout(this.cycleTimer_);
+    this.cycleTimer_ = undefined;
   }
 }
 

@@ -19,29 +19,29 @@ export interface AppSettingsOptions {
  * attribute falls back to the base value, and a new firmware default applies to untouched settings.
  */
 export class AppSettings {
-  private readonly store: Store;
-  private readonly log: Log;
-  private readonly base: Settings;
+  private readonly store_: Store;
+  private readonly log_: Log;
+  private readonly base_: Settings;
   /** The server's values (the stored part), by name. */
-  private readonly overrides: Partial<Record<SettingName, number | boolean>> = {};
-  private readonly values: Settings;
+  private readonly overrides_: Partial<Record<SettingName, number | boolean>> = {};
+  private readonly values_: Settings;
 
   constructor(options: AppSettingsOptions) {
-    this.store = options.store;
-    this.log = options.log;
-    this.base = { ...DEFAULT_SETTINGS };
-    if (options.base) this.merge(this.base, options.base as Record<string, JsonValue>, 'configured', undefined);
-    this.values = { ...this.base };
-    this.load();
+    this.store_ = options.store;
+    this.log_ = options.log;
+    this.base_ = { ...DEFAULT_SETTINGS };
+    if (options.base) this.merge_(this.base_, options.base as Record<string, JsonValue>, 'configured', undefined);
+    this.values_ = { ...this.base_ };
+    this.load_();
   }
 
   /** A copy of the settings in effect. */
   get current(): Settings {
-    return { ...this.values };
+    return { ...this.values_ };
   }
 
   get<K extends SettingName>(name: K): Settings[K] {
-    return this.values[name];
+    return this.values_[name];
   }
 
   /**
@@ -51,17 +51,17 @@ export class AppSettings {
    */
   update(values: { [key: string]: JsonValue }, source: string): SettingName[] {
     const changed: SettingName[] = [];
-    this.merge(this.values, values, source, changed);
-    for (const name of changed) this.overrides[name] = this.values[name];
+    this.merge_(this.values_, values, source, changed);
+    for (const name of changed) this.overrides_[name] = this.values_[name];
     // A value equal to the current one may still be new to the store (e.g. the base value set explicitly).
     let storeDirty = changed.length > 0;
     for (const key of Object.keys(values)) {
-      if (isSettingName(key) && this.overrides[key] === undefined && this.values[key] === values[key]) {
-        this.overrides[key] = this.values[key];
+      if (isSettingName(key) && this.overrides_[key] === undefined && this.values_[key] === values[key]) {
+        this.overrides_[key] = this.values_[key];
         storeDirty = true;
       }
     }
-    if (storeDirty) this.save();
+    if (storeDirty) this.save_();
     return changed;
   }
 
@@ -70,75 +70,75 @@ export class AppSettings {
     const changed: SettingName[] = [];
     let storeDirty = false;
     for (const name of names) {
-      if (!isSettingName(name) || this.overrides[name] === undefined) continue;
-      delete this.overrides[name];
+      if (!isSettingName(name) || this.overrides_[name] === undefined) continue;
+      delete this.overrides_[name];
       storeDirty = true;
-      if (this.values[name] !== this.base[name]) {
-        this.assign(this.values, name, this.base[name]);
+      if (this.values_[name] !== this.base_[name]) {
+        this.assign_(this.values_, name, this.base_[name]);
         changed.push(name);
-        this.log.info('setting ' + name + ' = ' + String(this.base[name]) + ' (' + source + ', back to the configured value)');
+        this.log_.info('setting ' + name + ' = ' + String(this.base_[name]) + ' (' + source + ', back to the configured value)');
       }
     }
-    if (storeDirty) this.save();
+    if (storeDirty) this.save_();
     return changed;
   }
 
-  private merge(target: Settings, values: { [key: string]: JsonValue }, source: string, changed: SettingName[] | undefined): void {
+  private merge_(target: Settings, values: { [key: string]: JsonValue }, source: string, changed: SettingName[] | undefined): void {
     for (const key of Object.keys(values)) {
       if (!isSettingName(key)) continue;
       const checked = checkSetting(key, values[key]);
       if (checked instanceof Error) {
-        this.log.warn('setting ' + key + ' from ' + source + ' rejected: ' + checked.message + '; keeping ' + String(target[key]));
+        this.log_.warn('setting ' + key + ' from ' + source + ' rejected: ' + checked.message + '; keeping ' + String(target[key]));
         continue;
       }
       if (target[key] === checked) continue;
-      this.assign(target, key, checked);
+      this.assign_(target, key, checked);
       if (changed) {
         changed.push(key);
-        this.log.info('setting ' + key + ' = ' + String(checked) + ' (' + source + ')');
+        this.log_.info('setting ' + key + ' = ' + String(checked) + ' (' + source + ')');
       }
     }
   }
 
-  private assign(target: Settings, name: SettingName, value: number | boolean): void {
+  private assign_(target: Settings, name: SettingName, value: number | boolean): void {
     (target as unknown as Record<SettingName, number | boolean>)[name] = value;
   }
 
-  private load(): void {
+  private load_(): void {
     let stored: JsonValue | undefined;
     try {
-      stored = this.store.get(SETTINGS_STORE_KEY);
+      stored = this.store_.get(SETTINGS_STORE_KEY);
     } catch (error) {
-      this.log.warn('stored settings unreadable, using defaults: ' + describeError(error));
+      this.log_.warn('stored settings unreadable, using defaults: ' + describeError(error));
       return;
     }
     if (stored === undefined || stored === null) return;
     if (typeof stored !== 'object' || Array.isArray(stored)) {
-      this.log.warn('stored settings are not an object, ignored');
+      this.log_.warn('stored settings are not an object, ignored');
       return;
     }
     for (const key of Object.keys(stored)) {
       if (!isSettingName(key)) continue;
       const checked = checkSetting(key, stored[key]);
       if (checked instanceof Error) {
-        this.log.warn('stored setting ' + key + ' ignored: ' + checked.message);
+        this.log_.warn('stored setting ' + key + ' ignored: ' + checked.message);
         continue;
       }
-      this.overrides[key] = checked;
-      this.assign(this.values, key, checked);
+      this.overrides_[key] = checked;
+      this.assign_(this.values_, key, checked);
     }
   }
 
-  private save(): void {
+  private save_(): void {
     const out: { [key: string]: JsonValue } = {};
     for (const name of SETTING_NAMES) {
-      const value = this.overrides[name];
+      const value = this.overrides_[name];
       if (value !== undefined) out[name] = value;
     }
     try {
-      this.store.set(SETTINGS_STORE_KEY, out);
+      this.store_.set(SETTINGS_STORE_KEY, out);
     } catch (error) {
-      this.log.error('settings not stored (they apply until restart): ' + describeError(error));
+      this.log_.error('settings not stored (they apply until restart): ' + describeError(error));
     }
   }
 }

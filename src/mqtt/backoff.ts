@@ -12,38 +12,38 @@ export interface BackoffOptions {
  * share so that a fleet of devices does not reconnect in lockstep after a server restart.
  */
 export class Backoff {
-  private attempt = 0;
+  private attempt_ = 0;
 
   constructor(
-    private readonly options: BackoffOptions,
-    private readonly random: () => number,
+    private readonly options_: BackoffOptions,
+    private readonly random_: () => number,
   ) {
-    if (!(options.initialMs > 0) || !(options.maxMs >= options.initialMs)) {
-      throw new RangeError('backoff needs 0 < initialMs <= maxMs, got ' + options.initialMs + ' and ' + options.maxMs);
+    if (!(options_.initialMs > 0) || !(options_.maxMs >= options_.initialMs)) {
+      throw new RangeError('backoff needs 0 < initialMs <= maxMs, got ' + options_.initialMs + ' and ' + options_.maxMs);
     }
-    if (!(options.jitter >= 0 && options.jitter <= 1)) throw new RangeError('backoff jitter must be within 0..1');
+    if (!(options_.jitter >= 0 && options_.jitter <= 1)) throw new RangeError('backoff jitter must be within 0..1');
   }
 
   /** The upper bound of the next delay, before jitter. */
   currentStepMs(): number {
     // Shift stops growing once past the cap, so attempt counts can never overflow into NaN.
-    const step = this.options.initialMs * Math.pow(2, Math.min(this.attempt, 30));
-    return Math.min(step, this.options.maxMs);
+    const step = this.options_.initialMs * Math.pow(2, Math.min(this.attempt_, 30));
+    return Math.min(step, this.options_.maxMs);
   }
 
   /** The delay before the next attempt; each call moves one step up. */
   next(): number {
     const step = this.currentStepMs();
-    this.attempt++;
-    const delay = step - step * this.options.jitter * this.random();
+    this.attempt_++;
+    const delay = step - step * this.options_.jitter * this.random_();
     return Math.max(1, Math.round(delay));
   }
 
   reset(): void {
-    this.attempt = 0;
+    this.attempt_ = 0;
   }
 
   get attempts(): number {
-    return this.attempt;
+    return this.attempt_;
   }
 }

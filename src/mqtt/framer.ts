@@ -8,15 +8,15 @@ import { MqttError } from './errors';
  * length is known, before any of its body is buffered.
  */
 export class Framer {
-  private header = 0; // first byte of the packet being read
-  private lengthValue = 0;
-  private lengthMultiplier = 1;
-  private lengthBytes = 0;
-  private state: 0 | 1 | 2 = 0; // 0: fixed header byte, 1: remaining length, 2: body
-  private frame: Uint8Array | undefined;
-  private filled = 0;
+  private header_ = 0; // first byte of the packet being read
+  private lengthValue_ = 0;
+  private lengthMultiplier_ = 1;
+  private lengthBytes_ = 0;
+  private state_: 0 | 1 | 2 = 0; // 0: fixed header byte, 1: remaining length, 2: body
+  private frame_: Uint8Array | undefined;
+  private filled_ = 0;
 
-  constructor(private readonly maxPacketBytes: number) {}
+  constructor(private readonly maxPacketBytes_: number) {}
 
   /**
    * Feeds bytes. Calls `onFrame` with each complete packet (a fresh array the receiver may keep).
@@ -27,36 +27,36 @@ export class Framer {
     let i = 0;
     const n = chunk.length;
     while (i < n) {
-      if (this.state === 0) {
-        this.header = chunk[i++];
-        this.lengthValue = 0;
-        this.lengthMultiplier = 1;
-        this.lengthBytes = 0;
-        this.state = 1;
+      if (this.state_ === 0) {
+        this.header_ = chunk[i++];
+        this.lengthValue_ = 0;
+        this.lengthMultiplier_ = 1;
+        this.lengthBytes_ = 0;
+        this.state_ = 1;
         continue;
       }
-      if (this.state === 1) {
+      if (this.state_ === 1) {
         const b = chunk[i++];
-        this.lengthValue += (b & 0x7f) * this.lengthMultiplier;
-        this.lengthMultiplier *= 128;
-        this.lengthBytes++;
+        this.lengthValue_ += (b & 0x7f) * this.lengthMultiplier_;
+        this.lengthMultiplier_ *= 128;
+        this.lengthBytes_++;
         if (b & 0x80) {
           // The remaining length takes at most four bytes [MQTT-2.2.3].
-          if (this.lengthBytes === 4) return this.fail(new MqttError('malformed', 'remaining length longer than 4 bytes'));
+          if (this.lengthBytes_ === 4) return this.fail_(new MqttError('malformed', 'remaining length longer than 4 bytes'));
           continue;
         }
-        const total = 1 + this.lengthBytes + this.lengthValue;
-        if (total > this.maxPacketBytes) {
-          return this.fail(
+        const total = 1 + this.lengthBytes_ + this.lengthValue_;
+        if (total > this.maxPacketBytes_) {
+          return this.fail_(
             new MqttError(
               'packet-too-large',
-              'inbound packet of ' + total + ' bytes is over the ' + this.maxPacketBytes + '-byte cap',
+              'inbound packet of ' + total + ' bytes is over the ' + this.maxPacketBytes_ + '-byte cap',
             ),
           );
         }
         const frame = new Uint8Array(total);
-        frame[0] = this.header;
-        let v = this.lengthValue;
+        frame[0] = this.header_;
+        let v = this.lengthValue_;
         let o = 1;
         do {
           let digit = v % 128;
@@ -65,41 +65,41 @@ export class Framer {
           frame[o++] = digit;
         } while (v > 0);
         // A non-minimal length encoding (e.g. 0x80 0x00) is re-encoded shorter above; refuse it.
-        if (o !== 1 + this.lengthBytes) return this.fail(new MqttError('malformed', 'remaining length not minimally encoded'));
-        this.frame = frame;
-        this.filled = o;
-        this.state = 2;
-        if (this.filled === total) this.complete(onFrame);
+        if (o !== 1 + this.lengthBytes_) return this.fail_(new MqttError('malformed', 'remaining length not minimally encoded'));
+        this.frame_ = frame;
+        this.filled_ = o;
+        this.state_ = 2;
+        if (this.filled_ === total) this.complete_(onFrame);
         continue;
       }
-      const frame = this.frame as Uint8Array;
-      const take = Math.min(frame.length - this.filled, n - i);
-      frame.set(chunk.subarray(i, i + take), this.filled);
-      this.filled += take;
+      const frame = this.frame_ as Uint8Array;
+      const take = Math.min(frame.length - this.filled_, n - i);
+      frame.set(chunk.subarray(i, i + take), this.filled_);
+      this.filled_ += take;
       i += take;
-      if (this.filled === frame.length) this.complete(onFrame);
+      if (this.filled_ === frame.length) this.complete_(onFrame);
     }
     return undefined;
   }
 
   /** Bytes held for a packet not yet complete: stays below the cap by construction. */
   get buffered(): number {
-    return this.state === 2 ? this.filled : 0;
+    return this.state_ === 2 ? this.filled_ : 0;
   }
 
   reset(): void {
-    this.state = 0;
-    this.frame = undefined;
-    this.filled = 0;
+    this.state_ = 0;
+    this.frame_ = undefined;
+    this.filled_ = 0;
   }
 
-  private complete(onFrame: (frame: Uint8Array) => void): void {
-    const frame = this.frame as Uint8Array;
+  private complete_(onFrame: (frame: Uint8Array) => void): void {
+    const frame = this.frame_ as Uint8Array;
     this.reset();
     onFrame(frame);
   }
 
-  private fail(error: MqttError): MqttError {
+  private fail_(error: MqttError): MqttError {
     this.reset();
     return error;
   }

@@ -19,72 +19,72 @@ export interface KeepaliveCallbacks {
  * re-arms, so a busy connection costs no timer churn.
  */
 export class Keepalive {
-  private timer: TimerHandle | undefined;
-  private lastSent = 0;
-  private lastReceived = 0;
-  private lastPing = 0;
-  private running = false;
+  private timer_: TimerHandle | undefined;
+  private lastSent_ = 0;
+  private lastReceived_ = 0;
+  private lastPing_ = 0;
+  private running_ = false;
 
   constructor(
-    private readonly clock: Clock,
-    private readonly keepaliveMs: number,
-    private readonly callbacks: KeepaliveCallbacks,
+    private readonly clock_: Clock,
+    private readonly keepaliveMs_: number,
+    private readonly callbacks_: KeepaliveCallbacks,
   ) {}
 
   start(): void {
-    if (this.keepaliveMs <= 0) return;
-    const now = this.clock.now();
-    this.lastSent = now;
-    this.lastReceived = now;
-    this.lastPing = now;
-    this.running = true;
-    this.arm();
+    if (this.keepaliveMs_ <= 0) return;
+    const now = this.clock_.now();
+    this.lastSent_ = now;
+    this.lastReceived_ = now;
+    this.lastPing_ = now;
+    this.running_ = true;
+    this.arm_();
   }
 
   stop(): void {
-    this.running = false;
-    if (this.timer !== undefined) {
-      this.clock.clearTimeout(this.timer);
-      this.timer = undefined;
+    this.running_ = false;
+    if (this.timer_ !== undefined) {
+      this.clock_.clearTimeout(this.timer_);
+      this.timer_ = undefined;
     }
   }
 
   onSent(): void {
-    this.lastSent = this.clock.now();
+    this.lastSent_ = this.clock_.now();
   }
 
   onReceived(): void {
-    this.lastReceived = this.clock.now();
+    this.lastReceived_ = this.clock_.now();
   }
 
-  private deadline(): number {
-    return this.lastReceived + this.keepaliveMs * 1.5;
+  private deadline_(): number {
+    return this.lastReceived_ + this.keepaliveMs_ * 1.5;
   }
 
-  private nextPingAt(): number {
-    return Math.min(this.lastSent + this.keepaliveMs, Math.max(this.lastReceived, this.lastPing) + this.keepaliveMs);
+  private nextPingAt_(): number {
+    return Math.min(this.lastSent_ + this.keepaliveMs_, Math.max(this.lastReceived_, this.lastPing_) + this.keepaliveMs_);
   }
 
-  private arm(): void {
-    const at = Math.min(this.deadline(), this.nextPingAt());
-    this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, at - this.clock.now()));
+  private arm_(): void {
+    const at = Math.min(this.deadline_(), this.nextPingAt_());
+    this.timer_ = this.clock_.setTimeout(() => this.fire_(), Math.max(0, at - this.clock_.now()));
   }
 
-  private fire(): void {
-    this.timer = undefined;
-    if (!this.running) return;
-    const now = this.clock.now();
-    if (now >= this.deadline()) {
-      this.running = false;
-      this.callbacks.timeout();
+  private fire_(): void {
+    this.timer_ = undefined;
+    if (!this.running_) return;
+    const now = this.clock_.now();
+    if (now >= this.deadline_()) {
+      this.running_ = false;
+      this.callbacks_.timeout();
       return;
     }
-    if (now >= this.nextPingAt()) {
-      this.lastPing = now;
-      this.lastSent = now;
-      this.callbacks.ping();
-      if (!this.running) return; // ping() may have closed the connection
+    if (now >= this.nextPingAt_()) {
+      this.lastPing_ = now;
+      this.lastSent_ = now;
+      this.callbacks_.ping();
+      if (!this.running_) return; // ping() may have closed the connection
     }
-    this.arm();
+    this.arm_();
   }
 }

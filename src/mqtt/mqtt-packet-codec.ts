@@ -33,33 +33,33 @@ function encodeConnect(fields: ConnectFields): Uint8Array {
  * parse yields exactly one packet or one error synchronously.
  */
 class MqttPacketParser implements PacketParser {
-  private readonly parser = createParser({ protocolVersion: 4 });
-  private packet: unknown = undefined;
-  private error: Error | undefined = undefined;
+  private readonly parser_ = createParser({ protocolVersion: 4 });
+  private packet_: unknown = undefined;
+  private error_: Error | undefined = undefined;
 
   constructor() {
-    this.parser.on('packet', (packet: unknown) => {
-      this.packet = packet;
+    this.parser_.on('packet', (packet: unknown) => {
+      this.packet_ = packet;
     });
-    this.parser.on('error', (error: Error) => {
-      this.error = error;
+    this.parser_.on('error', (error: Error) => {
+      this.error_ = error;
     });
   }
 
   parsePublish(frame: Uint8Array): ParsedPublish | Error {
-    return this.parse(frame) as ParsedPublish | Error;
+    return this.parse_(frame) as ParsedPublish | Error;
   }
 
   parseSuback(frame: Uint8Array): ParsedSuback | Error {
-    return this.parse(frame) as ParsedSuback | Error;
+    return this.parse_(frame) as ParsedSuback | Error;
   }
 
-  private parse(frame: Uint8Array): unknown {
-    this.packet = undefined;
-    this.error = undefined;
+  private parse_(frame: Uint8Array): unknown {
+    this.packet_ = undefined;
+    this.error_ = undefined;
     // mqtt-packet's bl wants Node Buffers (or the XS shim's); a Uint8Array view shares the bytes.
-    this.parser.parse(frame as never);
-    const result = this.error ?? this.packet;
+    this.parser_.parse(frame as never);
+    const result = this.error_ ?? this.packet_;
     if (result === undefined) return new Error('mqtt-packet produced no packet from a complete frame');
     return result;
   }

@@ -30,9 +30,9 @@ export interface OutboxLimits {
  * with 'queue-full'; nothing already accepted is ever dropped to make room.
  */
 export class Outbox {
-  private readonly queue: OutgoingPublish[] = [];
-  private queueHead = 0;
-  private queuedBytes = 0;
+  private readonly queue_: OutgoingPublish[] = [];
+  private queueHead_ = 0;
+  private queuedBytes_ = 0;
   readonly inflight = new Map<number, OutgoingPublish>();
 
   constructor(readonly limits: OutboxLimits) {
@@ -44,40 +44,40 @@ export class Outbox {
 
   /** Adds a message to the back of the queue, or explains why it cannot be kept. */
   enqueue(message: OutgoingPublish): MqttError | undefined {
-    const count = this.queue.length - this.queueHead;
+    const count = this.queue_.length - this.queueHead_;
     if (count >= this.limits.maxQueuedMessages) {
       return new MqttError(
         'queue-full',
         'publish refused: ' + count + ' messages already wait to be sent (cap ' + this.limits.maxQueuedMessages + ')',
       );
     }
-    if (this.queuedBytes + message.bytes.length > this.limits.maxQueuedBytes) {
+    if (this.queuedBytes_ + message.bytes.length > this.limits.maxQueuedBytes) {
       return new MqttError(
         'queue-full',
-        'publish refused: ' + this.queuedBytes + ' bytes already wait to be sent and ' + message.bytes.length +
+        'publish refused: ' + this.queuedBytes_ + ' bytes already wait to be sent and ' + message.bytes.length +
           ' more would pass the ' + this.limits.maxQueuedBytes + '-byte cap',
       );
     }
-    this.queue.push(message);
-    this.queuedBytes += message.bytes.length;
+    this.queue_.push(message);
+    this.queuedBytes_ += message.bytes.length;
     return undefined;
   }
 
   /** The next message to send, if the in-flight window allows it; removed from the queue. */
   takeNext(): OutgoingPublish | undefined {
-    if (this.queueHead >= this.queue.length) return undefined;
-    const head = this.queue[this.queueHead];
+    if (this.queueHead_ >= this.queue_.length) return undefined;
+    const head = this.queue_[this.queueHead_];
     if (head.qos === 1 && this.inflight.size >= this.limits.maxInflight) return undefined;
-    this.queue[this.queueHead] = undefined as unknown as OutgoingPublish;
-    this.queueHead++;
-    this.queuedBytes -= head.bytes.length;
-    if (this.queueHead === this.queue.length) {
-      this.queue.length = 0;
-      this.queueHead = 0;
-    } else if (this.queueHead >= 32 && this.queueHead * 2 >= this.queue.length) {
+    this.queue_[this.queueHead_] = undefined as unknown as OutgoingPublish;
+    this.queueHead_++;
+    this.queuedBytes_ -= head.bytes.length;
+    if (this.queueHead_ === this.queue_.length) {
+      this.queue_.length = 0;
+      this.queueHead_ = 0;
+    } else if (this.queueHead_ >= 32 && this.queueHead_ * 2 >= this.queue_.length) {
       // Compact now and then so the array does not keep a long run of empty slots.
-      this.queue.splice(0, this.queueHead);
-      this.queueHead = 0;
+      this.queue_.splice(0, this.queueHead_);
+      this.queueHead_ = 0;
     }
     return head;
   }
@@ -93,19 +93,19 @@ export class Outbox {
   drain(each: (message: OutgoingPublish) => void): void {
     const inflight = Array.from(this.inflight.values());
     this.inflight.clear();
-    const queued = this.queue.slice(this.queueHead);
-    this.queue.length = 0;
-    this.queueHead = 0;
-    this.queuedBytes = 0;
+    const queued = this.queue_.slice(this.queueHead_);
+    this.queue_.length = 0;
+    this.queueHead_ = 0;
+    this.queuedBytes_ = 0;
     for (const m of inflight) each(m);
     for (const m of queued) each(m);
   }
 
   get queuedCount(): number {
-    return this.queue.length - this.queueHead;
+    return this.queue_.length - this.queueHead_;
   }
 
   get queuedByteCount(): number {
-    return this.queuedBytes;
+    return this.queuedBytes_;
   }
 }

@@ -118,75 +118,75 @@ const DEFAULT_MAX_PACKET = 65536;
  */
 export class MqttSession {
   readonly events = new Emitter<MqttSessionEvents>();
-  private readonly opts: MqttSessionOptions;
-  private readonly log: Log;
-  private readonly clock: Clock;
-  private readonly maxPacketBytes: number;
-  private readonly outbox: Outbox;
-  private readonly ids = new PacketIdAllocator();
-  private readonly subscriptions = new Map<string, Subscription>();
-  private readonly subscribeIds = new Map<number, string>();
-  private readonly unsubscribeWaiters = new Map<number, Done | undefined>();
-  private readonly backoff: Backoff;
-  private readonly refusedBackoff: Backoff;
-  private readonly keepalive: Keepalive;
-  private readonly maxPendingInbound: number;
-  private readonly codec: MqttCodec;
+  private readonly opts_: MqttSessionOptions;
+  private readonly log_: Log;
+  private readonly clock_: Clock;
+  private readonly maxPacketBytes_: number;
+  private readonly outbox_: Outbox;
+  private readonly ids_ = new PacketIdAllocator();
+  private readonly subscriptions_ = new Map<string, Subscription>();
+  private readonly subscribeIds_ = new Map<number, string>();
+  private readonly unsubscribeWaiters_ = new Map<number, Done | undefined>();
+  private readonly backoff_: Backoff;
+  private readonly refusedBackoff_: Backoff;
+  private readonly keepalive_: Keepalive;
+  private readonly maxPendingInbound_: number;
+  private readonly codec_: MqttCodec;
 
-  private stateValue: SessionState = 'idle';
-  private conn: Connection | undefined;
-  private writable = true;
-  private handshakeTimer: TimerHandle | undefined;
-  private reconnectTimer: TimerHandle | undefined;
-  private connectedAt = 0;
-  private pendingInbound = 0;
+  private stateValue_: SessionState = 'idle';
+  private conn_: Connection | undefined;
+  private writable_ = true;
+  private handshakeTimer_: TimerHandle | undefined;
+  private reconnectTimer_: TimerHandle | undefined;
+  private connectedAt_ = 0;
+  private pendingInbound_ = 0;
 
   constructor(options: MqttSessionOptions) {
     checkOptions(options);
-    this.opts = options;
-    this.log = options.log ?? silentLog;
-    this.clock = options.clock;
-    this.maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET;
-    this.codec = options.codec ?? compactCodec;
-    this.maxPendingInbound = options.maxPendingInbound ?? 16;
-    this.outbox = new Outbox({
+    this.opts_ = options;
+    this.log_ = options.log ?? silentLog;
+    this.clock_ = options.clock;
+    this.maxPacketBytes_ = options.maxPacketBytes ?? DEFAULT_MAX_PACKET;
+    this.codec_ = options.codec ?? compactCodec;
+    this.maxPendingInbound_ = options.maxPendingInbound ?? 16;
+    this.outbox_ = new Outbox({
       maxQueuedMessages: options.maxQueuedMessages ?? 32,
       maxQueuedBytes: options.maxQueuedBytes ?? 16384,
       maxInflight: options.maxInflight ?? 8,
     });
     const random = options.random ?? Math.random;
-    this.backoff = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.reconnect }, random);
-    this.refusedBackoff = new Backoff({ initialMs: 120_000, maxMs: 1_800_000, jitter: 0.2, ...options.refusedBackoff }, random);
-    this.keepalive = new Keepalive(this.clock, (options.keepaliveSeconds ?? 60) * 1000, {
-      ping: () => this.send(encodePingreq()),
+    this.backoff_ = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.reconnect }, random);
+    this.refusedBackoff_ = new Backoff({ initialMs: 120_000, maxMs: 1_800_000, jitter: 0.2, ...options.refusedBackoff }, random);
+    this.keepalive_ = new Keepalive(this.clock_, (options.keepaliveSeconds ?? 60) * 1000, {
+      ping: () => this.send_(encodePingreq()),
       timeout: () =>
-        this.drop(new MqttError('keepalive-timeout', 'nothing received for 1.5 x keepalive (' + (options.keepaliveSeconds ?? 60) * 1.5 + ' s): the link is dead')),
+        this.drop_(new MqttError('keepalive-timeout', 'nothing received for 1.5 x keepalive (' + (options.keepaliveSeconds ?? 60) * 1.5 + ' s): the link is dead')),
     });
   }
 
   get state(): SessionState {
-    return this.stateValue;
+    return this.stateValue_;
   }
 
   get connected(): boolean {
-    return this.stateValue === 'connected';
+    return this.stateValue_ === 'connected';
   }
 
   /** Sizes of the bounded stores, for tests and diagnostics. */
   get stats(): { queued: number; queuedBytes: number; inflight: number; subscriptions: number; pendingInbound: number } {
     return {
-      queued: this.outbox.queuedCount,
-      queuedBytes: this.outbox.queuedByteCount,
-      inflight: this.outbox.inflight.size,
-      subscriptions: this.subscriptions.size,
-      pendingInbound: this.pendingInbound,
+      queued: this.outbox_.queuedCount,
+      queuedBytes: this.outbox_.queuedByteCount,
+      inflight: this.outbox_.inflight.size,
+      subscriptions: this.subscriptions_.size,
+      pendingInbound: this.pendingInbound_,
     };
   }
 
   /** Opens the first connection; later ones happen by themselves. */
   start(): void {
-    if (this.stateValue !== 'idle') return;
-    this.connectNow();
+    if (this.stateValue_ !== 'idle') return;
+    this.connectNow_();
   }
 
   /**
@@ -195,22 +195,22 @@ export class MqttSession {
    */
   publish(topic: string, payload: string | Uint8Array, options?: PublishOptions, done?: Done): boolean {
     const qos = options?.qos ?? 0;
-    const refusal = this.checkPublish(topic, payload, qos);
-    if (refusal) return this.fail(refusal, done);
+    const refusal = this.checkPublish_(topic, payload, qos);
+    if (refusal) return this.fail_(refusal, done);
     const encoded = encodePublish(topic, payload, qos as 0 | 1, options?.retain === true);
-    if (encoded.bytes.length > this.maxPacketBytes) {
-      return this.fail(
+    if (encoded.bytes.length > this.maxPacketBytes_) {
+      return this.fail_(
         new MqttError(
           'packet-too-large',
-          'PUBLISH to ' + topic + ' is ' + encoded.bytes.length + ' bytes, over the ' + this.maxPacketBytes + '-byte cap',
+          'PUBLISH to ' + topic + ' is ' + encoded.bytes.length + ' bytes, over the ' + this.maxPacketBytes_ + '-byte cap',
         ),
         done,
       );
     }
     const message: OutgoingPublish = { bytes: encoded.bytes, idOffset: encoded.idOffset, qos: qos as 0 | 1, id: 0, done };
-    const full = this.outbox.enqueue(message);
-    if (full) return this.fail(full, done);
-    this.pump();
+    const full = this.outbox_.enqueue(message);
+    if (full) return this.fail_(full, done);
+    this.pump_();
     return true;
   }
 
@@ -225,26 +225,26 @@ export class MqttSession {
    * first SUBACK's verdict ('subscribe-refused' for 0x80, after which the filter is not restored).
    */
   subscribe(filter: string, qos: 0 | 1 | 2 = 1, done?: Done): boolean {
-    if (this.stateValue === 'closed') return this.fail(new MqttError('closed', 'subscribe on a closed session'), done);
+    if (this.stateValue_ === 'closed') return this.fail_(new MqttError('closed', 'subscribe on a closed session'), done);
     const bad = checkTopicFilter(filter);
-    if (bad) return this.fail(bad, done);
+    if (bad) return this.fail_(bad, done);
     if (qos !== 0 && qos !== 1) {
-      return this.fail(new MqttError('qos-unsupported', 'subscribe with QoS ' + qos + ': ThingsBoard supports QoS 0 and 1 only'), done);
+      return this.fail_(new MqttError('qos-unsupported', 'subscribe with QoS ' + qos + ': ThingsBoard supports QoS 0 and 1 only'), done);
     }
-    let entry = this.subscriptions.get(filter);
+    let entry = this.subscriptions_.get(filter);
     if (!entry) {
-      if (this.subscriptions.size >= (this.opts.maxSubscriptions ?? 16)) {
-        return this.fail(
-          new MqttError('invalid-argument', 'too many subscriptions (cap ' + (this.opts.maxSubscriptions ?? 16) + ')'),
+      if (this.subscriptions_.size >= (this.opts_.maxSubscriptions ?? 16)) {
+        return this.fail_(
+          new MqttError('invalid-argument', 'too many subscriptions (cap ' + (this.opts_.maxSubscriptions ?? 16) + ')'),
           done,
         );
       }
       entry = { qos, id: 0, waiters: [] };
-      this.subscriptions.set(filter, entry);
+      this.subscriptions_.set(filter, entry);
     }
     entry.qos = qos;
     if (done) entry.waiters.push(done);
-    if (this.connected) this.sendSubscribe(filter, entry);
+    if (this.connected) this.sendSubscribe_(filter, entry);
     return true;
   }
 
@@ -256,12 +256,12 @@ export class MqttSession {
 
   /** Stops restoring `filter`; when connected, also sends UNSUBSCRIBE and completes on UNSUBACK. */
   unsubscribe(filter: string, done?: Done): void {
-    const entry = this.subscriptions.get(filter);
+    const entry = this.subscriptions_.get(filter);
     if (entry) {
-      this.subscriptions.delete(filter);
+      this.subscriptions_.delete(filter);
       if (entry.id) {
-        this.subscribeIds.delete(entry.id);
-        this.ids.release(entry.id);
+        this.subscribeIds_.delete(entry.id);
+        this.ids_.release(entry.id);
       }
       failAll(entry.waiters, new MqttError('closed', 'unsubscribed from ' + filter + ' before its SUBACK'));
     }
@@ -269,9 +269,9 @@ export class MqttSession {
       if (done) done();
       return;
     }
-    const id = this.ids.allocate();
-    this.unsubscribeWaiters.set(id, done);
-    this.send(this.codec.encodeUnsubscribe(id, filter));
+    const id = this.ids_.allocate();
+    this.unsubscribeWaiters_.set(id, done);
+    this.send_(this.codec_.encodeUnsubscribe(id, filter));
   }
 
   /**
@@ -279,133 +279,133 @@ export class MqttSession {
    * Publishes not yet acknowledged complete with a 'closed' error.
    */
   close(): void {
-    if (this.stateValue === 'closed') return;
+    if (this.stateValue_ === 'closed') return;
     const wasConnected = this.connected;
-    if (wasConnected) this.send(this.codec.encodeDisconnect());
-    this.stateValue = 'closed';
-    this.teardown();
-    if (this.reconnectTimer !== undefined) {
-      this.clock.clearTimeout(this.reconnectTimer);
-      this.reconnectTimer = undefined;
+    if (wasConnected) this.send_(this.codec_.encodeDisconnect());
+    this.stateValue_ = 'closed';
+    this.teardown_();
+    if (this.reconnectTimer_ !== undefined) {
+      this.clock_.clearTimeout(this.reconnectTimer_);
+      this.reconnectTimer_ = undefined;
     }
     const closed = new MqttError('closed', 'the MQTT session was closed');
-    this.outbox.drain((m) => m.done && m.done(closed));
-    for (const entry of this.subscriptions.values()) failAll(entry.waiters, closed);
-    this.subscriptions.clear();
-    this.subscribeIds.clear();
-    for (const done of this.unsubscribeWaiters.values()) if (done) done();
-    this.unsubscribeWaiters.clear();
-    this.ids.clear();
+    this.outbox_.drain((m) => m.done && m.done(closed));
+    for (const entry of this.subscriptions_.values()) failAll(entry.waiters, closed);
+    this.subscriptions_.clear();
+    this.subscribeIds_.clear();
+    for (const done of this.unsubscribeWaiters_.values()) if (done) done();
+    this.unsubscribeWaiters_.clear();
+    this.ids_.clear();
     if (wasConnected) this.events.emit('disconnect', closed);
   }
 
   // ---- connection life cycle ----
 
-  private connectNow(): void {
-    this.reconnectTimer = undefined;
-    this.stateValue = 'connecting';
-    const conn: Connection = { socket: undefined, framer: new Framer(this.maxPacketBytes), parser: this.codec.createParser() };
-    this.conn = conn;
-    this.writable = true;
-    this.handshakeTimer = this.clock.setTimeout(
-      () => this.drop(new MqttError('connect-timeout', 'no connection to ' + this.opts.host + ':' + this.opts.port + ' within ' + (this.opts.connectTimeoutMs ?? 10_000) + ' ms')),
-      this.opts.connectTimeoutMs ?? 10_000,
+  private connectNow_(): void {
+    this.reconnectTimer_ = undefined;
+    this.stateValue_ = 'connecting';
+    const conn: Connection = { socket: undefined, framer: new Framer(this.maxPacketBytes_), parser: this.codec_.createParser() };
+    this.conn_ = conn;
+    this.writable_ = true;
+    this.handshakeTimer_ = this.clock_.setTimeout(
+      () => this.drop_(new MqttError('connect-timeout', 'no connection to ' + this.opts_.host + ':' + this.opts_.port + ' within ' + (this.opts_.connectTimeoutMs ?? 10_000) + ' ms')),
+      this.opts_.connectTimeoutMs ?? 10_000,
     );
     try {
-      conn.socket = this.opts.connector.connect(
-        { host: this.opts.host, port: this.opts.port, tls: this.opts.tls },
+      conn.socket = this.opts_.connector.connect(
+        { host: this.opts_.host, port: this.opts_.port, tls: this.opts_.tls },
         {
-          onConnect: () => this.conn === conn && this.onSocketOpen(),
-          onData: (bytes) => this.conn === conn && this.onData(conn, bytes),
+          onConnect: () => this.conn_ === conn && this.onSocketOpen_(),
+          onData: (bytes) => this.conn_ === conn && this.onData_(conn, bytes),
           onDrain: () => {
-            if (this.conn !== conn) return;
-            this.writable = true;
-            this.pump();
+            if (this.conn_ !== conn) return;
+            this.writable_ = true;
+            this.pump_();
           },
           onClose: (reason) =>
-            this.conn === conn &&
-            this.drop(new MqttError('socket', reason ? 'connection lost: ' + reason.message : 'the server closed the connection', undefined, reason)),
+            this.conn_ === conn &&
+            this.drop_(new MqttError('socket', reason ? 'connection lost: ' + reason.message : 'the server closed the connection', undefined, reason)),
         },
       );
     } catch (error) {
-      this.drop(new MqttError('socket', 'cannot connect to ' + this.opts.host + ':' + this.opts.port + ': ' + describeError(error), undefined, error));
+      this.drop_(new MqttError('socket', 'cannot connect to ' + this.opts_.host + ':' + this.opts_.port + ': ' + describeError(error), undefined, error));
     }
   }
 
-  private onSocketOpen(): void {
-    this.stateValue = 'handshake';
-    this.clearHandshakeTimer();
-    this.handshakeTimer = this.clock.setTimeout(
-      () => this.drop(new MqttError('connack-timeout', 'no CONNACK within ' + (this.opts.connackTimeoutMs ?? 10_000) + ' ms')),
-      this.opts.connackTimeoutMs ?? 10_000,
+  private onSocketOpen_(): void {
+    this.stateValue_ = 'handshake';
+    this.clearHandshakeTimer_();
+    this.handshakeTimer_ = this.clock_.setTimeout(
+      () => this.drop_(new MqttError('connack-timeout', 'no CONNACK within ' + (this.opts_.connackTimeoutMs ?? 10_000) + ' ms')),
+      this.opts_.connackTimeoutMs ?? 10_000,
     );
     // ThingsBoard keeps no session state, so always ask for a clean one and restore ourselves.
-    this.send(
-      this.codec.encodeConnect({
-        clientId: this.opts.clientId,
-        username: this.opts.username,
-        password: this.opts.password,
-        keepaliveSeconds: this.opts.keepaliveSeconds ?? 60,
+    this.send_(
+      this.codec_.encodeConnect({
+        clientId: this.opts_.clientId,
+        username: this.opts_.username,
+        password: this.opts_.password,
+        keepaliveSeconds: this.opts_.keepaliveSeconds ?? 60,
         cleanSession: true,
-        will: this.opts.will,
+        will: this.opts_.will,
       }),
     );
   }
 
-  private onData(conn: Connection, bytes: Uint8Array): void {
+  private onData_(conn: Connection, bytes: Uint8Array): void {
     const error = conn.framer.push(bytes, (frame) => {
-      if (this.conn === conn) this.onFrame(conn, frame);
+      if (this.conn_ === conn) this.onFrame_(conn, frame);
     });
-    if (error && this.conn === conn) this.drop(error);
+    if (error && this.conn_ === conn) this.drop_(error);
   }
 
-  private onFrame(conn: Connection, frame: Uint8Array): void {
-    this.keepalive.onReceived();
+  private onFrame_(conn: Connection, frame: Uint8Array): void {
+    this.keepalive_.onReceived();
     const packet = decodeFrame(frame, conn.parser);
     if (packet instanceof MqttError) {
-      this.drop(packet);
+      this.drop_(packet);
       return;
     }
-    if (this.stateValue === 'handshake') {
+    if (this.stateValue_ === 'handshake') {
       if (packet.type !== 'connack') {
         // The first packet from the server must be CONNACK [MQTT-3.2.0-1].
-        this.drop(new MqttError('protocol', 'the server sent ' + packet.type.toUpperCase() + ' before CONNACK'));
+        this.drop_(new MqttError('protocol', 'the server sent ' + packet.type.toUpperCase() + ' before CONNACK'));
         return;
       }
-      this.onConnack(packet.returnCode, packet.sessionPresent);
+      this.onConnack_(packet.returnCode, packet.sessionPresent);
       return;
     }
-    this.dispatch(packet);
+    this.dispatch_(packet);
   }
 
-  private dispatch(packet: Inbound): void {
+  private dispatch_(packet: Inbound): void {
     switch (packet.type) {
       case 'connack':
-        this.drop(new MqttError('protocol', 'the server sent a second CONNACK'));
+        this.drop_(new MqttError('protocol', 'the server sent a second CONNACK'));
         return;
       case 'publish':
-        this.onPublish(packet.topic, packet.payload, packet.qos, packet.dup, packet.retain, packet.id);
+        this.onPublish_(packet.topic, packet.payload, packet.qos, packet.dup, packet.retain, packet.id);
         return;
       case 'puback': {
-        const message = this.outbox.acknowledge(packet.id);
+        const message = this.outbox_.acknowledge(packet.id);
         if (!message) {
           // A repeated PUBACK (a duplicating link, or the server acking a resend twice) is harmless.
-          this.log.debug('PUBACK for unknown packet id ' + packet.id + ' ignored');
+          this.log_.debug('PUBACK for unknown packet id ' + packet.id + ' ignored');
           return;
         }
-        this.ids.release(packet.id);
+        this.ids_.release(packet.id);
         if (message.done) message.done();
-        this.pump();
+        this.pump_();
         return;
       }
       case 'suback':
-        this.onSuback(packet.id, packet.granted);
+        this.onSuback_(packet.id, packet.granted);
         return;
       case 'unsuback': {
-        if (!this.unsubscribeWaiters.has(packet.id)) return;
-        const done = this.unsubscribeWaiters.get(packet.id);
-        this.unsubscribeWaiters.delete(packet.id);
-        this.ids.release(packet.id);
+        if (!this.unsubscribeWaiters_.has(packet.id)) return;
+        const done = this.unsubscribeWaiters_.get(packet.id);
+        this.unsubscribeWaiters_.delete(packet.id);
+        this.ids_.release(packet.id);
         if (done) done();
         return;
       }
@@ -414,126 +414,126 @@ export class MqttSession {
     }
   }
 
-  private onConnack(returnCode: number, sessionPresent: boolean): void {
-    this.clearHandshakeTimer();
+  private onConnack_(returnCode: number, sessionPresent: boolean): void {
+    this.clearHandshakeTimer_();
     if (returnCode !== 0) {
-      this.drop(connackRefusal(returnCode), isCredentialRefusal(returnCode));
+      this.drop_(connackRefusal(returnCode), isCredentialRefusal(returnCode));
       return;
     }
-    this.stateValue = 'connected';
-    this.connectedAt = this.clock.now();
-    this.refusedBackoff.reset();
-    this.keepalive.start();
-    this.log.info('connected to ' + this.opts.host + ':' + this.opts.port);
-    for (const [filter, entry] of this.subscriptions) this.sendSubscribe(filter, entry);
+    this.stateValue_ = 'connected';
+    this.connectedAt_ = this.clock_.now();
+    this.refusedBackoff_.reset();
+    this.keepalive_.start();
+    this.log_.info('connected to ' + this.opts_.host + ':' + this.opts_.port);
+    for (const [filter, entry] of this.subscriptions_) this.sendSubscribe_(filter, entry);
     // Unacknowledged publishes go first, same ids, DUP set, original order [MQTT-4.4.0-1].
-    for (const message of this.outbox.inflight.values()) {
+    for (const message of this.outbox_.inflight.values()) {
       setDup(message.bytes);
-      this.send(message.bytes);
+      this.send_(message.bytes);
     }
     this.events.emit('connect', { sessionPresent });
-    this.pump();
+    this.pump_();
   }
 
   /**
    * Ends the current connection attempt and schedules the next one. `refused` selects the long
    * backoff for credential or configuration refusals.
    */
-  private drop(reason: MqttError, refused = false): void {
-    if (this.stateValue === 'closed' || !this.conn) return;
+  private drop_(reason: MqttError, refused = false): void {
+    if (this.stateValue_ === 'closed' || !this.conn_) return;
     const wasConnected = this.connected;
-    this.teardown();
-    this.stateValue = 'waiting';
-    this.log.warn(describeError(reason));
+    this.teardown_();
+    this.stateValue_ = 'waiting';
+    this.log_.warn(describeError(reason));
     if (wasConnected) this.events.emit('disconnect', reason);
     this.events.emit('error', reason);
-    if (this.stateValue !== 'waiting') return; // a listener closed the session
-    if (wasConnected && this.clock.now() - this.connectedAt >= (this.opts.stableMs ?? 30_000)) this.backoff.reset();
-    const backoff = refused ? this.refusedBackoff : this.backoff;
+    if (this.stateValue_ !== 'waiting') return; // a listener closed the session
+    if (wasConnected && this.clock_.now() - this.connectedAt_ >= (this.opts_.stableMs ?? 30_000)) this.backoff_.reset();
+    const backoff = refused ? this.refusedBackoff_ : this.backoff_;
     const delayMs = backoff.next();
     this.events.emit('reconnecting', { delayMs, attempt: backoff.attempts });
-    if (this.stateValue !== 'waiting') return;
-    this.reconnectTimer = this.clock.setTimeout(() => this.connectNow(), delayMs);
+    if (this.stateValue_ !== 'waiting') return;
+    this.reconnectTimer_ = this.clock_.setTimeout(() => this.connectNow_(), delayMs);
   }
 
   /** Releases the connection: socket, timers, SUBSCRIBE/UNSUBSCRIBE waits (they restart on reconnect). */
-  private teardown(): void {
-    const conn = this.conn;
-    this.conn = undefined;
-    this.clearHandshakeTimer();
-    this.keepalive.stop();
+  private teardown_(): void {
+    const conn = this.conn_;
+    this.conn_ = undefined;
+    this.clearHandshakeTimer_();
+    this.keepalive_.stop();
     if (conn) {
       conn.framer.reset();
       if (conn.socket) conn.socket.close();
     }
-    for (const id of this.subscribeIds.keys()) this.ids.release(id);
-    this.subscribeIds.clear();
-    for (const entry of this.subscriptions.values()) entry.id = 0;
+    for (const id of this.subscribeIds_.keys()) this.ids_.release(id);
+    this.subscribeIds_.clear();
+    for (const entry of this.subscriptions_.values()) entry.id = 0;
     // The server forgets subscriptions with the connection, so a pending unsubscribe has succeeded.
-    for (const [id, done] of this.unsubscribeWaiters) {
-      this.ids.release(id);
+    for (const [id, done] of this.unsubscribeWaiters_) {
+      this.ids_.release(id);
       if (done) done();
     }
-    this.unsubscribeWaiters.clear();
+    this.unsubscribeWaiters_.clear();
   }
 
-  private clearHandshakeTimer(): void {
-    if (this.handshakeTimer !== undefined) {
-      this.clock.clearTimeout(this.handshakeTimer);
-      this.handshakeTimer = undefined;
+  private clearHandshakeTimer_(): void {
+    if (this.handshakeTimer_ !== undefined) {
+      this.clock_.clearTimeout(this.handshakeTimer_);
+      this.handshakeTimer_ = undefined;
     }
   }
 
   // ---- sending ----
 
-  private send(bytes: Uint8Array): void {
-    const socket = this.conn?.socket;
+  private send_(bytes: Uint8Array): void {
+    const socket = this.conn_?.socket;
     if (!socket) return;
-    this.keepalive.onSent();
-    if (!socket.write(bytes)) this.writable = false;
+    this.keepalive_.onSent();
+    if (!socket.write(bytes)) this.writable_ = false;
   }
 
   /** Moves queued publishes onto the wire while connected, writable and within the in-flight window. */
-  private pump(): void {
-    while (this.stateValue === 'connected' && this.writable) {
-      const message = this.outbox.takeNext();
+  private pump_(): void {
+    while (this.stateValue_ === 'connected' && this.writable_) {
+      const message = this.outbox_.takeNext();
       if (!message) return;
       if (message.qos === 1) {
-        const id = this.ids.allocate();
+        const id = this.ids_.allocate();
         message.id = id;
         setPacketId(message.bytes, message.idOffset, id);
-        this.outbox.inflight.set(id, message);
-        this.send(message.bytes);
+        this.outbox_.inflight.set(id, message);
+        this.send_(message.bytes);
       } else {
-        this.send(message.bytes);
+        this.send_(message.bytes);
         if (message.done) message.done();
       }
     }
   }
 
-  private sendSubscribe(filter: string, entry: Subscription): void {
+  private sendSubscribe_(filter: string, entry: Subscription): void {
     if (entry.id) {
-      this.subscribeIds.delete(entry.id);
-      this.ids.release(entry.id);
+      this.subscribeIds_.delete(entry.id);
+      this.ids_.release(entry.id);
     }
-    entry.id = this.ids.allocate();
-    this.subscribeIds.set(entry.id, filter);
-    this.send(this.codec.encodeSubscribe(entry.id, filter, entry.qos));
+    entry.id = this.ids_.allocate();
+    this.subscribeIds_.set(entry.id, filter);
+    this.send_(this.codec_.encodeSubscribe(entry.id, filter, entry.qos));
   }
 
-  private onSuback(id: number, granted: number[]): void {
-    const filter = this.subscribeIds.get(id);
+  private onSuback_(id: number, granted: number[]): void {
+    const filter = this.subscribeIds_.get(id);
     if (filter === undefined) return;
-    this.subscribeIds.delete(id);
-    this.ids.release(id);
-    const entry = this.subscriptions.get(filter);
+    this.subscribeIds_.delete(id);
+    this.ids_.release(id);
+    const entry = this.subscriptions_.get(filter);
     if (!entry) return;
     entry.id = 0;
     const waiters = entry.waiters;
     entry.waiters = [];
     if (granted[0] === 0x80) {
       // Not restored after reconnects: the server said no, and asking again will not change that.
-      this.subscriptions.delete(filter);
+      this.subscriptions_.delete(filter);
       const error = new MqttError('subscribe-refused', 'the server refused the subscription to ' + filter + ' (SUBACK 0x80)');
       if (waiters.length === 0) this.events.emit('error', error);
       failAll(waiters, error);
@@ -544,8 +544,8 @@ export class MqttSession {
 
   // ---- receiving ----
 
-  private onPublish(topic: string, payload: Uint8Array, qos: 0 | 1, dup: boolean, retain: boolean, id: number): void {
-    if (this.pendingInbound >= this.maxPendingInbound) {
+  private onPublish_(topic: string, payload: Uint8Array, qos: 0 | 1, dup: boolean, retain: boolean, id: number): void {
+    if (this.pendingInbound_ >= this.maxPendingInbound_) {
       // Handlers are behind: refuse rather than queue without bound. QoS 1 gets no PUBACK
       // (ThingsBoard never retransmits, so the sender sees a timeout; a standard broker resends
       // after reconnect); QoS 0 is dropped, which its delivery guarantee allows.
@@ -553,7 +553,7 @@ export class MqttSession {
         'error',
         new MqttError(
           'queue-full',
-          'inbound QoS ' + qos + ' message on ' + topic + ' ' + (qos ? 'refused' : 'dropped') + ': ' + this.pendingInbound + ' handlers still running',
+          'inbound QoS ' + qos + ' message on ' + topic + ' ' + (qos ? 'refused' : 'dropped') + ': ' + this.pendingInbound_ + ' handlers still running',
         ),
       );
       return;
@@ -574,23 +574,23 @@ export class MqttSession {
       }
     }
     if (!waits) {
-      if (qos === 1 && !refused) this.send(encodePuback(id));
+      if (qos === 1 && !refused) this.send_(encodePuback(id));
       return;
     }
     // Handler promises count against maxPendingInbound for QoS 0 too (an async handler per QoS 0
     // message could otherwise pile up without bound), and across reconnects: the count drops when
     // a handler settles, not when the connection ends, so handlers that never finish cannot add
     // maxPendingInbound more per reconnect. A rejection is reported, never left unhandled.
-    const conn = this.conn;
-    this.pendingInbound++;
+    const conn = this.conn_;
+    this.pendingInbound_++;
     Promise.all(waits).then(
       (values) => {
-        this.pendingInbound--;
-        if (qos === 1 && !refused && this.conn === conn && values.indexOf(false) < 0) this.send(encodePuback(id));
+        this.pendingInbound_--;
+        if (qos === 1 && !refused && this.conn_ === conn && values.indexOf(false) < 0) this.send_(encodePuback(id));
       },
       (error: unknown) => {
-        this.pendingInbound--;
-        if (this.stateValue === 'closed') return;
+        this.pendingInbound_--;
+        if (this.stateValue_ === 'closed') return;
         this.events.emit('error', new MqttError('handler', 'message handler for ' + topic + ' failed: ' + describeError(error), undefined, error));
       },
     );
@@ -598,8 +598,8 @@ export class MqttSession {
 
   // ---- helpers ----
 
-  private checkPublish(topic: string, payload: string | Uint8Array, qos: number): MqttError | undefined {
-    if (this.stateValue === 'closed') return new MqttError('closed', 'publish on a closed session');
+  private checkPublish_(topic: string, payload: string | Uint8Array, qos: number): MqttError | undefined {
+    if (this.stateValue_ === 'closed') return new MqttError('closed', 'publish on a closed session');
     if (qos === 2) return new MqttError('qos-unsupported', 'QoS 2 is not supported: ThingsBoard accepts QoS 0 and 1 only');
     if (qos !== 0 && qos !== 1) return new MqttError('invalid-argument', 'QoS must be 0 or 1, got ' + String(qos));
     if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
@@ -608,7 +608,7 @@ export class MqttSession {
     return checkTopicName(topic);
   }
 
-  private fail(error: MqttError, done: Done | undefined): false {
+  private fail_(error: MqttError, done: Done | undefined): false {
     if (done) done(error);
     else this.events.emit('error', error);
     return false;

@@ -3,16 +3,16 @@
  * it keeps working after a Moddable preload froze every prototype.
  */
 export class Emitter<Events extends { [K in keyof Events]: (...args: any[]) => unknown }> {
-  private readonly listeners: { [K in keyof Events]?: Events[K][] } = {};
+  private readonly listeners_: { [K in keyof Events]?: Events[K][] } = {};
 
   on<K extends keyof Events>(event: K, listener: Events[K]): () => void {
-    const list = this.listeners[event] ?? (this.listeners[event] = []);
+    const list = this.listeners_[event] ?? (this.listeners_[event] = []);
     list.push(listener);
     return () => this.off(event, listener);
   }
 
   off<K extends keyof Events>(event: K, listener: Events[K]): void {
-    const list = this.listeners[event];
+    const list = this.listeners_[event];
     if (!list) return;
     const i = list.indexOf(listener);
     if (i >= 0) list.splice(i, 1);
@@ -20,13 +20,13 @@ export class Emitter<Events extends { [K in keyof Events]: (...args: any[]) => u
 
   /** True when someone listens to `event`. */
   has<K extends keyof Events>(event: K): boolean {
-    const list = this.listeners[event];
+    const list = this.listeners_[event];
     return !!list && list.length > 0;
   }
 
   /** Calls every listener; returns what they returned (for listeners that hand back a promise). */
   emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): unknown[] | undefined {
-    const list = this.listeners[event];
+    const list = this.listeners_[event];
     if (!list || list.length === 0) return undefined;
     if (list.length === 1) return [list[0](...args)];
     const results: unknown[] = [];

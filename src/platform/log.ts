@@ -18,20 +18,20 @@ export const silentLog: Log = {
 /** Prefixes every line with a component name, e.g. "mqtt: connected". */
 export class PrefixLog implements Log {
   constructor(
-    private readonly target: Log,
-    private readonly prefix: string,
+    private readonly target_: Log,
+    private readonly prefix_: string,
   ) {}
 
   debug(message: string): void {
-    this.target.debug(this.prefix + ': ' + message);
+    this.target_.debug(this.prefix_ + ': ' + message);
   }
   info(message: string): void {
-    this.target.info(this.prefix + ': ' + message);
+    this.target_.info(this.prefix_ + ': ' + message);
   }
   warn(message: string): void {
-    this.target.warn(this.prefix + ': ' + message);
+    this.target_.warn(this.prefix_ + ': ' + message);
   }
   error(message: string): void {
-    this.target.error(this.prefix + ': ' + message);
+    this.target_.error(this.prefix_ + ': ' + message);
   }
 }

@@ -13,39 +13,39 @@ export interface Store {
 
 /** A Store kept in memory: for tests and for targets without flash. */
 export class MemoryStore implements Store {
-  private readonly values = new Map<string, string>();
+  private readonly values_ = new Map<string, string>();
 
   get(key: string): JsonValue | undefined {
-    const text = this.values.get(key);
+    const text = this.values_.get(key);
     return text === undefined ? undefined : (JSON.parse(text) as JsonValue);
   }
 
   set(key: string, value: JsonValue): void {
     // Kept as text so that a caller mutating its object afterwards does not change the store.
-    this.values.set(key, JSON.stringify(value));
+    this.values_.set(key, JSON.stringify(value));
   }
 
   delete(key: string): void {
-    this.values.delete(key);
+    this.values_.delete(key);
   }
 }
 
 /** A view of a Store whose keys carry a prefix: one store shared by several firmware instances. */
 export class ScopedStore implements Store {
   constructor(
-    private readonly inner: Store,
-    private readonly prefix: string,
+    private readonly inner_: Store,
+    private readonly prefix_: string,
   ) {}
 
   get(key: string): JsonValue | undefined {
-    return this.inner.get(this.prefix + key);
+    return this.inner_.get(this.prefix_ + key);
   }
 
   set(key: string, value: JsonValue): void {
-    this.inner.set(this.prefix + key, value);
+    this.inner_.set(this.prefix_ + key, value);
   }
 
   delete(key: string): void {
-    this.inner.delete(this.prefix + key);
+    this.inner_.delete(this.prefix_ + key);
   }
 }

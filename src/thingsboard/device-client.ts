@@ -34,59 +34,59 @@ const RECENT_RPC_IDS = 8;
  * Subscriptions are made once and the session restores them after every reconnect.
  */
 export class DeviceClient implements TbDevice {
-  private readonly session: MqttSession;
-  private readonly clock: Clock;
-  private readonly log: Log;
-  private readonly requestTimeoutMs: number;
-  private readonly attributeRequests: PendingRequests<AttributesResponse>;
-  private readonly rpcCalls: PendingRequests<JsonValue>;
-  private readonly rpc: RpcRegistry;
-  private readonly sharedListeners: SharedAttributesListener[] = [];
-  private readonly recentRpcIds: string[] = [];
-  private readonly unlisten: (() => void)[] = [];
-  private closed = false;
+  private readonly session_: MqttSession;
+  private readonly clock_: Clock;
+  private readonly log_: Log;
+  private readonly requestTimeoutMs_: number;
+  private readonly attributeRequests_: PendingRequests<AttributesResponse>;
+  private readonly rpcCalls_: PendingRequests<JsonValue>;
+  private readonly rpc_: RpcRegistry;
+  private readonly sharedListeners_: SharedAttributesListener[] = [];
+  private readonly recentRpcIds_: string[] = [];
+  private readonly unlisten_: (() => void)[] = [];
+  private closed_ = false;
 
   constructor(options: DeviceClientOptions) {
-    this.session = options.session;
-    this.clock = options.clock;
-    this.log = options.log ?? silentLog;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.session_ = options.session;
+    this.clock_ = options.clock;
+    this.log_ = options.log ?? silentLog;
+    this.requestTimeoutMs_ = options.requestTimeoutMs ?? 10_000;
     const max = options.maxPendingRequests ?? 8;
-    this.attributeRequests = new PendingRequests(this.clock, max, 'attribute request');
-    this.rpcCalls = new PendingRequests(this.clock, max, 'client-side RPC');
-    this.rpc = new RpcRegistry({ clock: this.clock, ...options.rpc });
+    this.attributeRequests_ = new PendingRequests(this.clock_, max, 'attribute request');
+    this.rpcCalls_ = new PendingRequests(this.clock_, max, 'client-side RPC');
+    this.rpc_ = new RpcRegistry({ clock: this.clock_, ...options.rpc });
 
-    this.unlisten.push(this.session.events.on('message', (topic, payload, info) => this.onMessage(topic, payload, info)));
-    this.unlisten.push(this.session.events.on('connect', () => (this.recentRpcIds.length = 0)));
+    this.unlisten_.push(this.session_.events.on('message', (topic, payload, info) => this.onMessage_(topic, payload, info)));
+    this.unlisten_.push(this.session_.events.on('connect', () => (this.recentRpcIds_.length = 0)));
     const report = (filter: string) => (error?: MqttError) => {
-      if (error) this.log.error('subscription to ' + filter + ' failed: ' + describeError(error));
+      if (error) this.log_.error('subscription to ' + filter + ' failed: ' + describeError(error));
     };
     for (const filter of [T.DEVICE_ATTRIBUTES, T.DEVICE_ATTRIBUTES_RESPONSE_FILTER, T.DEVICE_RPC_REQUEST_FILTER, T.DEVICE_RPC_RESPONSE_FILTER]) {
-      this.session.subscribe(filter, 1, report(filter));
+      this.session_.subscribe(filter, 1, report(filter));
     }
   }
 
   get connected(): boolean {
-    return this.session.connected;
+    return this.session_.connected;
   }
 
   sendTelemetry(data: TelemetryInput): Promise<void> {
     const problem = checkTelemetry(data);
     if (problem) return Promise.reject(new TbError('invalid-argument', problem));
-    return this.publishJson(T.DEVICE_TELEMETRY, data);
+    return this.publishJson_(T.DEVICE_TELEMETRY, data);
   }
 
   sendAttributes(attributes: JsonObject): Promise<void> {
     const problem = checkAttributes(attributes);
     if (problem) return Promise.reject(new TbError('invalid-argument', problem));
-    return this.publishJson(T.DEVICE_ATTRIBUTES, attributes);
+    return this.publishJson_(T.DEVICE_ATTRIBUTES, attributes);
   }
 
   /**
    * Asks for client and/or shared attributes. Keys go as comma-separated strings (a JSON array makes
    * the server drop the connection); no keys at all asks for every attribute.
    */
-  requestAttributes(request: AttributeRequest = {}, timeoutMs = this.requestTimeoutMs): Promise<AttributesResponse> {
+  requestAttributes(request: AttributeRequest = {}, timeoutMs = this.requestTimeoutMs_): Promise<AttributesResponse> {
     const body: JsonObject = {};
     for (const [field, keys] of [
       ['clientKeys', request.clientKeys],
@@ -97,32 +97,32 @@ export class DeviceClient implements TbDevice {
       if (problem) return Promise.reject(new TbError('invalid-argument', field + ': ' + problem));
       body[field] = keys.join(',');
     }
-    return this.attributeRequests.start(timeoutMs, (id, fail) => {
-      this.publishJson(T.DEVICE_ATTRIBUTES_REQUEST + id, body).catch((error: unknown) => fail(notSent(error)));
+    return this.attributeRequests_.start(timeoutMs, (id, fail) => {
+      this.publishJson_(T.DEVICE_ATTRIBUTES_REQUEST + id, body).catch((error: unknown) => fail(notSent(error)));
     });
   }
 
   onSharedAttributes(listener: SharedAttributesListener): () => void {
-    this.sharedListeners.push(listener);
+    this.sharedListeners_.push(listener);
     return () => {
-      const i = this.sharedListeners.indexOf(listener);
-      if (i >= 0) this.sharedListeners.splice(i, 1);
+      const i = this.sharedListeners_.indexOf(listener);
+      if (i >= 0) this.sharedListeners_.splice(i, 1);
     };
   }
 
   /** Registers a server-side RPC method by its exact name; before or after connecting. */
   onRpc(method: string, handler: RpcHandler): () => void {
-    return this.rpc.register(method, handler);
+    return this.rpc_.register(method, handler);
   }
 
   /** Client-side RPC: asks the server and resolves with its answer (any JSON). */
-  callRpc(method: string, params: JsonValue = {}, timeoutMs = this.requestTimeoutMs): Promise<JsonValue> {
+  callRpc(method: string, params: JsonValue = {}, timeoutMs = this.requestTimeoutMs_): Promise<JsonValue> {
     if (typeof method !== 'string' || method.length === 0) {
       // The server drops a connection whose request has no method.
       return Promise.reject(new TbError('invalid-argument', 'client-side RPC needs a method name'));
     }
-    return this.rpcCalls.start(timeoutMs, (id, fail) => {
-      this.publishJson(T.DEVICE_RPC_REQUEST + id, { method, params }).catch((error: unknown) => fail(notSent(error)));
+    return this.rpcCalls_.start(timeoutMs, (id, fail) => {
+      this.publishJson_(T.DEVICE_RPC_REQUEST + id, { method, params }).catch((error: unknown) => fail(notSent(error)));
     });
   }
 
@@ -138,119 +138,119 @@ export class DeviceClient implements TbDevice {
       }
       body.durationMs = options.durationMs;
     }
-    return this.publishJson(T.DEVICE_CLAIM, body);
+    return this.publishJson_(T.DEVICE_CLAIM, body);
   }
 
   /** Stops listening and fails pending requests; the session itself belongs to the caller. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const off of this.unlisten) off();
+    if (this.closed_) return;
+    this.closed_ = true;
+    for (const off of this.unlisten_) off();
     const closed = new TbError('closed', 'the device client was closed');
-    this.attributeRequests.failAll(closed);
-    this.rpcCalls.failAll(closed);
+    this.attributeRequests_.failAll(closed);
+    this.rpcCalls_.failAll(closed);
   }
 
   // ---- inbound ----
 
-  private onMessage(topic: string, payload: Uint8Array, info: MessageInfo): void {
+  private onMessage_(topic: string, payload: Uint8Array, info: MessageInfo): void {
     if (topic === T.DEVICE_ATTRIBUTES) {
-      this.onSharedPush(payload);
+      this.onSharedPush_(payload);
       return;
     }
     let id = T.topicSuffix(topic, T.DEVICE_RPC_REQUEST);
     if (id !== undefined) {
-      this.onServerRpc(id, payload, info.dup);
+      this.onServerRpc_(id, payload, info.dup);
       return;
     }
     id = T.topicSuffix(topic, T.DEVICE_ATTRIBUTES_RESPONSE);
     if (id !== undefined) {
-      this.onAttributeResponse(id, payload);
+      this.onAttributeResponse_(id, payload);
       return;
     }
     id = T.topicSuffix(topic, T.DEVICE_RPC_RESPONSE);
     if (id !== undefined) {
-      this.onRpcResponse(id, payload);
+      this.onRpcResponse_(id, payload);
       return;
     }
-    this.log.debug('message on unexpected topic ' + topic + ' ignored');
+    this.log_.debug('message on unexpected topic ' + topic + ' ignored');
   }
 
-  private onSharedPush(payload: Uint8Array): void {
+  private onSharedPush_(payload: Uint8Array): void {
     const body = parseJson(payload);
     const update = body instanceof Error ? undefined : parseSharedUpdate(body);
     if (!update) {
-      this.log.warn('shared attribute update ignored, not a JSON object: ' + preview(payload));
+      this.log_.warn('shared attribute update ignored, not a JSON object: ' + preview(payload));
       return;
     }
-    for (const listener of this.sharedListeners.slice()) {
+    for (const listener of this.sharedListeners_.slice()) {
       try {
         listener(update);
       } catch (error) {
-        this.log.error('shared attribute listener failed: ' + describeError(error));
+        this.log_.error('shared attribute listener failed: ' + describeError(error));
       }
     }
   }
 
-  private onServerRpc(id: string, payload: Uint8Array, dup: boolean): void {
-    if (dup && this.recentRpcIds.indexOf(id) >= 0) {
-      this.log.debug('redelivered RPC request ' + id + ' skipped');
+  private onServerRpc_(id: string, payload: Uint8Array, dup: boolean): void {
+    if (dup && this.recentRpcIds_.indexOf(id) >= 0) {
+      this.log_.debug('redelivered RPC request ' + id + ' skipped');
       return;
     }
-    this.recentRpcIds.push(id);
-    if (this.recentRpcIds.length > RECENT_RPC_IDS) this.recentRpcIds.shift();
+    this.recentRpcIds_.push(id);
+    if (this.recentRpcIds_.length > RECENT_RPC_IDS) this.recentRpcIds_.shift();
     const body = parseJson(payload);
     const reply = (value: JsonValue) => {
-      this.publishJson(T.DEVICE_RPC_RESPONSE + id, value).catch((error: unknown) =>
-        this.log.error('RPC ' + id + ' reply not sent: ' + describeError(error)),
+      this.publishJson_(T.DEVICE_RPC_RESPONSE + id, value).catch((error: unknown) =>
+        this.log_.error('RPC ' + id + ' reply not sent: ' + describeError(error)),
       );
     };
     if (body instanceof Error) {
-      this.log.warn('RPC request ' + id + ' is not JSON: ' + preview(payload));
+      this.log_.warn('RPC request ' + id + ' is not JSON: ' + preview(payload));
       reply({ error: 'request is not valid JSON' });
       return;
     }
-    this.rpc.invoke(body, id, reply);
+    this.rpc_.invoke(body, id, reply);
   }
 
-  private onAttributeResponse(idText: string, payload: Uint8Array): void {
+  private onAttributeResponse_(idText: string, payload: Uint8Array): void {
     const id = requestId(idText);
-    if (id === undefined || !this.attributeRequests.has(id)) {
-      this.log.debug('attribute response ' + idText + ' matches no pending request');
+    if (id === undefined || !this.attributeRequests_.has(id)) {
+      this.log_.debug('attribute response ' + idText + ' matches no pending request');
       return;
     }
     const body = parseJson(payload);
     if (body instanceof Error || !isObject(body) || !optionalObject(body.client) || !optionalObject(body.shared)) {
-      this.attributeRequests.fail(id, new TbError('bad-response', 'attribute response is not {"client":{..},"shared":{..}}: ' + preview(payload)));
+      this.attributeRequests_.fail(id, new TbError('bad-response', 'attribute response is not {"client":{..},"shared":{..}}: ' + preview(payload)));
       return;
     }
-    this.attributeRequests.resolve(id, {
+    this.attributeRequests_.resolve(id, {
       client: (body.client as JsonObject | undefined) ?? {},
       shared: (body.shared as JsonObject | undefined) ?? {},
     });
   }
 
-  private onRpcResponse(idText: string, payload: Uint8Array): void {
+  private onRpcResponse_(idText: string, payload: Uint8Array): void {
     const id = requestId(idText);
-    if (id === undefined || !this.rpcCalls.has(id)) {
-      this.log.debug('RPC response ' + idText + ' matches no pending call');
+    if (id === undefined || !this.rpcCalls_.has(id)) {
+      this.log_.debug('RPC response ' + idText + ' matches no pending call');
       return;
     }
     const body = parseJson(payload);
     if (body instanceof Error) {
-      this.rpcCalls.fail(id, new TbError('bad-response', 'RPC response is not JSON: ' + preview(payload)));
+      this.rpcCalls_.fail(id, new TbError('bad-response', 'RPC response is not JSON: ' + preview(payload)));
       return;
     }
-    this.rpcCalls.resolve(id, body);
+    this.rpcCalls_.resolve(id, body);
   }
 
   // ---- outbound ----
 
-  private publishJson(topic: string, value: unknown): Promise<void> {
-    if (this.closed) return Promise.reject(new TbError('closed', 'the device client was closed'));
+  private publishJson_(topic: string, value: unknown): Promise<void> {
+    if (this.closed_) return Promise.reject(new TbError('closed', 'the device client was closed'));
     const text = stringify(value);
     if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', 'cannot send ' + topic + ': ' + text.message));
-    return this.session.publishAsync(topic, text, { qos: 1 });
+    return this.session_.publishAsync(topic, text, { qos: 1 });
   }
 }
 

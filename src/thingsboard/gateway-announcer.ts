@@ -18,115 +18,115 @@ function retryable(error: unknown): boolean {
  * (`idle`), so a child's connect (and its device type) always reaches the server before its data.
  */
 export class Announcer<T> {
-  private queue: T[] = [];
-  private outstanding = 0;
-  private generation = 0;
-  private pumping = false;
-  private retryTimer: TimerHandle | undefined;
-  private idleWaiters: (() => void)[] = [];
+  private queue_: T[] = [];
+  private outstanding_ = 0;
+  private generation_ = 0;
+  private pumping_ = false;
+  private retryTimer_: TimerHandle | undefined;
+  private idleWaiters_: (() => void)[] = [];
 
   constructor(
-    private readonly clock: Clock,
-    private readonly log: Log,
-    private readonly window: number,
-    private readonly retryMs: number,
-    private readonly publish: AnnouncePublish<T>,
+    private readonly clock_: Clock,
+    private readonly log_: Log,
+    private readonly window_: number,
+    private readonly retryMs_: number,
+    private readonly publish_: AnnouncePublish<T>,
   ) {}
 
   /** True when nothing waits to be handed to the session. */
   get idle(): boolean {
-    return this.queue.length === 0;
+    return this.queue_.length === 0;
   }
 
   get queued(): number {
-    return this.queue.length;
+    return this.queue_.length;
   }
 
   /** A new connection: announce all of `items`, forgetting earlier progress. */
   restart(items: T[]): void {
-    this.generation++;
-    this.outstanding = 0;
-    this.queue = items.slice();
-    this.pump();
+    this.generation_++;
+    this.outstanding_ = 0;
+    this.queue_ = items.slice();
+    this.pump_();
   }
 
   /** The connection dropped: nothing more goes out until restart(). */
   stop(): void {
-    this.generation++;
-    this.outstanding = 0;
-    this.queue = [];
-    this.clearRetry();
-    this.notifyIdle();
+    this.generation_++;
+    this.outstanding_ = 0;
+    this.queue_ = [];
+    this.clearRetry_();
+    this.notifyIdle_();
   }
 
   add(item: T): void {
-    if (this.queue.indexOf(item) < 0) this.queue.push(item);
-    this.pump();
+    if (this.queue_.indexOf(item) < 0) this.queue_.push(item);
+    this.pump_();
   }
 
   remove(item: T): void {
-    const i = this.queue.indexOf(item);
-    if (i >= 0) this.queue.splice(i, 1);
-    if (this.queue.length === 0) this.notifyIdle();
+    const i = this.queue_.indexOf(item);
+    if (i >= 0) this.queue_.splice(i, 1);
+    if (this.queue_.length === 0) this.notifyIdle_();
   }
 
   /** Calls `fn` once the queue is empty (at once when it already is). */
   whenIdle(fn: () => void): void {
     if (this.idle) fn();
-    else this.idleWaiters.push(fn);
+    else this.idleWaiters_.push(fn);
   }
 
   close(): void {
     this.stop();
-    this.idleWaiters = [];
+    this.idleWaiters_ = [];
   }
 
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
+  private pump_(): void {
+    if (this.pumping_) return;
+    this.pumping_ = true;
     try {
-      while (this.outstanding < this.window && this.queue.length > 0 && this.retryTimer === undefined) {
-        const item = this.queue.shift() as T;
-        const generation = this.generation;
-        this.outstanding++;
-        this.publish(item, (error) => this.completed(item, generation, error));
+      while (this.outstanding_ < this.window_ && this.queue_.length > 0 && this.retryTimer_ === undefined) {
+        const item = this.queue_.shift() as T;
+        const generation = this.generation_;
+        this.outstanding_++;
+        this.publish_(item, (error) => this.completed_(item, generation, error));
       }
     } finally {
-      this.pumping = false;
+      this.pumping_ = false;
     }
-    if (this.queue.length === 0) this.notifyIdle();
+    if (this.queue_.length === 0) this.notifyIdle_();
   }
 
-  private completed(item: T, generation: number, error: unknown): void {
-    if (generation !== this.generation) return;
-    this.outstanding--;
+  private completed_(item: T, generation: number, error: unknown): void {
+    if (generation !== this.generation_) return;
+    this.outstanding_--;
     if (error !== undefined) {
       if (retryable(error)) {
-        this.queue.unshift(item);
-        if (this.retryTimer === undefined) {
-          this.retryTimer = this.clock.setTimeout(() => {
-            this.retryTimer = undefined;
-            this.pump();
-          }, this.retryMs);
+        this.queue_.unshift(item);
+        if (this.retryTimer_ === undefined) {
+          this.retryTimer_ = this.clock_.setTimeout(() => {
+            this.retryTimer_ = undefined;
+            this.pump_();
+          }, this.retryMs_);
         }
       } else {
-        this.log.error('child announcement not sent: ' + describeError(error));
+        this.log_.error('child announcement not sent: ' + describeError(error));
       }
     }
-    if (!this.pumping) this.pump();
+    if (!this.pumping_) this.pump_();
   }
 
-  private clearRetry(): void {
-    if (this.retryTimer !== undefined) {
-      this.clock.clearTimeout(this.retryTimer);
-      this.retryTimer = undefined;
+  private clearRetry_(): void {
+    if (this.retryTimer_ !== undefined) {
+      this.clock_.clearTimeout(this.retryTimer_);
+      this.retryTimer_ = undefined;
     }
   }
 
-  private notifyIdle(): void {
-    if (this.idleWaiters.length === 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
+  private notifyIdle_(): void {
+    if (this.idleWaiters_.length === 0) return;
+    const waiters = this.idleWaiters_;
+    this.idleWaiters_ = [];
     for (const fn of waiters) fn();
   }
 }

@@ -23,31 +23,31 @@ export interface BatchOwner {
  * one batch gets the same promise: it settles with that message's PUBACK.
  */
 export class GatewayBatch {
-  private parts = new Map<BatchOwner, string[]>();
-  private chars = 2;
-  private promise: Promise<void> | undefined;
-  private settle: ((error?: unknown) => void) | undefined;
-  private timer: TimerHandle | undefined;
+  private parts_ = new Map<BatchOwner, string[]>();
+  private chars_ = 2;
+  private promise_: Promise<void> | undefined;
+  private settle_: ((error?: unknown) => void) | undefined;
+  private timer_: TimerHandle | undefined;
   /** Counts sent batches; a scheduled flush for an older batch does nothing. */
-  private epoch = 0;
-  private scheduled = false;
-  private readonly delayMs: number;
-  private readonly maxBytes: number;
+  private epoch_ = 0;
+  private scheduled_ = false;
+  private readonly delayMs_: number;
+  private readonly maxBytes_: number;
 
   constructor(
-    private readonly kind: 'telemetry' | 'attributes',
-    private readonly clock: Clock,
+    private readonly kind_: 'telemetry' | 'attributes',
+    private readonly clock_: Clock,
     options: GatewayBatchOptions,
-    private readonly send: (text: string) => Promise<void>,
+    private readonly send_: (text: string) => Promise<void>,
   ) {
-    this.delayMs = options.delayMs ?? 0;
-    this.maxBytes = options.maxBytes ?? 4096;
-    if (!(this.delayMs >= 0) || !(this.maxBytes >= 64)) throw new TbError('invalid-argument', 'batch delayMs must be >= 0 and maxBytes >= 64');
+    this.delayMs_ = options.delayMs ?? 0;
+    this.maxBytes_ = options.maxBytes ?? 4096;
+    if (!(this.delayMs_ >= 0) || !(this.maxBytes_ >= 64)) throw new TbError('invalid-argument', 'batch delayMs must be >= 0 and maxBytes >= 64');
   }
 
   /** Entries waiting to be sent. */
   get size(): number {
-    return this.parts.size;
+    return this.parts_.size;
   }
 
   /**
@@ -55,40 +55,40 @@ export class GatewayBatch {
    * joined by commas (`{..},{..}`), attribute members (`"k":1,"j":2`).
    */
   add(owner: BatchOwner, fragment: string): Promise<void> {
-    const list = this.parts.get(owner);
+    const list = this.parts_.get(owner);
     const cost = fragment.length + (list ? 1 : owner.name.length + 8);
-    if (this.parts.size > 0 && this.chars + cost > this.maxBytes) this.flush();
-    const current = this.parts.get(owner);
+    if (this.parts_.size > 0 && this.chars_ + cost > this.maxBytes_) this.flush();
+    const current = this.parts_.get(owner);
     if (current) current.push(fragment);
-    else this.parts.set(owner, [fragment]);
-    this.chars += cost;
-    if (!this.promise) {
-      this.promise = new Promise<void>((resolve, reject) => {
-        this.settle = (error) => (error === undefined ? resolve() : reject(error));
+    else this.parts_.set(owner, [fragment]);
+    this.chars_ += cost;
+    if (!this.promise_) {
+      this.promise_ = new Promise<void>((resolve, reject) => {
+        this.settle_ = (error) => (error === undefined ? resolve() : reject(error));
       });
     }
-    const promise = this.promise;
-    if (this.chars >= this.maxBytes) this.flush();
-    else this.schedule();
+    const promise = this.promise_;
+    if (this.chars_ >= this.maxBytes_) this.flush();
+    else this.schedule_();
     return promise;
   }
 
   /** Sends what was collected now. */
   flush(): void {
-    this.unschedule();
-    if (this.parts.size === 0) return;
-    const open = this.kind === 'telemetry' ? ':[' : ':{';
-    const close = this.kind === 'telemetry' ? ']' : '}';
+    this.unschedule_();
+    if (this.parts_.size === 0) return;
+    const open = this.kind_ === 'telemetry' ? ':[' : ':{';
+    const close = this.kind_ === 'telemetry' ? ']' : '}';
     let text = '{';
     let first = true;
-    for (const [owner, fragments] of this.parts) {
+    for (const [owner, fragments] of this.parts_) {
       text += (first ? '' : ',') + JSON.stringify(owner.name) + open + fragments.join(',') + close;
       first = false;
     }
     text += '}';
-    const settle = this.settle as (error?: unknown) => void;
-    this.reset();
-    this.send(text).then(
+    const settle = this.settle_ as (error?: unknown) => void;
+    this.reset_();
+    this.send_(text).then(
       () => settle(),
       (error: unknown) => settle(error === undefined ? new TbError('closed', 'batch not sent') : error),
     );
@@ -96,41 +96,41 @@ export class GatewayBatch {
 
   /** Drops what was collected; its callers get `error`. */
   close(error: TbError): void {
-    this.unschedule();
-    const settle = this.settle;
-    this.reset();
+    this.unschedule_();
+    const settle = this.settle_;
+    this.reset_();
     if (settle) settle(error);
   }
 
-  private reset(): void {
-    this.parts = new Map();
-    this.chars = 2;
-    this.promise = undefined;
-    this.settle = undefined;
-    this.epoch++;
+  private reset_(): void {
+    this.parts_ = new Map();
+    this.chars_ = 2;
+    this.promise_ = undefined;
+    this.settle_ = undefined;
+    this.epoch_++;
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    const epoch = this.epoch;
-    if (this.delayMs > 0) {
-      this.timer = this.clock.setTimeout(() => {
-        this.timer = undefined;
-        if (this.epoch === epoch) this.flush();
-      }, this.delayMs);
+  private schedule_(): void {
+    if (this.scheduled_) return;
+    this.scheduled_ = true;
+    const epoch = this.epoch_;
+    if (this.delayMs_ > 0) {
+      this.timer_ = this.clock_.setTimeout(() => {
+        this.timer_ = undefined;
+        if (this.epoch_ === epoch) this.flush();
+      }, this.delayMs_);
     } else {
       Promise.resolve().then(() => {
-        if (this.epoch === epoch) this.flush();
+        if (this.epoch_ === epoch) this.flush();
       });
     }
   }
 
-  private unschedule(): void {
-    this.scheduled = false;
-    if (this.timer !== undefined) {
-      this.clock.clearTimeout(this.timer);
-      this.timer = undefined;
+  private unschedule_(): void {
+    this.scheduled_ = false;
+    if (this.timer_ !== undefined) {
+      this.clock_.clearTimeout(this.timer_);
+      this.timer_ = undefined;
     }
   }
 }

@@ -35,57 +35,57 @@ export interface ChildHost {
  * server) the handle is dead: `connected` is false and every send rejects with 'closed'.
  */
 export class GatewayChild implements TbDevice {
-  private nameValue: string;
-  private attached = true;
-  private rpc: RpcRegistry | undefined;
-  private readonly sharedListeners: SharedAttributesListener[] = [];
+  private nameValue_: string;
+  private attached_ = true;
+  private rpc_: RpcRegistry | undefined;
+  private readonly sharedListeners_: SharedAttributesListener[] = [];
 
   constructor(
-    private readonly host: ChildHost,
+    private readonly host_: ChildHost,
     name: string,
     /** Device profile name sent with every announcement; the server uses it only when it creates the device. */
     readonly type: string | undefined,
   ) {
-    this.nameValue = name;
+    this.nameValue_ = name;
   }
 
   /** The device name; follows rename notices from the server. */
   get name(): string {
-    return this.nameValue;
+    return this.nameValue_;
   }
 
   /** True while the gateway's session is up and this child is still attached to the gateway. */
   get connected(): boolean {
-    return this.attached && this.host.connected;
+    return this.attached_ && this.host_.connected;
   }
 
   /** False once disconnected or deleted; the handle cannot come back (connectDevice gives a new one). */
   get attachedToGateway(): boolean {
-    return this.attached;
+    return this.attached_;
   }
 
   sendTelemetry(data: TelemetryInput): Promise<void> {
-    const dead = this.deadError();
+    const dead = this.deadError_();
     if (dead) return Promise.reject(dead);
     const problem = checkTelemetry(data);
-    if (problem) return Promise.reject(new TbError('invalid-argument', this.nameValue + ': ' + problem));
-    return this.host.childTelemetry(this, data);
+    if (problem) return Promise.reject(new TbError('invalid-argument', this.nameValue_ + ': ' + problem));
+    return this.host_.childTelemetry(this, data);
   }
 
   sendAttributes(attributes: JsonObject): Promise<void> {
-    const dead = this.deadError();
+    const dead = this.deadError_();
     if (dead) return Promise.reject(dead);
     const problem = checkAttributes(attributes);
-    if (problem) return Promise.reject(new TbError('invalid-argument', this.nameValue + ': ' + problem));
-    return this.host.childAttributes(this, attributes);
+    if (problem) return Promise.reject(new TbError('invalid-argument', this.nameValue_ + ': ' + problem));
+    return this.host_.childAttributes(this, attributes);
   }
 
   /**
    * Asks for client and/or shared attributes: one gateway request per scope, combined into
    * {client, shared}. The gateway API cannot ask for "all attributes", so name the keys.
    */
-  requestAttributes(request: AttributeRequest = {}, timeoutMs = this.host.requestTimeoutMs): Promise<AttributesResponse> {
-    const dead = this.deadError();
+  requestAttributes(request: AttributeRequest = {}, timeoutMs = this.host_.requestTimeoutMs): Promise<AttributesResponse> {
+    const dead = this.deadError_();
     if (dead) return Promise.reject(dead);
     if (typeof request !== 'object' || request === null) return Promise.reject(new TbError('invalid-argument', 'attribute request must be an object'));
     const { clientKeys, sharedKeys } = request;
@@ -100,73 +100,73 @@ export class GatewayChild implements TbDevice {
       if (problem) return Promise.reject(new TbError('invalid-argument', field + ': ' + problem));
     }
     const empty: Promise<JsonObject> = Promise.resolve({});
-    const client = clientKeys && clientKeys.length > 0 ? this.host.childAttributeRequest(this, true, clientKeys.slice(), timeoutMs) : empty;
-    const shared = sharedKeys && sharedKeys.length > 0 ? this.host.childAttributeRequest(this, false, sharedKeys.slice(), timeoutMs) : empty;
+    const client = clientKeys && clientKeys.length > 0 ? this.host_.childAttributeRequest(this, true, clientKeys.slice(), timeoutMs) : empty;
+    const shared = sharedKeys && sharedKeys.length > 0 ? this.host_.childAttributeRequest(this, false, sharedKeys.slice(), timeoutMs) : empty;
     return Promise.all([client, shared]).then(([c, s]) => ({ client: c, shared: s }));
   }
 
   onSharedAttributes(listener: SharedAttributesListener): () => void {
     if (typeof listener !== 'function') throw new TbError('invalid-argument', 'shared attribute listener must be a function');
-    if (this.sharedListeners.length >= MAX_LISTENERS) {
-      throw new TbError('invalid-argument', 'too many shared attribute listeners on ' + this.nameValue + ' (cap ' + MAX_LISTENERS + ')');
+    if (this.sharedListeners_.length >= MAX_LISTENERS) {
+      throw new TbError('invalid-argument', 'too many shared attribute listeners on ' + this.nameValue_ + ' (cap ' + MAX_LISTENERS + ')');
     }
-    this.sharedListeners.push(listener);
+    this.sharedListeners_.push(listener);
     return () => {
-      const i = this.sharedListeners.indexOf(listener);
-      if (i >= 0) this.sharedListeners.splice(i, 1);
+      const i = this.sharedListeners_.indexOf(listener);
+      if (i >= 0) this.sharedListeners_.splice(i, 1);
     };
   }
 
   /** Registers a server-side RPC method of this child by exact name. */
   onRpc(method: string, handler: RpcHandler): () => void {
-    if (!this.rpc) this.rpc = this.host.newRpcRegistry();
-    return this.rpc.register(method, handler);
+    if (!this.rpc_) this.rpc_ = this.host_.newRpcRegistry();
+    return this.rpc_.register(method, handler);
   }
 
   claim(options: ClaimOptions = {}): Promise<void> {
-    const dead = this.deadError();
+    const dead = this.deadError_();
     if (dead) return Promise.reject(dead);
     const body = claimBody(options);
     if (body instanceof TbError) return Promise.reject(body);
-    return this.host.childClaim(this, body);
+    return this.host_.childClaim(this, body);
   }
 
   /** Detaches the child (v1/gateway/disconnect); the same as GatewayClient.disconnectDevice(name). */
   disconnect(): Promise<void> {
-    if (!this.attached) return Promise.resolve();
-    return this.host.disconnectDevice(this.nameValue);
+    if (!this.attached_) return Promise.resolve();
+    return this.host_.disconnectDevice(this.nameValue_);
   }
 
   // ---- for GatewayClient only ----
 
   /** @internal The registry holding `method`, if this child registered it. */
   rpcFor(method: string): RpcRegistry | undefined {
-    return this.rpc && this.rpc.has(method) ? this.rpc : undefined;
+    return this.rpc_ && this.rpc_.has(method) ? this.rpc_ : undefined;
   }
 
   /** @internal */
   renameTo(name: string): void {
-    this.nameValue = name;
+    this.nameValue_ = name;
   }
 
   /** @internal */
   detach(): void {
-    this.attached = false;
+    this.attached_ = false;
   }
 
   /** @internal */
   deliverShared(update: SharedAttributesUpdate): void {
-    for (const listener of this.sharedListeners.slice()) {
+    for (const listener of this.sharedListeners_.slice()) {
       try {
         listener(update);
       } catch (error) {
-        this.host.log.error('shared attribute listener of ' + this.nameValue + ' failed: ' + describeError(error));
+        this.host_.log.error('shared attribute listener of ' + this.nameValue_ + ' failed: ' + describeError(error));
       }
     }
   }
 
-  private deadError(): TbError | undefined {
-    return this.attached ? undefined : new TbError('closed', 'child device ' + this.nameValue + ' is no longer attached to the gateway');
+  private deadError_(): TbError | undefined {
+    return this.attached_ ? undefined : new TbError('closed', 'child device ' + this.nameValue_ + ' is no longer attached to the gateway');
   }
 }
 

@@ -95,116 +95,116 @@ export class GatewayClient {
   /** The gateway's own device API. */
   readonly device: DeviceClient;
 
-  private readonly session: MqttSession;
-  private readonly clock: Clock;
-  private readonly log: Log;
-  private readonly requestTimeoutMs: number;
-  private readonly maxChildren: number;
-  private readonly maxConcurrentRpc: number;
-  private readonly rpcOptions: Omit<RpcRegistryOptions, 'clock'>;
-  private readonly ownsDevice: boolean;
-  private readonly children = new Map<string, GatewayChild>();
-  private readonly requests: PendingRequests<JsonObject>;
-  private readonly defaults: RpcRegistry;
-  private readonly sharedListeners: GatewaySharedListener[] = [];
-  private readonly announcer: Announcer<GatewayChild>;
-  private readonly telemetryBatch: GatewayBatch | undefined;
-  private readonly attributesBatch: GatewayBatch | undefined;
-  private readonly host: ChildHost;
-  private readonly recentRpcIds: string[] = [];
-  private readonly unlisten: (() => void)[] = [];
-  private waiting: WaitingSend[] = [];
-  private runningRpc = 0;
+  private readonly session_: MqttSession;
+  private readonly clock_: Clock;
+  private readonly log_: Log;
+  private readonly requestTimeoutMs_: number;
+  private readonly maxChildren_: number;
+  private readonly maxConcurrentRpc_: number;
+  private readonly rpcOptions_: Omit<RpcRegistryOptions, 'clock'>;
+  private readonly ownsDevice_: boolean;
+  private readonly children_ = new Map<string, GatewayChild>();
+  private readonly requests_: PendingRequests<JsonObject>;
+  private readonly defaults_: RpcRegistry;
+  private readonly sharedListeners_: GatewaySharedListener[] = [];
+  private readonly announcer_: Announcer<GatewayChild>;
+  private readonly telemetryBatch_: GatewayBatch | undefined;
+  private readonly attributesBatch_: GatewayBatch | undefined;
+  private readonly host_: ChildHost;
+  private readonly recentRpcIds_: string[] = [];
+  private readonly unlisten_: (() => void)[] = [];
+  private waiting_: WaitingSend[] = [];
+  private runningRpc_ = 0;
   /** The child whose RPC runs a gateway-wide handler right now (handlers are called synchronously). */
-  private invokingDevice = '';
-  private closed = false;
+  private invokingDevice_ = '';
+  private closed_ = false;
 
   constructor(options: GatewayClientOptions) {
     if (!options || !options.session || !options.clock) throw new TbError('invalid-argument', 'GatewayClient needs a session and a clock');
-    this.session = options.session;
-    this.clock = options.clock;
-    this.log = options.log ?? silentLog;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-    this.maxChildren = options.maxChildren ?? 128;
-    if (!Number.isInteger(this.maxChildren) || this.maxChildren < 1 || this.maxChildren > 4096) {
+    this.session_ = options.session;
+    this.clock_ = options.clock;
+    this.log_ = options.log ?? silentLog;
+    this.requestTimeoutMs_ = options.requestTimeoutMs ?? 10_000;
+    this.maxChildren_ = options.maxChildren ?? 128;
+    if (!Number.isInteger(this.maxChildren_) || this.maxChildren_ < 1 || this.maxChildren_ > 4096) {
       throw new TbError('invalid-argument', 'maxChildren must be an integer 1..4096');
     }
-    this.maxConcurrentRpc = options.maxConcurrentRpc ?? 8;
-    this.rpcOptions = options.rpc ?? {};
-    this.requests = new PendingRequests(this.clock, options.maxPendingRequests ?? 16, 'child attribute request');
-    this.defaults = new RpcRegistry({ clock: this.clock, ...this.rpcOptions, maxConcurrent: this.maxConcurrentRpc });
+    this.maxConcurrentRpc_ = options.maxConcurrentRpc ?? 8;
+    this.rpcOptions_ = options.rpc ?? {};
+    this.requests_ = new PendingRequests(this.clock_, options.maxPendingRequests ?? 16, 'child attribute request');
+    this.defaults_ = new RpcRegistry({ clock: this.clock_, ...this.rpcOptions_, maxConcurrent: this.maxConcurrentRpc_ });
     const window = options.announceWindow ?? 4;
     if (!Number.isInteger(window) || window < 1) throw new TbError('invalid-argument', 'announceWindow must be a positive integer');
-    this.announcer = new Announcer<GatewayChild>(this.clock, this.log, window, 250, (child, done) => {
+    this.announcer_ = new Announcer<GatewayChild>(this.clock_, this.log_, window, 250, (child, done) => {
       const body: JsonObject = { device: child.name };
       if (child.type !== undefined) body.type = child.type;
-      this.session.publish(T.GATEWAY_CONNECT, JSON.stringify(body), { qos: 1 }, done);
+      this.session_.publish(T.GATEWAY_CONNECT, JSON.stringify(body), { qos: 1 }, done);
     });
     if (options.batch !== false) {
       const batch = options.batch ?? {};
-      this.telemetryBatch = new GatewayBatch('telemetry', this.clock, batch, (text) => this.sendWhenReady(T.GATEWAY_TELEMETRY, text));
-      this.attributesBatch = new GatewayBatch('attributes', this.clock, batch, (text) => this.sendWhenReady(T.GATEWAY_ATTRIBUTES, text));
+      this.telemetryBatch_ = new GatewayBatch('telemetry', this.clock_, batch, (text) => this.sendWhenReady_(T.GATEWAY_TELEMETRY, text));
+      this.attributesBatch_ = new GatewayBatch('attributes', this.clock_, batch, (text) => this.sendWhenReady_(T.GATEWAY_ATTRIBUTES, text));
     }
 
     const self = this;
-    this.host = {
+    this.host_ = {
       get log() {
-        return self.log;
+        return self.log_;
       },
       get connected() {
-        return self.session.connected && !self.closed;
+        return self.session_.connected && !self.closed_;
       },
       get requestTimeoutMs() {
-        return self.requestTimeoutMs;
+        return self.requestTimeoutMs_;
       },
-      childTelemetry: (child, data) => this.childTelemetry(child, data),
-      childAttributes: (child, attributes) => this.childAttributes(child, attributes),
-      childAttributeRequest: (child, client, keys, timeoutMs) => this.requestScope(child, client, keys, timeoutMs),
-      childClaim: (child, body) => this.publishJson(T.GATEWAY_CLAIM, { [child.name]: body }),
+      childTelemetry: (child, data) => this.childTelemetry_(child, data),
+      childAttributes: (child, attributes) => this.childAttributes_(child, attributes),
+      childAttributeRequest: (child, client, keys, timeoutMs) => this.requestScope_(child, client, keys, timeoutMs),
+      childClaim: (child, body) => this.publishJson_(T.GATEWAY_CLAIM, { [child.name]: body }),
       disconnectDevice: (name) => this.disconnectDevice(name),
-      newRpcRegistry: () => new RpcRegistry({ clock: this.clock, ...this.rpcOptions }),
+      newRpcRegistry: () => new RpcRegistry({ clock: this.clock_, ...this.rpcOptions_ }),
     };
 
-    this.ownsDevice = !options.device;
-    this.device = options.device ?? new DeviceClient({ session: this.session, clock: this.clock, log: this.log, rpc: this.rpcOptions });
-    this.unlisten.push(this.device.onRpc(RENAMED, (params) => this.onRenamed(params)));
-    this.unlisten.push(this.device.onRpc(DELETED, (params) => this.onDeleted(params)));
+    this.ownsDevice_ = !options.device;
+    this.device = options.device ?? new DeviceClient({ session: this.session_, clock: this.clock_, log: this.log_, rpc: this.rpcOptions_ });
+    this.unlisten_.push(this.device.onRpc(RENAMED, (params) => this.onRenamed_(params)));
+    this.unlisten_.push(this.device.onRpc(DELETED, (params) => this.onDeleted_(params)));
 
-    this.unlisten.push(this.session.events.on('message', (topic, payload, info) => this.onMessage(topic, payload, info)));
-    this.unlisten.push(this.session.events.on('connect', () => this.onConnect()));
-    this.unlisten.push(this.session.events.on('disconnect', () => this.announcer.stop()));
+    this.unlisten_.push(this.session_.events.on('message', (topic, payload, info) => this.onMessage_(topic, payload, info)));
+    this.unlisten_.push(this.session_.events.on('connect', () => this.onConnect_()));
+    this.unlisten_.push(this.session_.events.on('disconnect', () => this.announcer_.stop()));
     const report = (filter: string) => (error?: MqttError) => {
-      if (error) this.log.error('subscription to ' + filter + ' failed: ' + describeError(error));
+      if (error) this.log_.error('subscription to ' + filter + ' failed: ' + describeError(error));
     };
     for (const filter of [T.GATEWAY_ATTRIBUTES, T.GATEWAY_RPC, T.GATEWAY_ATTRIBUTES_RESPONSE]) {
-      this.session.subscribe(filter, 1, report(filter));
+      this.session_.subscribe(filter, 1, report(filter));
     }
   }
 
   /** True while the gateway's MQTT session is connected. */
   get connected(): boolean {
-    return this.session.connected && !this.closed;
+    return this.session_.connected && !this.closed_;
   }
 
   /** Connected children: how many, and the bounded stores, for tests and diagnostics. */
   get stats(): { children: number; pendingRequests: number; announcing: number; waitingSends: number; runningRpc: number } {
     return {
-      children: this.children.size,
-      pendingRequests: this.requests.size,
-      announcing: this.announcer.queued,
-      waitingSends: this.waiting.length,
-      runningRpc: this.runningRpc,
+      children: this.children_.size,
+      pendingRequests: this.requests_.size,
+      announcing: this.announcer_.queued,
+      waitingSends: this.waiting_.length,
+      runningRpc: this.runningRpc_,
     };
   }
 
   /** The handle of a connected child, or undefined. */
   child(name: string): GatewayChild | undefined {
-    return this.children.get(name);
+    return this.children_.get(name);
   }
 
   /** Names of the connected children. */
   childNames(): string[] {
-    return Array.from(this.children.keys());
+    return Array.from(this.children_.keys());
   }
 
   /**
@@ -213,17 +213,17 @@ export class GatewayClient {
    * the device. Connecting a name that is already connected returns the same handle.
    */
   connectDevice(name: string, type?: string): GatewayChild {
-    if (this.closed) throw new TbError('closed', 'the gateway client was closed');
+    if (this.closed_) throw new TbError('closed', 'the gateway client was closed');
     const problem = checkName(name, 'device name') ?? (type === undefined ? undefined : checkName(type, 'device type'));
     if (problem) throw new TbError('invalid-argument', problem);
-    const existing = this.children.get(name);
+    const existing = this.children_.get(name);
     if (existing) return existing;
-    if (this.children.size >= this.maxChildren) {
-      throw new TbError('invalid-argument', 'too many child devices (cap ' + this.maxChildren + '): disconnect one first');
+    if (this.children_.size >= this.maxChildren_) {
+      throw new TbError('invalid-argument', 'too many child devices (cap ' + this.maxChildren_ + '): disconnect one first');
     }
-    const child = new GatewayChild(this.host, name, type);
-    this.children.set(name, child);
-    if (this.session.connected) this.announcer.add(child);
+    const child = new GatewayChild(this.host_, name, type);
+    this.children_.set(name, child);
+    if (this.session_.connected) this.announcer_.add(child);
     return child;
   }
 
@@ -232,11 +232,11 @@ export class GatewayClient {
    * detached. Resolves at once for a name that is not connected.
    */
   disconnectDevice(name: string): Promise<void> {
-    const child = this.children.get(name);
+    const child = this.children_.get(name);
     if (!child) return Promise.resolve();
-    this.forget(child);
-    if (!this.session.connected || this.closed) return Promise.resolve();
-    return this.publishJson(T.GATEWAY_DISCONNECT, { device: name });
+    this.forget_(child);
+    if (!this.session_.connected || this.closed_) return Promise.resolve();
+    return this.publishJson_(T.GATEWAY_DISCONNECT, { device: name });
   }
 
   /**
@@ -245,28 +245,28 @@ export class GatewayClient {
    */
   sendTelemetry(data: GatewayTelemetry): Promise<void> {
     const body: { [device: string]: JsonValue } = {};
-    const problem = this.eachDevice(data, 'telemetry', (name, value) => {
+    const problem = this.eachDevice_(data, 'telemetry', (name, value) => {
       const bad = checkTelemetry(value);
       if (bad) return bad;
       body[name] = (Array.isArray(value) ? value : [value]) as JsonValue;
       return undefined;
     });
     if (problem) return Promise.reject(new TbError('invalid-argument', problem));
-    return this.sendJsonWhenReady(T.GATEWAY_TELEMETRY, body);
+    return this.sendJsonWhenReady_(T.GATEWAY_TELEMETRY, body);
   }
 
   /** Client attributes of several children in one message: `{"D1":{...},...}`. */
   sendAttributes(data: GatewayAttributes): Promise<void> {
-    const problem = this.eachDevice(data, 'attributes', (_name, value) => checkAttributes(value));
+    const problem = this.eachDevice_(data, 'attributes', (_name, value) => checkAttributes(value));
     if (problem) return Promise.reject(new TbError('invalid-argument', problem));
-    return this.sendJsonWhenReady(T.GATEWAY_ATTRIBUTES, data);
+    return this.sendJsonWhenReady_(T.GATEWAY_ATTRIBUTES, data);
   }
 
   /** Claims several children in one message: `{"D1":{"secretKey":..,"durationMs":..},...}`. */
   claim(claims: GatewayClaims): Promise<void> {
     const body: JsonObject = {};
     let error: TbError | undefined;
-    const problem = this.eachDevice(claims, 'claim', (name, value) => {
+    const problem = this.eachDevice_(claims, 'claim', (name, value) => {
       const b = claimBody(value as ClaimOptions);
       if (b instanceof TbError) {
         error = b;
@@ -277,7 +277,7 @@ export class GatewayClient {
     });
     if (error) return Promise.reject(error);
     if (problem) return Promise.reject(new TbError('invalid-argument', problem));
-    return this.publishJson(T.GATEWAY_CLAIM, body);
+    return this.publishJson_(T.GATEWAY_CLAIM, body);
   }
 
   /**
@@ -286,24 +286,24 @@ export class GatewayClient {
    */
   onChildRpc(method: string, handler: GatewayRpcHandler): () => void {
     if (typeof handler !== 'function') throw new TbError('invalid-argument', 'RPC handler for ' + method + ' must be a function');
-    return this.defaults.register(method, (params, request) => handler(this.invokingDevice, params, request));
+    return this.defaults_.register(method, (params, request) => handler(this.invokingDevice_, params, request));
   }
 
   /** Shared attribute updates of every child (after the child's own listeners). */
   onChildSharedAttributes(listener: GatewaySharedListener): () => void {
     if (typeof listener !== 'function') throw new TbError('invalid-argument', 'listener must be a function');
-    if (this.sharedListeners.length >= 8) throw new TbError('invalid-argument', 'too many gateway shared attribute listeners (cap 8)');
-    this.sharedListeners.push(listener);
+    if (this.sharedListeners_.length >= 8) throw new TbError('invalid-argument', 'too many gateway shared attribute listeners (cap 8)');
+    this.sharedListeners_.push(listener);
     return () => {
-      const i = this.sharedListeners.indexOf(listener);
-      if (i >= 0) this.sharedListeners.splice(i, 1);
+      const i = this.sharedListeners_.indexOf(listener);
+      if (i >= 0) this.sharedListeners_.splice(i, 1);
     };
   }
 
   /** Sends what the batches collected now instead of at the end of the tick (or the batch delay). */
   flush(): void {
-    if (this.telemetryBatch) this.telemetryBatch.flush();
-    if (this.attributesBatch) this.attributesBatch.flush();
+    if (this.telemetryBatch_) this.telemetryBatch_.flush();
+    if (this.attributesBatch_) this.attributesBatch_.flush();
   }
 
   /**
@@ -311,40 +311,40 @@ export class GatewayClient {
    * belongs to the caller; a device client the gateway created is closed too.
    */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const off of this.unlisten) off();
+    if (this.closed_) return;
+    this.closed_ = true;
+    for (const off of this.unlisten_) off();
     const closed = new TbError('closed', 'the gateway client was closed');
-    this.announcer.close();
-    if (this.telemetryBatch) this.telemetryBatch.close(closed);
-    if (this.attributesBatch) this.attributesBatch.close(closed);
-    const waiting = this.waiting;
-    this.waiting = [];
+    this.announcer_.close();
+    if (this.telemetryBatch_) this.telemetryBatch_.close(closed);
+    if (this.attributesBatch_) this.attributesBatch_.close(closed);
+    const waiting = this.waiting_;
+    this.waiting_ = [];
     for (const w of waiting) w.reject(closed);
-    this.requests.failAll(closed);
-    for (const child of this.children.values()) child.detach();
-    this.children.clear();
-    if (this.ownsDevice) this.device.close();
+    this.requests_.failAll(closed);
+    for (const child of this.children_.values()) child.detach();
+    this.children_.clear();
+    if (this.ownsDevice_) this.device.close();
   }
 
   // ---- session events ----
 
-  private onConnect(): void {
-    this.recentRpcIds.length = 0;
+  private onConnect_(): void {
+    this.recentRpcIds_.length = 0;
     // The server forgot every child session with the old connection: announce them all again.
-    this.announcer.restart(Array.from(this.children.values()));
+    this.announcer_.restart(Array.from(this.children_.values()));
   }
 
-  private onMessage(topic: string, payload: Uint8Array, info: MessageInfo): void {
+  private onMessage_(topic: string, payload: Uint8Array, info: MessageInfo): void {
     switch (topic) {
       case T.GATEWAY_RPC:
-        this.onRpc(payload, info.dup);
+        this.onRpc_(payload, info.dup);
         return;
       case T.GATEWAY_ATTRIBUTES:
-        this.onSharedPush(payload);
+        this.onSharedPush_(payload);
         return;
       case T.GATEWAY_ATTRIBUTES_RESPONSE:
-        this.onAttributeResponse(payload);
+        this.onAttributeResponse_(payload);
         return;
     }
     // Anything else belongs to the device client (v1/devices/me/*).
@@ -352,171 +352,171 @@ export class GatewayClient {
 
   // ---- inbound ----
 
-  private onSharedPush(payload: Uint8Array): void {
+  private onSharedPush_(payload: Uint8Array): void {
     const body = parseJson(payload);
     const update = body instanceof Error || !isObject(body) || body.data === undefined ? undefined : parseSharedUpdate(body.data);
     if (!update || !isObject(body) || typeof body.device !== 'string') {
-      this.log.warn('gateway shared attribute update ignored, not {"device":"D","data":{..}}: ' + preview(payload));
+      this.log_.warn('gateway shared attribute update ignored, not {"device":"D","data":{..}}: ' + preview(payload));
       return;
     }
     const name = body.device;
-    const child = this.children.get(name);
+    const child = this.children_.get(name);
     if (!child) {
-      this.log.warn('shared attribute update for unknown child ' + name + ' ignored');
+      this.log_.warn('shared attribute update for unknown child ' + name + ' ignored');
       return;
     }
     child.deliverShared(update);
-    for (const listener of this.sharedListeners.slice()) {
+    for (const listener of this.sharedListeners_.slice()) {
       try {
         listener(name, update);
       } catch (error) {
-        this.log.error('gateway shared attribute listener failed: ' + describeError(error));
+        this.log_.error('gateway shared attribute listener failed: ' + describeError(error));
       }
     }
   }
 
-  private onRpc(payload: Uint8Array, dup: boolean): void {
+  private onRpc_(payload: Uint8Array, dup: boolean): void {
     const body = parseJson(payload);
     if (body instanceof Error || !isObject(body) || typeof body.device !== 'string' || body.device.length === 0) {
-      this.log.warn('gateway RPC ignored, not {"device":"D","data":{..}}: ' + preview(payload));
+      this.log_.warn('gateway RPC ignored, not {"device":"D","data":{..}}: ' + preview(payload));
       return;
     }
     const name = body.device;
     const data = body.data;
     if (!isObject(data) || typeof data.id !== 'number' || !Number.isInteger(data.id)) {
       // Without an id there is nothing to answer to.
-      this.log.warn('gateway RPC for ' + name + ' ignored, "data" has no integer "id": ' + preview(payload));
+      this.log_.warn('gateway RPC for ' + name + ' ignored, "data" has no integer "id": ' + preview(payload));
       return;
     }
     const id = data.id;
     const key = name + '\n' + id;
-    if (dup && this.recentRpcIds.indexOf(key) >= 0) {
-      this.log.debug('redelivered RPC ' + id + ' for ' + name + ' skipped');
+    if (dup && this.recentRpcIds_.indexOf(key) >= 0) {
+      this.log_.debug('redelivered RPC ' + id + ' for ' + name + ' skipped');
       return;
     }
-    this.recentRpcIds.push(key);
-    if (this.recentRpcIds.length > RECENT_RPC_IDS) this.recentRpcIds.shift();
+    this.recentRpcIds_.push(key);
+    if (this.recentRpcIds_.length > RECENT_RPC_IDS) this.recentRpcIds_.shift();
     const send = (value: JsonValue) => {
-      this.publishJson(T.GATEWAY_RPC, { device: name, id, data: value }).catch((error: unknown) =>
-        this.log.error('RPC ' + id + ' reply for ' + name + ' not sent: ' + describeError(error)),
+      this.publishJson_(T.GATEWAY_RPC, { device: name, id, data: value }).catch((error: unknown) =>
+        this.log_.error('RPC ' + id + ' reply for ' + name + ' not sent: ' + describeError(error)),
       );
     };
-    const child = this.children.get(name);
+    const child = this.children_.get(name);
     if (!child) {
       send({ error: 'unknown device: ' + name });
       return;
     }
-    if (this.runningRpc >= this.maxConcurrentRpc) {
-      send({ error: 'busy: ' + this.runningRpc + ' RPCs are still running on the gateway' });
+    if (this.runningRpc_ >= this.maxConcurrentRpc_) {
+      send({ error: 'busy: ' + this.runningRpc_ + ' RPCs are still running on the gateway' });
       return;
     }
-    this.runningRpc++;
+    this.runningRpc_++;
     const reply = (value: JsonValue) => {
-      this.runningRpc--;
+      this.runningRpc_--;
       send(value);
     };
     const method = typeof data.method === 'string' ? data.method : '';
-    const registry = child.rpcFor(method) ?? this.defaults;
-    this.invokingDevice = name;
+    const registry = child.rpcFor(method) ?? this.defaults_;
+    this.invokingDevice_ = name;
     try {
       registry.invoke(data, id, reply);
     } finally {
-      this.invokingDevice = '';
+      this.invokingDevice_ = '';
     }
   }
 
-  private onAttributeResponse(payload: Uint8Array): void {
+  private onAttributeResponse_(payload: Uint8Array): void {
     const body = parseJson(payload);
     if (body instanceof Error || !isObject(body) || typeof body.id !== 'number' || !Number.isInteger(body.id)) {
-      this.log.warn('gateway attribute response ignored, no integer "id": ' + preview(payload));
+      this.log_.warn('gateway attribute response ignored, no integer "id": ' + preview(payload));
       return;
     }
-    if (!this.requests.resolve(body.id, body)) this.log.debug('gateway attribute response ' + body.id + ' matches no pending request');
+    if (!this.requests_.resolve(body.id, body)) this.log_.debug('gateway attribute response ' + body.id + ' matches no pending request');
   }
 
-  private onRenamed(params: JsonValue): JsonValue {
+  private onRenamed_(params: JsonValue): JsonValue {
     let pairs = params;
     if (typeof pairs === 'string') {
       const parsed = parseText(pairs);
       if (parsed !== undefined) pairs = parsed;
     }
     if (!isObject(pairs)) {
-      this.log.warn(RENAMED + ' ignored, params are not {"old":"new"}');
+      this.log_.warn(RENAMED + ' ignored, params are not {"old":"new"}');
       return {};
     }
     for (const oldName of Object.keys(pairs)) {
       const newName = pairs[oldName];
       if (typeof newName !== 'string' || checkName(newName, 'name')) {
-        this.log.warn(RENAMED + ': bad new name for ' + oldName);
+        this.log_.warn(RENAMED + ': bad new name for ' + oldName);
         continue;
       }
-      this.rename(oldName, newName);
+      this.rename_(oldName, newName);
     }
     return {};
   }
 
-  private onDeleted(params: JsonValue): JsonValue {
+  private onDeleted_(params: JsonValue): JsonValue {
     const names = Array.isArray(params) ? params : [params];
     for (const name of names) {
       if (typeof name !== 'string') {
-        this.log.warn(DELETED + ' ignored, params are not a device name');
+        this.log_.warn(DELETED + ' ignored, params are not a device name');
         continue;
       }
-      const child = this.children.get(name);
+      const child = this.children_.get(name);
       if (!child) {
-        this.log.info(DELETED + ': ' + name + ' is not a connected child');
+        this.log_.info(DELETED + ': ' + name + ' is not a connected child');
         continue;
       }
-      this.log.info('child ' + name + ' was deleted on the server');
-      this.forget(child);
+      this.log_.info('child ' + name + ' was deleted on the server');
+      this.forget_(child);
       this.events.emit('deleted', name);
     }
     return {};
   }
 
-  private rename(oldName: string, newName: string): void {
-    const child = this.children.get(oldName);
+  private rename_(oldName: string, newName: string): void {
+    const child = this.children_.get(oldName);
     if (!child || oldName === newName) {
-      if (!child) this.log.info(RENAMED + ': ' + oldName + ' is not a connected child');
+      if (!child) this.log_.info(RENAMED + ': ' + oldName + ' is not a connected child');
       return;
     }
-    const clash = this.children.get(newName);
+    const clash = this.children_.get(newName);
     if (clash) {
-      this.log.warn(RENAMED + ': ' + newName + ' was already connected; that handle is detached');
-      this.forget(clash);
+      this.log_.warn(RENAMED + ': ' + newName + ' was already connected; that handle is detached');
+      this.forget_(clash);
     }
-    this.children.delete(oldName);
-    this.children.set(newName, child);
+    this.children_.delete(oldName);
+    this.children_.set(newName, child);
     child.renameTo(newName);
-    this.log.info('child ' + oldName + ' was renamed ' + newName);
+    this.log_.info('child ' + oldName + ' was renamed ' + newName);
     // The child session on the server follows the new name from now on.
-    if (this.session.connected) this.announcer.add(child);
+    if (this.session_.connected) this.announcer_.add(child);
     this.events.emit('renamed', oldName, newName);
   }
 
   // ---- children's sends ----
 
-  private childTelemetry(child: GatewayChild, data: TelemetryInput): Promise<void> {
+  private childTelemetry_(child: GatewayChild, data: TelemetryInput): Promise<void> {
     const text = stringify(data);
     if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', child.name + ': cannot send telemetry: ' + text.message));
-    if (this.telemetryBatch) return this.telemetryBatch.add(child, Array.isArray(data) ? text.slice(1, -1) : text);
-    return this.sendWhenReady(T.GATEWAY_TELEMETRY, '{' + JSON.stringify(child.name) + ':' + (Array.isArray(data) ? text : '[' + text + ']') + '}');
+    if (this.telemetryBatch_) return this.telemetryBatch_.add(child, Array.isArray(data) ? text.slice(1, -1) : text);
+    return this.sendWhenReady_(T.GATEWAY_TELEMETRY, '{' + JSON.stringify(child.name) + ':' + (Array.isArray(data) ? text : '[' + text + ']') + '}');
   }
 
-  private childAttributes(child: GatewayChild, attributes: JsonObject): Promise<void> {
+  private childAttributes_(child: GatewayChild, attributes: JsonObject): Promise<void> {
     const text = stringify(attributes);
     if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', child.name + ': cannot send attributes: ' + text.message));
-    if (this.attributesBatch) return this.attributesBatch.add(child, text.slice(1, -1));
-    return this.sendWhenReady(T.GATEWAY_ATTRIBUTES, '{' + JSON.stringify(child.name) + ':' + text + '}');
+    if (this.attributesBatch_) return this.attributesBatch_.add(child, text.slice(1, -1));
+    return this.sendWhenReady_(T.GATEWAY_ATTRIBUTES, '{' + JSON.stringify(child.name) + ':' + text + '}');
   }
 
   /** One attribute request for one scope; resolves with key -> value. */
-  private requestScope(child: GatewayChild, client: boolean, keys: string[], timeoutMs: number): Promise<JsonObject> {
+  private requestScope_(child: GatewayChild, client: boolean, keys: string[], timeoutMs: number): Promise<JsonObject> {
     const name = child.name;
-    return this.requests
+    return this.requests_
       .start(timeoutMs, (id, fail) => {
         const body: JsonObject = keys.length === 1 ? { id, device: name, client, key: keys[0] } : { id, device: name, client, keys };
-        this.publishJson(T.GATEWAY_ATTRIBUTES_REQUEST, body).catch((error: unknown) => fail(notSent(error)));
+        this.publishJson_(T.GATEWAY_ATTRIBUTES_REQUEST, body).catch((error: unknown) => fail(notSent(error)));
       })
       .then((response) => {
         if (response.device !== name && response.device !== child.name) {
@@ -529,14 +529,14 @@ export class GatewayClient {
         if (response.value === undefined) return {}; // none of the keys exists
         if (keys.length === 1) return { [keys[0] as string]: response.value };
         // The server answers "value" without a key when only one of several keys exists: ask key by key.
-        return this.requestEach(child, client, keys, timeoutMs);
+        return this.requestEach_(child, client, keys, timeoutMs);
       });
   }
 
-  private async requestEach(child: GatewayChild, client: boolean, keys: string[], timeoutMs: number): Promise<JsonObject> {
+  private async requestEach_(child: GatewayChild, client: boolean, keys: string[], timeoutMs: number): Promise<JsonObject> {
     const result: JsonObject = {};
     for (const key of keys) {
-      const one = await this.requestScope(child, client, [key], timeoutMs);
+      const one = await this.requestScope_(child, client, [key], timeoutMs);
       if (one[key] !== undefined) result[key] = one[key] as JsonValue;
     }
     return result;
@@ -545,58 +545,58 @@ export class GatewayClient {
   // ---- outbound ----
 
   /** Checks a {device: value} map: an object, at least one entry, every name a connected child. */
-  private eachDevice(data: unknown, what: string, check: (name: string, value: unknown) => string | undefined): string | undefined {
-    if (this.closed) return 'the gateway client was closed';
+  private eachDevice_(data: unknown, what: string, check: (name: string, value: unknown) => string | undefined): string | undefined {
+    if (this.closed_) return 'the gateway client was closed';
     if (!isObject(data)) return 'gateway ' + what + ' must be an object {"Device":...}';
     const names = Object.keys(data);
     if (names.length === 0) return 'gateway ' + what + ' names no device';
     for (const name of names) {
-      if (!this.children.has(name)) return name + ' is not a connected child: call connectDevice first';
+      if (!this.children_.has(name)) return name + ' is not a connected child: call connectDevice first';
       const problem = check(name, data[name]);
       if (problem) return name + ': ' + problem;
     }
     return undefined;
   }
 
-  private sendJsonWhenReady(topic: string, value: unknown): Promise<void> {
+  private sendJsonWhenReady_(topic: string, value: unknown): Promise<void> {
     const text = stringify(value);
     if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', 'cannot send ' + topic + ': ' + text.message));
-    return this.sendWhenReady(topic, text);
+    return this.sendWhenReady_(topic, text);
   }
 
   /**
    * Publishes children's data once every pending announcement was handed to the session, so a
    * child's connect always precedes its data on the wire. Bounded.
    */
-  private sendWhenReady(topic: string, text: string): Promise<void> {
-    if (this.closed) return Promise.reject(new TbError('closed', 'the gateway client was closed'));
-    if (this.announcer.idle && this.waiting.length === 0) return this.session.publishAsync(topic, text, { qos: 1 });
-    if (this.waiting.length >= MAX_WAITING_SENDS) {
+  private sendWhenReady_(topic: string, text: string): Promise<void> {
+    if (this.closed_) return Promise.reject(new TbError('closed', 'the gateway client was closed'));
+    if (this.announcer_.idle && this.waiting_.length === 0) return this.session_.publishAsync(topic, text, { qos: 1 });
+    if (this.waiting_.length >= MAX_WAITING_SENDS) {
       return Promise.reject(new TbError('too-many-pending', MAX_WAITING_SENDS + ' gateway messages already wait for child announcements'));
     }
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ topic, text, resolve, reject });
-      if (this.waiting.length === 1) this.announcer.whenIdle(() => this.releaseWaiting());
+      this.waiting_.push({ topic, text, resolve, reject });
+      if (this.waiting_.length === 1) this.announcer_.whenIdle(() => this.releaseWaiting_());
     });
   }
 
-  private releaseWaiting(): void {
-    const list = this.waiting;
-    this.waiting = [];
-    for (const w of list) this.session.publishAsync(w.topic, w.text, { qos: 1 }).then(w.resolve, w.reject);
+  private releaseWaiting_(): void {
+    const list = this.waiting_;
+    this.waiting_ = [];
+    for (const w of list) this.session_.publishAsync(w.topic, w.text, { qos: 1 }).then(w.resolve, w.reject);
   }
 
-  private publishJson(topic: string, value: unknown): Promise<void> {
-    if (this.closed) return Promise.reject(new TbError('closed', 'the gateway client was closed'));
+  private publishJson_(topic: string, value: unknown): Promise<void> {
+    if (this.closed_) return Promise.reject(new TbError('closed', 'the gateway client was closed'));
     const text = stringify(value);
     if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', 'cannot send ' + topic + ': ' + text.message));
-    return this.session.publishAsync(topic, text, { qos: 1 });
+    return this.session_.publishAsync(topic, text, { qos: 1 });
   }
 
   /** Removes a child from the registry and detaches its handle. */
-  private forget(child: GatewayChild): void {
-    this.children.delete(child.name);
-    this.announcer.remove(child);
+  private forget_(child: GatewayChild): void {
+    this.children_.delete(child.name);
+    this.announcer_.remove(child);
     child.detach();
   }
 }

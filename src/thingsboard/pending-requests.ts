@@ -13,13 +13,13 @@ interface Pending<T> {
  * request fails with 'timeout' when its time passes, so nothing waits forever. Bounded.
  */
 export class PendingRequests<T> {
-  private readonly pending = new Map<number, Pending<T>>();
-  private nextId = 0;
+  private readonly pending_ = new Map<number, Pending<T>>();
+  private nextId_ = 0;
 
   constructor(
-    private readonly clock: Clock,
-    private readonly max: number,
-    private readonly what: string,
+    private readonly clock_: Clock,
+    private readonly max_: number,
+    private readonly what_: string,
   ) {}
 
   /**
@@ -27,61 +27,61 @@ export class PendingRequests<T> {
    * `send` is called with the id; an error it returns fails the request at once.
    */
   start(timeoutMs: number, send: (id: number, fail: (error: TbError) => void) => void): Promise<T> {
-    if (this.pending.size >= this.max) {
-      return Promise.reject(new TbError('too-many-pending', this.max + ' ' + this.what + 's are already waiting for an answer'));
+    if (this.pending_.size >= this.max_) {
+      return Promise.reject(new TbError('too-many-pending', this.max_ + ' ' + this.what_ + 's are already waiting for an answer'));
     }
-    if (!(timeoutMs > 0)) return Promise.reject(new TbError('invalid-argument', this.what + ' timeout must be > 0 ms'));
-    const id = this.allocate();
+    if (!(timeoutMs > 0)) return Promise.reject(new TbError('invalid-argument', this.what_ + ' timeout must be > 0 ms'));
+    const id = this.allocate_();
     return new Promise<T>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        if (!this.pending.delete(id)) return;
-        reject(new TbError('timeout', 'no answer to ' + this.what + ' ' + id + ' within ' + timeoutMs + ' ms'));
+      const timer = this.clock_.setTimeout(() => {
+        if (!this.pending_.delete(id)) return;
+        reject(new TbError('timeout', 'no answer to ' + this.what_ + ' ' + id + ' within ' + timeoutMs + ' ms'));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending_.set(id, { resolve, reject, timer });
       send(id, (error) => this.fail(id, error));
     });
   }
 
   /** True when a request with this id waits. */
   has(id: number): boolean {
-    return this.pending.has(id);
+    return this.pending_.has(id);
   }
 
   resolve(id: number, value: T): boolean {
-    const p = this.take(id);
+    const p = this.take_(id);
     if (!p) return false;
     p.resolve(value);
     return true;
   }
 
   fail(id: number, error: TbError): boolean {
-    const p = this.take(id);
+    const p = this.take_(id);
     if (!p) return false;
     p.reject(error);
     return true;
   }
 
   failAll(error: TbError): void {
-    for (const id of Array.from(this.pending.keys())) this.fail(id, error);
+    for (const id of Array.from(this.pending_.keys())) this.fail(id, error);
   }
 
   get size(): number {
-    return this.pending.size;
+    return this.pending_.size;
   }
 
-  private take(id: number): Pending<T> | undefined {
-    const p = this.pending.get(id);
+  private take_(id: number): Pending<T> | undefined {
+    const p = this.pending_.get(id);
     if (!p) return undefined;
-    this.pending.delete(id);
-    this.clock.clearTimeout(p.timer);
+    this.pending_.delete(id);
+    this.clock_.clearTimeout(p.timer);
     return p;
   }
 
-  private allocate(): number {
+  private allocate_(): number {
     for (;;) {
-      const id = this.nextId;
-      this.nextId = id >= 0x7fffffff ? 0 : id + 1;
-      if (!this.pending.has(id)) return id;
+      const id = this.nextId_;
+      this.nextId_ = id >= 0x7fffffff ? 0 : id + 1;
+      if (!this.pending_.has(id)) return id;
     }
   }
 }

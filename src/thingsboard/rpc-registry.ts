@@ -29,39 +29,39 @@ export interface RpcRegistryOptions {
  * {"error": "..."}, so the server never waits in silence.
  */
 export class RpcRegistry {
-  private readonly handlers = new Map<string, RpcHandler>();
-  private running = 0;
-  private readonly clock: Clock;
-  private readonly handlerTimeoutMs: number;
-  private readonly maxMethods: number;
-  private readonly maxConcurrent: number;
+  private readonly handlers_ = new Map<string, RpcHandler>();
+  private running_ = 0;
+  private readonly clock_: Clock;
+  private readonly handlerTimeoutMs_: number;
+  private readonly maxMethods_: number;
+  private readonly maxConcurrent_: number;
 
   constructor(options: RpcRegistryOptions) {
-    this.clock = options.clock;
-    this.handlerTimeoutMs = options.handlerTimeoutMs ?? 4000;
-    this.maxMethods = options.maxMethods ?? 32;
-    this.maxConcurrent = options.maxConcurrent ?? 4;
+    this.clock_ = options.clock;
+    this.handlerTimeoutMs_ = options.handlerTimeoutMs ?? 4000;
+    this.maxMethods_ = options.maxMethods ?? 32;
+    this.maxConcurrent_ = options.maxConcurrent ?? 4;
   }
 
   /** Registers (or replaces) the handler for `method`; returns a function that removes it. */
   register(method: string, handler: RpcHandler): () => void {
     if (typeof method !== 'string' || method.length === 0) throw new TbError('invalid-argument', 'RPC method name must be a non-empty string');
     if (typeof handler !== 'function') throw new TbError('invalid-argument', 'RPC handler for ' + method + ' must be a function');
-    if (!this.handlers.has(method) && this.handlers.size >= this.maxMethods) {
-      throw new TbError('invalid-argument', 'too many RPC methods (cap ' + this.maxMethods + ')');
+    if (!this.handlers_.has(method) && this.handlers_.size >= this.maxMethods_) {
+      throw new TbError('invalid-argument', 'too many RPC methods (cap ' + this.maxMethods_ + ')');
     }
-    this.handlers.set(method, handler);
+    this.handlers_.set(method, handler);
     return () => {
-      if (this.handlers.get(method) === handler) this.handlers.delete(method);
+      if (this.handlers_.get(method) === handler) this.handlers_.delete(method);
     };
   }
 
   has(method: string): boolean {
-    return this.handlers.has(method);
+    return this.handlers_.has(method);
   }
 
   methods(): string[] {
-    return Array.from(this.handlers.keys());
+    return Array.from(this.handlers_.keys());
   }
 
   /**
@@ -75,27 +75,27 @@ export class RpcRegistry {
     }
     const method = body.method;
     const params = body.params === undefined ? null : body.params;
-    const handler = this.handlers.get(method);
+    const handler = this.handlers_.get(method);
     if (!handler) {
       reply({ error: 'unknown method: ' + method });
       return;
     }
-    if (this.running >= this.maxConcurrent) {
-      reply({ error: 'busy: ' + this.running + ' RPCs are still running' });
+    if (this.running_ >= this.maxConcurrent_) {
+      reply({ error: 'busy: ' + this.running_ + ' RPCs are still running' });
       return;
     }
     let answered = false;
     const answer = (value: JsonValue) => {
       if (answered) return;
       answered = true;
-      this.running--;
-      this.clock.clearTimeout(timer);
+      this.running_--;
+      this.clock_.clearTimeout(timer);
       reply(value);
     };
-    this.running++;
-    const timer = this.clock.setTimeout(
-      () => answer({ error: 'method ' + method + ' did not answer within ' + this.handlerTimeoutMs + ' ms' }),
-      this.handlerTimeoutMs,
+    this.running_++;
+    const timer = this.clock_.setTimeout(
+      () => answer({ error: 'method ' + method + ' did not answer within ' + this.handlerTimeoutMs_ + ' ms' }),
+      this.handlerTimeoutMs_,
     );
     let result: JsonValue | void | Promise<JsonValue | void>;
     try {

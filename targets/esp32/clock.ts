@@ -38,65 +38,65 @@ interface Handle {
 
 export class EpochClock implements Clock {
   /** now() = wallNow() - jumps: the sum of every step the system time made under us. */
-  private jumps = 0;
-  private last = 0;
+  private jumps_ = 0;
+  private last_ = 0;
   /** toEpoch(t) = t + epochOffset, once known. */
-  private epochOffset: number | undefined;
-  private readonly listeners: (() => void)[] = [];
+  private epochOffset_: number | undefined;
+  private readonly listeners_: (() => void)[] = [];
 
   constructor(
-    private readonly host: ClockHost,
-    private readonly log?: Log,
+    private readonly host_: ClockHost,
+    private readonly log_?: Log,
   ) {
-    const wall = host.wallNow();
-    if (wall >= EPOCH_KNOWN_AFTER_MS) this.epochOffset = 0;
-    this.last = wall;
+    const wall = host_.wallNow();
+    if (wall >= EPOCH_KNOWN_AFTER_MS) this.epochOffset_ = 0;
+    this.last_ = wall;
   }
 
   /** True once toEpoch() gives real dates. */
   get epochKnown(): boolean {
-    return this.epochOffset !== undefined;
+    return this.epochOffset_ !== undefined;
   }
 
   /** Monotonic milliseconds; epoch milliseconds when the time was known at start. */
   now(): number {
-    const t = this.host.wallNow() - this.jumps;
+    const t = this.host_.wallNow() - this.jumps_;
     // Never backwards, even if something else steps the system clock back.
-    if (t < this.last) {
-      this.jumps -= this.last - t;
-      return this.last;
+    if (t < this.last_) {
+      this.jumps_ -= this.last_ - t;
+      return this.last_;
     }
-    this.last = t;
+    this.last_ = t;
     return t;
   }
 
   /** Epoch milliseconds for a now() value, or undefined while the real time is unknown. */
   toEpoch(t: number): number | undefined {
-    return this.epochOffset === undefined ? undefined : Math.round(t + this.epochOffset);
+    return this.epochOffset_ === undefined ? undefined : Math.round(t + this.epochOffset_);
   }
 
   /** The real time became known (SNTP): sets the system time if the host can, never moves now(). */
   setEpoch(epochMs: number): void {
     const before = this.now();
-    if (this.host.setSystemTime) {
-      const wallBefore = this.host.wallNow();
-      this.host.setSystemTime(epochMs);
-      this.jumps += this.host.wallNow() - wallBefore;
+    if (this.host_.setSystemTime) {
+      const wallBefore = this.host_.wallNow();
+      this.host_.setSystemTime(epochMs);
+      this.jumps_ += this.host_.wallNow() - wallBefore;
     }
-    const first = this.epochOffset === undefined;
-    this.epochOffset = epochMs - before;
-    if (first) for (const listener of this.listeners.splice(0)) listener();
+    const first = this.epochOffset_ === undefined;
+    this.epochOffset_ = epochMs - before;
+    if (first) for (const listener of this.listeners_.splice(0)) listener();
   }
 
   /** Calls `listener` once when the epoch becomes known (at once if it is). */
   onEpochKnown(listener: () => void): void {
     if (this.epochKnown) listener();
-    else this.listeners.push(listener);
+    else this.listeners_.push(listener);
   }
 
   setTimeout(callback: () => void, ms: number): TimerHandle {
     const handle: Handle = { timer: undefined, done: false };
-    handle.timer = this.host.setTimer(
+    handle.timer = this.host_.setTimer(
       () => {
         if (handle.done) return;
         handle.done = true;
@@ -105,7 +105,7 @@ export class EpochClock implements Clock {
         } catch (error) {
           // An exception escaping a Moddable timer callback stops nothing but is lost in a
           // release build: say it.
-          this.log?.error('timer callback threw: ' + describeError(error));
+          this.log_?.error('timer callback threw: ' + describeError(error));
         }
       },
       Math.max(0, ms),
@@ -118,6 +118,6 @@ export class EpochClock implements Clock {
     // A fired one-shot Moddable timer is gone: clearing it again must not reach Timer.clear.
     if (!h || h.done) return;
     h.done = true;
-    this.host.clearTimer(h.timer);
+    this.host_.clearTimer(h.timer);
   }
 }

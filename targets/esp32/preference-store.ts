@@ -23,15 +23,15 @@ export const MAX_VALUE_BYTES = 3999;
  */
 export class PreferenceStore implements Store {
   constructor(
-    private readonly preference: PreferenceApi,
-    private readonly domain = 'tbxs',
+    private readonly preference_: PreferenceApi,
+    private readonly domain_ = 'tbxs',
   ) {
-    checkName(domain, 'domain');
+    checkName(domain_, 'domain');
   }
 
   get(key: string): JsonValue | undefined {
     checkName(key, 'key');
-    const text = this.preference.get(this.domain, key);
+    const text = this.preference_.get(this.domain_, key);
     if (typeof text !== 'string') return undefined;
     try {
       return JSON.parse(text) as JsonValue;
@@ -51,13 +51,13 @@ export class PreferenceStore implements Store {
       const bytes = long ? text.length : utf8Encode(text).length;
       if (bytes > MAX_VALUE_BYTES) throw new Error('preference ' + key + ': ' + (long ? 'at least ' : '') + bytes + ' bytes of JSON, over the ' + MAX_VALUE_BYTES + '-byte limit of a value');
     }
-    if (this.preference.get(this.domain, key) === text) return;
-    this.preference.set(this.domain, key, text);
+    if (this.preference_.get(this.domain_, key) === text) return;
+    this.preference_.set(this.domain_, key, text);
   }
 
   delete(key: string): void {
     checkName(key, 'key');
-    this.preference.delete(this.domain, key);
+    this.preference_.delete(this.domain_, key);
   }
 }
 

@@ -71,209 +71,209 @@ export function isIpv4(text: string): boolean {
 }
 
 export class Ecma419Connector implements Connector {
-  constructor(private readonly options: Ecma419ConnectorOptions) {}
+  constructor(private readonly options_: Ecma419ConnectorOptions) {}
 
   connect(options: ConnectOptions, handlers: SocketHandlers): Socket {
-    return new Ecma419Socket(this.options, options, handlers);
+    return new Ecma419Socket(this.options_, options, handlers);
   }
 }
 
 type State = 'resolving' | 'connecting' | 'open' | 'closed';
 
 export class Ecma419Socket implements Socket {
-  private state: State = 'resolving';
-  private stream: Ecma419Stream | undefined;
+  private state_: State = 'resolving';
+  private stream_: Ecma419Stream | undefined;
   /** Free send space as last reported (and counted down by our own writes). */
-  private writable = 0;
-  private readonly queue: Uint8Array[] = [];
+  private writable_ = 0;
+  private readonly queue_: Uint8Array[] = [];
   /** Offset into queue[0] of the next byte to send. */
-  private headOffset = 0;
-  private queued = 0;
-  private blocked = false;
-  private readonly maxQueued: number;
+  private headOffset_ = 0;
+  private queued_ = 0;
+  private blocked_ = false;
+  private readonly maxQueued_: number;
   /** The 0 ms timer of open()/failSoon(), cleared by close(). */
-  private deferred: unknown;
+  private deferred_: unknown;
 
   constructor(
-    private readonly env: Ecma419ConnectorOptions,
-    private readonly target: ConnectOptions,
-    private readonly handlers: SocketHandlers,
+    private readonly env_: Ecma419ConnectorOptions,
+    private readonly target_: ConnectOptions,
+    private readonly handlers_: SocketHandlers,
   ) {
-    this.maxQueued = env.maxQueuedBytes ?? 16 * 1024;
-    if (target.tls && !env.TLS) {
-      this.failSoon(new Error('TLS requested but this build has no embedded:io/socket/tcp/tls'));
+    this.maxQueued_ = env_.maxQueuedBytes ?? 16 * 1024;
+    if (target_.tls && !env_.TLS) {
+      this.failSoon_(new Error('TLS requested but this build has no embedded:io/socket/tcp/tls'));
       return;
     }
-    if (isIpv4(target.host)) {
+    if (isIpv4(target_.host)) {
       // Still asynchronous: the caller has not got this object back yet.
-      this.defer(() => this.open(target.host));
+      this.defer_(() => this.open_(target_.host));
       return;
     }
     try {
-      env.resolve(target.host, (address) => {
-        if (this.state !== 'resolving') return;
-        if (address === undefined || !isIpv4(address)) this.fail(new Error('cannot resolve ' + target.host + (address ? ' (got ' + address + ')' : '')));
-        else this.open(address);
+      env_.resolve(target_.host, (address) => {
+        if (this.state_ !== 'resolving') return;
+        if (address === undefined || !isIpv4(address)) this.fail_(new Error('cannot resolve ' + target_.host + (address ? ' (got ' + address + ')' : '')));
+        else this.open_(address);
       });
     } catch (error) {
       // Moddable throws when lwIP's DNS queue is full.
-      this.failSoon(new Error('cannot resolve ' + target.host + ': ' + describeError(error)));
+      this.failSoon_(new Error('cannot resolve ' + target_.host + ': ' + describeError(error)));
     }
   }
 
   /** Bytes waiting in the adapter's queue (for tests and diagnostics). */
   get queuedBytes(): number {
-    return this.queued;
+    return this.queued_;
   }
 
   write(bytes: Uint8Array): boolean {
-    if (this.state === 'closed') return true;
-    if (bytes.length === 0) return !this.blocked;
+    if (this.state_ === 'closed') return true;
+    if (bytes.length === 0) return !this.blocked_;
     let offset = 0;
-    if (this.state === 'open' && this.queued === 0) offset = this.send(bytes, 0);
-    if ((this.state as State) === 'closed') return true; // send() may have failed the socket
+    if (this.state_ === 'open' && this.queued_ === 0) offset = this.send_(bytes, 0);
+    if ((this.state_ as State) === 'closed') return true; // send() may have failed the socket
     if (offset < bytes.length) {
       const rest = bytes.length - offset;
-      if (this.queued + rest > this.maxQueued) {
-        this.fail(new Error('send queue overflow: ' + (this.queued + rest) + ' bytes waiting (cap ' + this.maxQueued + ')'));
+      if (this.queued_ + rest > this.maxQueued_) {
+        this.fail_(new Error('send queue overflow: ' + (this.queued_ + rest) + ' bytes waiting (cap ' + this.maxQueued_ + ')'));
         return true;
       }
-      this.queue.push(bytes.slice(offset));
-      this.queued += rest;
-      this.blocked = true;
+      this.queue_.push(bytes.slice(offset));
+      this.queued_ += rest;
+      this.blocked_ = true;
     }
-    return !this.blocked;
+    return !this.blocked_;
   }
 
   close(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.release();
+    if (this.state_ === 'closed') return;
+    this.state_ = 'closed';
+    this.release_();
   }
 
-  private open(address: string): void {
-    if (this.state !== 'resolving') return;
-    this.state = 'connecting';
+  private open_(address: string): void {
+    if (this.state_ !== 'resolving') return;
+    this.state_ = 'connecting';
     const self = this;
-    const io = this.target.tls ? this.env.TLS! : this.env.TCP;
+    const io = this.target_.tls ? this.env_.TLS! : this.env_.TCP;
     const options: Ecma419StreamOptions = {
       address,
-      port: this.target.port,
-      host: this.target.tls?.serverName ?? this.target.host,
+      port: this.target_.port,
+      host: this.target_.tls?.serverName ?? this.target_.host,
       nodelay: true,
       onReadable(count: number) {
-        self.onReadable(count);
+        self.onReadable_(count);
       },
       onWritable(count: number) {
-        self.onWritable(count);
+        self.onWritable_(count);
       },
       onError(message?: unknown) {
-        self.fail(new Error(typeof message === 'string' && message ? message : 'connection to ' + self.target.host + ':' + self.target.port + ' failed or was closed'));
+        self.fail_(new Error(typeof message === 'string' && message ? message : 'connection to ' + self.target_.host + ':' + self.target_.port + ' failed or was closed'));
       },
     };
-    if (this.target.tls) {
-      options.TCP = { io: this.env.TCP };
-      options.secure = { ...this.env.secure };
+    if (this.target_.tls) {
+      options.TCP = { io: this.env_.TCP };
+      options.secure = { ...this.env_.secure };
     }
     try {
-      this.stream = new io(options);
+      this.stream_ = new io(options);
     } catch (error) {
-      this.failSoon(new Error('cannot open a socket to ' + address + ':' + this.target.port + ': ' + describeError(error)));
+      this.failSoon_(new Error('cannot open a socket to ' + address + ':' + this.target_.port + ': ' + describeError(error)));
     }
   }
 
-  private onWritable(count: number): void {
-    if (this.state === 'closed') return;
-    this.writable = count;
-    if (this.state === 'connecting') {
-      this.state = 'open';
-      this.handlers.onConnect();
-      if (this.state !== 'open') return;
+  private onWritable_(count: number): void {
+    if (this.state_ === 'closed') return;
+    this.writable_ = count;
+    if (this.state_ === 'connecting') {
+      this.state_ = 'open';
+      this.handlers_.onConnect();
+      if (this.state_ !== 'open') return;
     }
-    this.flush();
+    this.flush_();
   }
 
-  private onReadable(count: number): void {
-    if (this.state === 'closed' || !this.stream || count <= 0) return;
+  private onReadable_(count: number): void {
+    if (this.state_ === 'closed' || !this.stream_ || count <= 0) return;
     let data: ArrayBuffer | undefined;
     try {
-      data = this.stream.read();
+      data = this.stream_.read();
     } catch (error) {
-      this.fail(new Error('read failed: ' + describeError(error)));
+      this.fail_(new Error('read failed: ' + describeError(error)));
       return;
     }
-    if (data && data.byteLength > 0) this.handlers.onData(new Uint8Array(data));
+    if (data && data.byteLength > 0) this.handlers_.onData(new Uint8Array(data));
   }
 
   /** Sends what fits from bytes[offset..]; returns the offset after the last byte sent. */
-  private send(bytes: Uint8Array, offset: number): number {
-    const n = Math.min(this.writable, bytes.length - offset);
+  private send_(bytes: Uint8Array, offset: number): number {
+    const n = Math.min(this.writable_, bytes.length - offset);
     if (n <= 0) return offset;
     const chunk = offset === 0 && n === bytes.length ? bytes : bytes.subarray(offset, offset + n);
     let left: number | void | undefined;
     try {
-      left = this.stream!.write(chunk);
+      left = this.stream_!.write(chunk);
     } catch (error) {
       const text = describeError(error);
       if (text.indexOf('would block') >= 0) {
         // Our count was optimistic (TLS record overhead): wait for the next onWritable.
-        this.writable = 0;
+        this.writable_ = 0;
         return offset;
       }
-      this.fail(new Error('write failed: ' + text));
+      this.fail_(new Error('write failed: ' + text));
       return offset;
     }
-    this.writable = typeof left === 'number' ? left : this.writable - n;
+    this.writable_ = typeof left === 'number' ? left : this.writable_ - n;
     return offset + n;
   }
 
-  private flush(): void {
-    while (this.queue.length > 0 && this.state === 'open' && this.writable > 0) {
-      const head = this.queue[0];
-      const next = this.send(head, this.headOffset);
-      this.queued -= next - this.headOffset;
+  private flush_(): void {
+    while (this.queue_.length > 0 && this.state_ === 'open' && this.writable_ > 0) {
+      const head = this.queue_[0];
+      const next = this.send_(head, this.headOffset_);
+      this.queued_ -= next - this.headOffset_;
       if (next < head.length) {
-        this.headOffset = next;
+        this.headOffset_ = next;
         return;
       }
-      this.queue.shift();
-      this.headOffset = 0;
+      this.queue_.shift();
+      this.headOffset_ = 0;
     }
-    if (this.state === 'open' && this.queue.length === 0 && this.blocked) {
-      this.blocked = false;
-      this.handlers.onDrain();
+    if (this.state_ === 'open' && this.queue_.length === 0 && this.blocked_) {
+      this.blocked_ = false;
+      this.handlers_.onDrain();
     }
   }
 
-  private fail(reason: Error): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.release();
-    this.handlers.onClose(reason);
+  private fail_(reason: Error): void {
+    if (this.state_ === 'closed') return;
+    this.state_ = 'closed';
+    this.release_();
+    this.handlers_.onClose(reason);
   }
 
   /** fail() on the next turn: for failures found while the caller is still inside connect(). */
-  private failSoon(reason: Error): void {
-    this.defer(() => this.fail(reason));
+  private failSoon_(reason: Error): void {
+    this.defer_(() => this.fail_(reason));
   }
 
-  private defer(task: () => void): void {
-    this.deferred = this.env.clock.setTimeout(() => {
-      this.deferred = undefined;
+  private defer_(task: () => void): void {
+    this.deferred_ = this.env_.clock.setTimeout(() => {
+      this.deferred_ = undefined;
       task();
     }, 0);
   }
 
-  private release(): void {
-    if (this.deferred !== undefined) {
-      this.env.clock.clearTimeout(this.deferred);
-      this.deferred = undefined;
+  private release_(): void {
+    if (this.deferred_ !== undefined) {
+      this.env_.clock.clearTimeout(this.deferred_);
+      this.deferred_ = undefined;
     }
-    this.queue.length = 0;
-    this.queued = 0;
-    this.headOffset = 0;
-    const stream = this.stream;
-    this.stream = undefined;
+    this.queue_.length = 0;
+    this.queued_ = 0;
+    this.headOffset_ = 0;
+    const stream = this.stream_;
+    this.stream_ = undefined;
     if (stream) {
       try {
         stream.close();

@@ -19,36 +19,36 @@ export interface EpochSource {
  */
 export class TimeAwareDevice implements TbDevice {
   constructor(
-    private readonly device: TbDevice,
-    private readonly time: EpochSource,
+    private readonly device_: TbDevice,
+    private readonly time_: EpochSource,
   ) {}
 
   get connected(): boolean {
-    return this.device.connected;
+    return this.device_.connected;
   }
 
   sendTelemetry(data: TelemetryInput): Promise<void> {
-    return this.device.sendTelemetry(stampTelemetry(data, this.time));
+    return this.device_.sendTelemetry(stampTelemetry(data, this.time_));
   }
 
   sendAttributes(attributes: JsonObject): Promise<void> {
-    return this.device.sendAttributes(attributes);
+    return this.device_.sendAttributes(attributes);
   }
 
   requestAttributes(request?: AttributeRequest, timeoutMs?: number): Promise<AttributesResponse> {
-    return this.device.requestAttributes(request, timeoutMs);
+    return this.device_.requestAttributes(request, timeoutMs);
   }
 
   onSharedAttributes(listener: SharedAttributesListener): () => void {
-    return this.device.onSharedAttributes(listener);
+    return this.device_.onSharedAttributes(listener);
   }
 
   onRpc(method: string, handler: RpcHandler): () => void {
-    return this.device.onRpc(method, handler);
+    return this.device_.onRpc(method, handler);
   }
 
   claim(options?: ClaimOptions): Promise<void> {
-    return this.device.claim(options);
+    return this.device_.claim(options);
   }
 }
 

@@ -14,36 +14,36 @@ import { currentIp } from './network';
  * Monitors only: the first join is done by Moddable's setup/network from ssid/password.
  */
 export class WifiWatch {
-  private monitor: WiFi | undefined;
-  private retry: Timer | undefined;
+  private monitor_: WiFi | undefined;
+  private retry_: Timer | undefined;
 
   constructor(
-    private readonly ssid: string,
-    private readonly password: string | undefined,
-    private readonly log: Log,
+    private readonly ssid_: string,
+    private readonly password_: string | undefined,
+    private readonly log_: Log,
   ) {
-    this.monitor = new WiFi(undefined, (message) => this.onMessage(message));
+    this.monitor_ = new WiFi(undefined, (message) => this.onMessage_(message));
   }
 
   close(): void {
-    if (this.retry) Timer.clear(this.retry);
-    this.retry = undefined;
-    this.monitor?.close();
-    this.monitor = undefined;
+    if (this.retry_) Timer.clear(this.retry_);
+    this.retry_ = undefined;
+    this.monitor_?.close();
+    this.monitor_ = undefined;
   }
 
-  private onMessage(message: string): void {
+  private onMessage_(message: string): void {
     if (message === WiFi.gotIP) {
-      this.log.info('wifi: IP address ' + (currentIp() ?? '?'));
-      if (this.retry) Timer.clear(this.retry);
-      this.retry = undefined;
+      this.log_.info('wifi: IP address ' + (currentIp() ?? '?'));
+      if (this.retry_) Timer.clear(this.retry_);
+      this.retry_ = undefined;
     } else if (message === WiFi.disconnected || message === WiFi.lostIP) {
-      this.log.warn('wifi: ' + message + ', rejoining ' + this.ssid + ' in 5 s');
-      if (this.retry) return;
-      this.retry = Timer.repeat(() => {
+      this.log_.warn('wifi: ' + message + ', rejoining ' + this.ssid_ + ' in 5 s');
+      if (this.retry_) return;
+      this.retry_ = Timer.repeat(() => {
         if (currentIp()) return;
-        this.log.info('wifi: joining ' + this.ssid);
-        WiFi.connect(this.password === undefined ? { ssid: this.ssid } : { ssid: this.ssid, password: this.password });
+        this.log_.info('wifi: joining ' + this.ssid_);
+        WiFi.connect(this.password_ === undefined ? { ssid: this.ssid_ } : { ssid: this.ssid_, password: this.password_ });
       }, 5000);
     }
   }
@@ -54,52 +54,52 @@ export class WifiWatch {
  * reports 1 with the time in seconds, -1 when the server did not answer; then this waits `retryMs` and starts again.
  */
 export class SntpRetry {
-  private timer: Timer | undefined;
-  private client: unknown;
-  private done = false;
+  private timer_: Timer | undefined;
+  private client_: unknown;
+  private done_ = false;
 
   constructor(
-    private readonly hosts: string[],
-    private readonly onTime: (epochMs: number) => void,
-    private readonly log: Log,
-    private readonly retryMs = 60_000,
+    private readonly hosts_: string[],
+    private readonly onTime_: (epochMs: number) => void,
+    private readonly log_: Log,
+    private readonly retryMs_ = 60_000,
   ) {
-    this.ask();
+    this.ask_();
   }
 
   close(): void {
-    this.done = true;
-    if (this.timer) Timer.clear(this.timer);
-    this.timer = undefined;
-    this.closeClient();
+    this.done_ = true;
+    if (this.timer_) Timer.clear(this.timer_);
+    this.timer_ = undefined;
+    this.closeClient_();
   }
 
-  private ask(): void {
-    this.timer = undefined;
-    if (this.done) return;
+  private ask_(): void {
+    this.timer_ = undefined;
+    if (this.done_) return;
     try {
-      this.client = new SNTP({ host: this.hosts[0] }, (message, value) => {
-        if (this.done) return;
+      this.client_ = new SNTP({ host: this.hosts_[0] }, (message, value) => {
+        if (this.done_) return;
         if (message === 1 && typeof value === 'number') {
-          this.done = true;
-          this.closeClient();
-          this.log.info('sntp: time is ' + new Date(value * 1000).toISOString());
-          this.onTime(value * 1000);
+          this.done_ = true;
+          this.closeClient_();
+          this.log_.info('sntp: time is ' + new Date(value * 1000).toISOString());
+          this.onTime_(value * 1000);
         } else if (message < 0) {
-          this.closeClient();
-          this.log.warn('sntp: no answer from ' + this.hosts[0] + ', trying again in ' + this.retryMs / 1000 + ' s');
-          this.timer = Timer.set(() => this.ask(), this.retryMs);
+          this.closeClient_();
+          this.log_.warn('sntp: no answer from ' + this.hosts_[0] + ', trying again in ' + this.retryMs_ / 1000 + ' s');
+          this.timer_ = Timer.set(() => this.ask_(), this.retryMs_);
         }
       });
     } catch (error) {
-      this.log.warn('sntp: ' + (error instanceof Error ? error.message : String(error)));
-      this.timer = Timer.set(() => this.ask(), this.retryMs);
+      this.log_.warn('sntp: ' + (error instanceof Error ? error.message : String(error)));
+      this.timer_ = Timer.set(() => this.ask_(), this.retryMs_);
     }
   }
 
-  private closeClient(): void {
-    const client = this.client as { close?: () => void } | undefined;
-    this.client = undefined;
+  private closeClient_(): void {
+    const client = this.client_ as { close?: () => void } | undefined;
+    this.client_ = undefined;
     try {
       client?.close?.();
     } catch {

@@ -10,6 +10,7 @@ import type { OutputOptions, Plugin, RollupOptions } from 'rollup';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const configUrl = new URL('./rollup.config.mjs', import.meta.url).href;
+const rootConfigUrl = new URL('../../rollup.config.mjs', import.meta.url).href;
 
 export const ENTRIES = {
   /** The firmware: what runXsDevice loads. */
@@ -48,7 +49,10 @@ function newestMtime(path: string): number {
 async function loadTerser(): Promise<Plugin | undefined> {
   try {
     const mod = (await import('@rollup/plugin-terser' as string)) as { default: (o?: unknown) => Plugin };
-    return mod.default({ ecma: 2020, compress: { passes: 2 }, format: { comments: false } });
+    // The ESP32 build's options (private members mangled too), as a script: the worker evaluates
+    // an IIFE, whose 'use strict' a module-mode terser would drop.
+    const { TERSER_OPTIONS } = (await import(rootConfigUrl)) as { TERSER_OPTIONS: object };
+    return mod.default({ ...TERSER_OPTIONS, module: false });
   } catch {
     return undefined;
   }

@@ -40,6 +40,11 @@ export interface XsDeviceOptions extends DeviceConnectionConfig {
   worker?: Omit<XsWorkerOptions, 'stdout'>;
   /** Seed for the worker's random numbers (client id suffix, backoff jitter). Default: random. */
   seed?: number;
+  /**
+   * Run the bundle minified with the ESP32 build's terser options (private `_` members mangled,
+   * as in dist/esp32/tbxs.min.js), so that the tests cover what the size budget measures. Default false.
+   */
+  minify?: boolean;
 }
 
 export interface XsDevice {
@@ -224,7 +229,7 @@ function readState(stateDir: string): { [key: string]: unknown } {
 export async function runXsDevice(options: XsDeviceOptions): Promise<XsDevice> {
   const log = options.log ?? silentLog;
   const store = new FileStore(options.stateDir); // creates the directory, checks the file
-  const code = await buildXsFirmware('firmware');
+  const code = await buildXsFirmware('firmware', { minify: options.minify === true });
   const worker = await XsWorker.start({
     name: 'tbxs-xs',
     ...options.worker,

@@ -37,7 +37,8 @@ async function bundleBytes(): Promise<{ bytes: number; what: string }> {
   if (files.includes('tbxs.js')) {
     const code = readFileSync(built, 'utf8');
     const { minify } = await import('terser');
-    const result = await minify(code, { module: true, ecma: 2020, compress: { passes: 2 }, format: { comments: false } });
+    const { TERSER_OPTIONS } = (await import(new URL('../../rollup.config.mjs', import.meta.url).href)) as { TERSER_OPTIONS: object };
+    const result = await minify(code, TERSER_OPTIONS);
     return {
       bytes: Buffer.byteLength(result.code ?? ''),
       what: 'ESP32 bundle dist/esp32/tbxs.js minified here with terser (' + Buffer.byteLength(code) + ' bytes as built)',

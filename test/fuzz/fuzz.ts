@@ -136,22 +136,22 @@ class Harness {
 
   /** Ids of QoS 1 publishes awaiting PUBACK (white-box: for realistic PUBACKs in the corpus). */
   inflightIds(): number[] {
-    return Array.from((this.session as any).outbox.inflight.keys() as Iterable<number>);
+    return Array.from((this.session as any).outbox_.inflight.keys() as Iterable<number>);
   }
 
   /** Ids of SUBSCRIBEs awaiting SUBACK. */
   subscribeIds(): number[] {
-    return Array.from((this.session as any).subscribeIds.keys() as Iterable<number>);
+    return Array.from((this.session as any).subscribeIds_.keys() as Iterable<number>);
   }
 
   /** True when the framer waits for the first byte of a packet. */
   framerIdle(): boolean {
-    const conn = (this.session as any).conn;
-    return !conn || conn.framer.state === 0;
+    const conn = (this.session as any).conn_;
+    return !conn || conn.framer.state_ === 0;
   }
 
   framerBuffered(): number {
-    const conn = (this.session as any).conn;
+    const conn = (this.session as any).conn_;
     return conn ? conn.framer.buffered : 0;
   }
 

@@ -175,8 +175,8 @@ describe('broker unreachable for a long time', () => {
         track(client.requestAttributes({ sharedKeys: ['a'] }));
         track(client.callRpc('getTime'));
       }
-      peakAttr = Math.max(peakAttr, (client as any).attributeRequests.size);
-      peakRpc = Math.max(peakRpc, (client as any).rpcCalls.size);
+      peakAttr = Math.max(peakAttr, (client as any).attributeRequests_.size);
+      peakRpc = Math.max(peakRpc, (client as any).rpcCalls_.size);
       expect(session.stats.queued).toBeLessThanOrEqual(64);
     });
     await flushMicrotasks();

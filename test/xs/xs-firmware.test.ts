@@ -22,7 +22,12 @@ interface FirmwareStatus {
 
 const TOPIC = 'v1/devices/me/telemetry';
 
-describe('the firmware on XS (xsnap) against the local server', () => {
+// Twice: the readable bundle, and the one minified like dist/esp32/tbxs.min.js (private members
+// renamed by terser's property mangling), so that the size budget's bundle is the tested one.
+describe.each([
+  { bundle: 'readable', minify: false },
+  { bundle: 'minified', minify: true },
+])('the firmware on XS (xsnap, $bundle bundle) against the local server', ({ minify }) => {
   let server: TbServer;
   let device: XsDevice | undefined;
   let stateDir: string;
@@ -61,6 +66,7 @@ describe('the firmware on XS (xsnap) against the local server', () => {
       log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
       app: 'firmware',
       appOptions: { settings: { telemetryIntervalMs: 500 } },
+      minify,
     });
     await waitFor(() => received.size >= 2, 'two telemetry messages at the server', 5000);
     const first = [...received.values()][0];
