@@ -1,6 +1,6 @@
 import { isValidUtf8 } from '../platform/utf8';
 import type { PacketParser } from './codec-types';
-import { MqttError } from './errors';
+import { malformed, MqttError } from './errors';
 
 export type Inbound =
   | { type: 'connack'; sessionPresent: boolean; returnCode: number }
@@ -52,30 +52,30 @@ export function decodeFrame(frame: Uint8Array, parser: PacketParser): Inbound | 
   if (type !== PUBLISH && flags !== 0) {
     // Reserved flag bits must be 0 for these types [MQTT-2.2.2-1]; a wrong value closes [MQTT-2.2.2-2].
     if (type === CONNACK || type === PUBACK || type === SUBACK || type === UNSUBACK || type === PINGRESP) {
-      return new MqttError('malformed', name + ' with reserved header flags ' + flags);
+      return malformed(name + ' with reserved header flags ' + flags);
     }
   }
 
   switch (type) {
     case CONNACK: {
-      if (bodyLength !== 2) return new MqttError('malformed', 'CONNACK remaining length ' + bodyLength + ', expected 2');
+      if (bodyLength !== 2) return malformed('CONNACK remaining length ' + bodyLength + ', expected 2');
       const ackFlags = frame[bodyStart];
-      if (ackFlags > 1) return new MqttError('malformed', 'CONNACK acknowledge flags ' + ackFlags + ' use reserved bits [MQTT-3.2.2-1]');
+      if (ackFlags > 1) return malformed('CONNACK acknowledge flags ' + ackFlags + ' use reserved bits [MQTT-3.2.2-1]');
       const returnCode = frame[bodyStart + 1];
-      if (returnCode > 5) return new MqttError('malformed', 'CONNACK return code ' + returnCode + ' is not defined in MQTT 3.1.1');
+      if (returnCode > 5) return malformed('CONNACK return code ' + returnCode + ' is not defined in MQTT 3.1.1');
       // A refused connection must not claim a session [MQTT-3.2.2-4].
-      if (returnCode !== 0 && ackFlags !== 0) return new MqttError('malformed', 'refused CONNACK with session present set');
+      if (returnCode !== 0 && ackFlags !== 0) return malformed('refused CONNACK with session present set');
       return { type: 'connack', sessionPresent: ackFlags === 1, returnCode };
     }
     case PUBACK:
     case UNSUBACK: {
-      if (bodyLength !== 2) return new MqttError('malformed', name + ' remaining length ' + bodyLength + ', expected 2');
+      if (bodyLength !== 2) return malformed(name + ' remaining length ' + bodyLength + ', expected 2');
       const id = (frame[bodyStart] << 8) | frame[bodyStart + 1];
-      if (id === 0) return new MqttError('malformed', name + ' with packet id 0 [MQTT-2.3.1-1]');
+      if (id === 0) return malformed(name + ' with packet id 0 [MQTT-2.3.1-1]');
       return type === PUBACK ? { type: 'puback', id } : { type: 'unsuback', id };
     }
     case PINGRESP:
-      if (bodyLength !== 0) return new MqttError('malformed', 'PINGRESP remaining length ' + bodyLength + ', expected 0');
+      if (bodyLength !== 0) return malformed('PINGRESP remaining length ' + bodyLength + ', expected 0');
       return { type: 'pingresp' };
     case SUBACK:
       return decodeSuback(frame, bodyStart, bodyLength, parser);
@@ -83,7 +83,7 @@ export function decodeFrame(frame: Uint8Array, parser: PacketParser): Inbound | 
       return decodePublish(frame, flags, bodyStart, bodyLength, parser);
     case 0:
     case 15:
-      return new MqttError('malformed', 'packet type ' + type + ' is reserved in MQTT 3.1.1');
+      return malformed('packet type ' + type + ' is reserved in MQTT 3.1.1');
     default:
       // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT go client to server only; PUBREC,
       // PUBREL, PUBCOMP belong to QoS 2, which this client never uses.
@@ -92,15 +92,15 @@ export function decodeFrame(frame: Uint8Array, parser: PacketParser): Inbound | 
 }
 
 function decodeSuback(frame: Uint8Array, bodyStart: number, bodyLength: number, parser: PacketParser): Inbound | MqttError {
-  if (bodyLength < 3) return new MqttError('malformed', 'SUBACK remaining length ' + bodyLength + ', expected at least 3');
+  if (bodyLength < 3) return malformed('SUBACK remaining length ' + bodyLength + ', expected at least 3');
   const id = (frame[bodyStart] << 8) | frame[bodyStart + 1];
-  if (id === 0) return new MqttError('malformed', 'SUBACK with packet id 0 [MQTT-2.3.1-1]');
+  if (id === 0) return malformed('SUBACK with packet id 0 [MQTT-2.3.1-1]');
   for (let i = bodyStart + 2; i < frame.length; i++) {
     const code = frame[i];
-    if (code > 2 && code !== 0x80) return new MqttError('malformed', 'SUBACK return code ' + code + ' is not allowed [MQTT-3.9.3-2]');
+    if (code > 2 && code !== 0x80) return malformed('SUBACK return code ' + code + ' is not allowed [MQTT-3.9.3-2]');
   }
   const parsed = parser.parseSuback(frame, bodyStart);
-  if (parsed instanceof Error) return new MqttError('malformed', 'SUBACK: ' + parsed.message);
+  if (parsed instanceof Error) return malformed('SUBACK: ' + parsed.message);
   return { type: 'suback', id: parsed.messageId, granted: parsed.granted };
 }
 
@@ -113,29 +113,29 @@ function decodePublish(
 ): Inbound | MqttError {
   const qos = (flags >> 1) & 3;
   const dup = (flags & 0x08) !== 0;
-  if (qos === 3) return new MqttError('malformed', 'PUBLISH with both QoS bits set [MQTT-3.3.1-4]');
+  if (qos === 3) return malformed('PUBLISH with both QoS bits set [MQTT-3.3.1-4]');
   if (qos === 2) return new MqttError('protocol', 'PUBLISH with QoS 2, but this client subscribes with QoS 0 or 1 only');
-  if (qos === 0 && dup) return new MqttError('malformed', 'QoS 0 PUBLISH with DUP set [MQTT-3.3.1-2]');
-  if (bodyLength < 2) return new MqttError('malformed', 'PUBLISH too short for a topic length');
+  if (qos === 0 && dup) return malformed('QoS 0 PUBLISH with DUP set [MQTT-3.3.1-2]');
+  if (bodyLength < 2) return malformed('PUBLISH too short for a topic length');
   const topicLength = (frame[bodyStart] << 8) | frame[bodyStart + 1];
   const topicEnd = bodyStart + 2 + topicLength;
   const headerEnd = topicEnd + (qos > 0 ? 2 : 0);
-  if (headerEnd > frame.length) return new MqttError('malformed', 'PUBLISH topic or packet id runs past the end of the packet');
-  if (topicLength === 0) return new MqttError('malformed', 'PUBLISH with an empty topic name [MQTT-4.7.3-1]');
+  if (headerEnd > frame.length) return malformed('PUBLISH topic or packet id runs past the end of the packet');
+  if (topicLength === 0) return malformed('PUBLISH with an empty topic name [MQTT-4.7.3-1]');
   if (!isValidUtf8(frame, bodyStart + 2, topicEnd, true)) {
-    return new MqttError('malformed', 'PUBLISH topic name is not valid UTF-8 [MQTT-1.5.3-1]');
+    return malformed('PUBLISH topic name is not valid UTF-8 [MQTT-1.5.3-1]');
   }
   for (let i = bodyStart + 2; i < topicEnd; i++) {
     const c = frame[i];
-    if (c === 0x23 || c === 0x2b) return new MqttError('malformed', 'PUBLISH topic name contains a wildcard [MQTT-3.3.2-2]');
+    if (c === 0x23 || c === 0x2b) return malformed('PUBLISH topic name contains a wildcard [MQTT-3.3.2-2]');
   }
   let id = 0;
   if (qos > 0) {
     id = (frame[topicEnd] << 8) | frame[topicEnd + 1];
-    if (id === 0) return new MqttError('malformed', 'QoS 1 PUBLISH with packet id 0 [MQTT-2.3.1-1]');
+    if (id === 0) return malformed('QoS 1 PUBLISH with packet id 0 [MQTT-2.3.1-1]');
   }
   const parsed = parser.parsePublish(frame, bodyStart);
-  if (parsed instanceof Error) return new MqttError('malformed', 'PUBLISH: ' + parsed.message);
+  if (parsed instanceof Error) return malformed('PUBLISH: ' + parsed.message);
   return {
     type: 'publish',
     topic: parsed.topic,

@@ -26,6 +26,16 @@ export class MqttError extends TbxsError<MqttErrorCode> {
   }
 }
 
+/** Bytes that break the spec (MqttError 'malformed'). */
+export function malformed(message: string): MqttError {
+  return new MqttError('malformed', message);
+}
+
+/** Bad topic, payload or option from the caller (MqttError 'invalid-argument'). */
+export function invalidArgument(message: string): MqttError {
+  return new MqttError('invalid-argument', message);
+}
+
 /** What a person should do about a refused CONNACK (MQTT 3.1.1 table 3.1). */
 const CONNACK_REASONS: readonly string[] = [
   'accepted',

@@ -1,4 +1,4 @@
-import { MqttError } from './errors';
+import { malformed, MqttError } from './errors';
 
 /**
  * Cuts the inbound byte stream into whole MQTT packets before anything parses them.
@@ -42,7 +42,7 @@ export class Framer {
         this.lengthBytes_++;
         if (b & 0x80) {
           // The remaining length takes at most four bytes [MQTT-2.2.3].
-          if (this.lengthBytes_ === 4) return this.fail_(new MqttError('malformed', 'remaining length longer than 4 bytes'));
+          if (this.lengthBytes_ === 4) return this.fail_(malformed('remaining length longer than 4 bytes'));
           continue;
         }
         const total = 1 + this.lengthBytes_ + this.lengthValue_;
@@ -65,7 +65,7 @@ export class Framer {
           frame[o++] = digit;
         } while (v > 0);
         // A non-minimal length encoding (e.g. 0x80 0x00) is re-encoded shorter above; refuse it.
-        if (o !== 1 + this.lengthBytes_) return this.fail_(new MqttError('malformed', 'remaining length not minimally encoded'));
+        if (o !== 1 + this.lengthBytes_) return this.fail_(malformed('remaining length not minimally encoded'));
         this.frame_ = frame;
         this.filled_ = o;
         this.state_ = 2;

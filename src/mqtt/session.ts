@@ -8,7 +8,7 @@ import { Backoff, type BackoffOptions } from './backoff';
 import type { MqttCodec, PacketParser, Will } from './codec-types';
 import { compactCodec } from './compact-codec';
 import { decodeFrame, type Inbound } from './decode';
-import { connackRefusal, isCredentialRefusal, MqttError } from './errors';
+import { connackRefusal, invalidArgument, isCredentialRefusal, MqttError } from './errors';
 import { Framer } from './framer';
 import { Keepalive } from './keepalive';
 import { Outbox, type Done, type OutgoingPublish } from './outbox';
@@ -235,7 +235,7 @@ export class MqttSession {
     if (!entry) {
       if (this.subscriptions_.size >= (this.opts_.maxSubscriptions ?? 16)) {
         return this.fail_(
-          new MqttError('invalid-argument', 'too many subscriptions (cap ' + (this.opts_.maxSubscriptions ?? 16) + ')'),
+          invalidArgument('too many subscriptions (cap ' + (this.opts_.maxSubscriptions ?? 16) + ')'),
           done,
         );
       }
@@ -601,9 +601,9 @@ export class MqttSession {
   private checkPublish_(topic: string, payload: string | Uint8Array, qos: number): MqttError | undefined {
     if (this.stateValue_ === 'closed') return new MqttError('closed', 'publish on a closed session');
     if (qos === 2) return new MqttError('qos-unsupported', 'QoS 2 is not supported: ThingsBoard accepts QoS 0 and 1 only');
-    if (qos !== 0 && qos !== 1) return new MqttError('invalid-argument', 'QoS must be 0 or 1, got ' + String(qos));
+    if (qos !== 0 && qos !== 1) return invalidArgument('QoS must be 0 or 1, got ' + String(qos));
     if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
-      return new MqttError('invalid-argument', 'payload must be a string or a Uint8Array');
+      return invalidArgument('payload must be a string or a Uint8Array');
     }
     return checkTopicName(topic);
   }
@@ -622,7 +622,7 @@ function failAll(waiters: Done[], error: MqttError): void {
 
 function checkOptions(o: MqttSessionOptions): void {
   const bad = (message: string) => {
-    throw new MqttError('invalid-argument', 'MQTT session options: ' + message);
+    throw invalidArgument('MQTT session options: ' + message);
   };
   if (!o || typeof o !== 'object') bad('missing');
   if (!o.connector || typeof o.connector.connect !== 'function') bad('connector is required');

@@ -1,11 +1,11 @@
 import { utf8Length } from '../platform/utf8';
-import { MqttError } from './errors';
+import { invalidArgument, type MqttError } from './errors';
 
 /** Topic names for PUBLISH: not empty [MQTT-4.7.3-1], no wildcards [MQTT-3.3.2-2], no U+0000, <= 65535 bytes. */
 export function checkTopicName(topic: string): MqttError | undefined {
-  if (typeof topic !== 'string' || topic.length === 0) return new MqttError('invalid-argument', 'topic name must be a non-empty string');
+  if (typeof topic !== 'string' || topic.length === 0) return invalidArgument('topic name must be a non-empty string');
   if (topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0) {
-    return new MqttError('invalid-argument', 'topic name "' + topic + '" contains a wildcard (+ or #)');
+    return invalidArgument('topic name "' + topic + '" contains a wildcard (+ or #)');
   }
   return checkTopicText(topic, 'topic name');
 }
@@ -15,23 +15,23 @@ export function checkTopicName(topic: string): MqttError | undefined {
  * [MQTT-4.7.1-2]; '+' only alone in its level [MQTT-4.7.1-3].
  */
 export function checkTopicFilter(filter: string): MqttError | undefined {
-  if (typeof filter !== 'string' || filter.length === 0) return new MqttError('invalid-argument', 'topic filter must be a non-empty string');
+  if (typeof filter !== 'string' || filter.length === 0) return invalidArgument('topic filter must be a non-empty string');
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i];
     if (level.indexOf('#') >= 0 && (level !== '#' || i !== levels.length - 1)) {
-      return new MqttError('invalid-argument', 'topic filter "' + filter + '": # must be a whole level and the last one');
+      return invalidArgument('topic filter "' + filter + '": # must be a whole level and the last one');
     }
     if (level.indexOf('+') >= 0 && level !== '+') {
-      return new MqttError('invalid-argument', 'topic filter "' + filter + '": + must be a whole level');
+      return invalidArgument('topic filter "' + filter + '": + must be a whole level');
     }
   }
   return checkTopicText(filter, 'topic filter');
 }
 
 function checkTopicText(text: string, what: string): MqttError | undefined {
-  if (text.indexOf('\u0000') >= 0) return new MqttError('invalid-argument', what + ' contains U+0000 [MQTT-1.5.3-2]');
+  if (text.indexOf('\u0000') >= 0) return invalidArgument(what + ' contains U+0000 [MQTT-1.5.3-2]');
   // A UTF-16 unit takes at most 3 UTF-8 bytes, so only very long strings need measuring.
-  if (text.length > 21845 && utf8Length(text) > 65535) return new MqttError('invalid-argument', what + ' is longer than 65535 bytes');
+  if (text.length > 21845 && utf8Length(text) > 65535) return invalidArgument(what + ' is longer than 65535 bytes');
   return undefined;
 }

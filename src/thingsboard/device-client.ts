@@ -5,7 +5,7 @@ import { silentLog } from '../platform/log';
 import type { JsonValue } from '../platform/store';
 import type { MqttError } from '../mqtt/errors';
 import type { MessageInfo, MqttSession } from '../mqtt/session';
-import { notSent, TbError } from './errors';
+import { invalidArgument, notSent, TbError } from './errors';
 import { isObject, parseJson, preview, stringify, type JsonObject } from './json';
 import { PendingRequests } from './pending-requests';
 import { RpcRegistry, type RpcHandler, type RpcRegistryOptions } from './rpc-registry';
@@ -72,13 +72,13 @@ export class DeviceClient implements TbDevice {
 
   sendTelemetry(data: TelemetryInput): Promise<void> {
     const problem = checkTelemetry(data);
-    if (problem) return Promise.reject(new TbError('invalid-argument', problem));
+    if (problem) return Promise.reject(invalidArgument(problem));
     return this.publishJson_(T.DEVICE_TELEMETRY, data);
   }
 
   sendAttributes(attributes: JsonObject): Promise<void> {
     const problem = checkAttributes(attributes);
-    if (problem) return Promise.reject(new TbError('invalid-argument', problem));
+    if (problem) return Promise.reject(invalidArgument(problem));
     return this.publishJson_(T.DEVICE_ATTRIBUTES, attributes);
   }
 
@@ -94,7 +94,7 @@ export class DeviceClient implements TbDevice {
     ] as const) {
       if (keys === undefined) continue;
       const problem = checkKeys(keys);
-      if (problem) return Promise.reject(new TbError('invalid-argument', field + ': ' + problem));
+      if (problem) return Promise.reject(invalidArgument(field + ': ' + problem));
       body[field] = keys.join(',');
     }
     return this.attributeRequests_.start(timeoutMs, (id, fail) => {
@@ -119,7 +119,7 @@ export class DeviceClient implements TbDevice {
   callRpc(method: string, params: JsonValue = {}, timeoutMs = this.requestTimeoutMs_): Promise<JsonValue> {
     if (typeof method !== 'string' || method.length === 0) {
       // The server drops a connection whose request has no method.
-      return Promise.reject(new TbError('invalid-argument', 'client-side RPC needs a method name'));
+      return Promise.reject(invalidArgument('client-side RPC needs a method name'));
     }
     return this.rpcCalls_.start(timeoutMs, (id, fail) => {
       this.publishJson_(T.DEVICE_RPC_REQUEST + id, { method, params }).catch((error: unknown) => fail(notSent(error)));
@@ -129,12 +129,12 @@ export class DeviceClient implements TbDevice {
   claim(options: ClaimOptions = {}): Promise<void> {
     const body: JsonObject = {};
     if (options.secretKey !== undefined) {
-      if (typeof options.secretKey !== 'string') return Promise.reject(new TbError('invalid-argument', 'claim secretKey must be a string'));
+      if (typeof options.secretKey !== 'string') return Promise.reject(invalidArgument('claim secretKey must be a string'));
       body.secretKey = options.secretKey;
     }
     if (options.durationMs !== undefined) {
       if (!Number.isInteger(options.durationMs) || options.durationMs <= 0) {
-        return Promise.reject(new TbError('invalid-argument', 'claim durationMs must be a positive integer'));
+        return Promise.reject(invalidArgument('claim durationMs must be a positive integer'));
       }
       body.durationMs = options.durationMs;
     }
@@ -249,7 +249,7 @@ export class DeviceClient implements TbDevice {
   private publishJson_(topic: string, value: unknown): Promise<void> {
     if (this.closed_) return Promise.reject(new TbError('closed', 'the device client was closed'));
     const text = stringify(value);
-    if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', 'cannot send ' + topic + ': ' + text.message));
+    if (text instanceof Error) return Promise.reject(invalidArgument('cannot send ' + topic + ': ' + text.message));
     return this.session_.publishAsync(topic, text, { qos: 1 });
   }
 }

@@ -18,6 +18,11 @@ export class TbError extends TbxsError<TbErrorCode> {
   }
 }
 
+/** Bad input from the caller (TbError 'invalid-argument'). */
+export function invalidArgument(message: string, cause?: unknown): TbError {
+  return new TbError('invalid-argument', message, cause);
+}
+
 /** A request whose publish the session refused: fails at once, with the session's reason as cause. */
 export function notSent(error: unknown): TbError {
   if (error instanceof TbError) return error;

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../platform/clock';
-import { TbError } from './errors';
+import { invalidArgument, TbError } from './errors';
 
 export interface GatewayBatchOptions {
   /**
@@ -42,7 +42,7 @@ export class GatewayBatch {
   ) {
     this.delayMs_ = options.delayMs ?? 0;
     this.maxBytes_ = options.maxBytes ?? 4096;
-    if (!(this.delayMs_ >= 0) || !(this.maxBytes_ >= 64)) throw new TbError('invalid-argument', 'batch delayMs must be >= 0 and maxBytes >= 64');
+    if (!(this.delayMs_ >= 0) || !(this.maxBytes_ >= 64)) throw invalidArgument('batch delayMs must be >= 0 and maxBytes >= 64');
   }
 
   /** Entries waiting to be sent. */

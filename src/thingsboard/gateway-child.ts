@@ -1,7 +1,7 @@
 import { describeError } from '../platform/errors';
 import type { Log } from '../platform/log';
 import type { JsonValue } from '../platform/store';
-import { TbError } from './errors';
+import { invalidArgument, TbError } from './errors';
 import type { JsonObject } from './json';
 import type { RpcHandler, RpcRegistry } from './rpc-registry';
 import type { SharedAttributesListener, SharedAttributesUpdate } from './shared-attributes';
@@ -68,7 +68,7 @@ export class GatewayChild implements TbDevice {
     const dead = this.deadError_();
     if (dead) return Promise.reject(dead);
     const problem = checkTelemetry(data);
-    if (problem) return Promise.reject(new TbError('invalid-argument', this.nameValue_ + ': ' + problem));
+    if (problem) return Promise.reject(invalidArgument(this.nameValue_ + ': ' + problem));
     return this.host_.childTelemetry(this, data);
   }
 
@@ -76,7 +76,7 @@ export class GatewayChild implements TbDevice {
     const dead = this.deadError_();
     if (dead) return Promise.reject(dead);
     const problem = checkAttributes(attributes);
-    if (problem) return Promise.reject(new TbError('invalid-argument', this.nameValue_ + ': ' + problem));
+    if (problem) return Promise.reject(invalidArgument(this.nameValue_ + ': ' + problem));
     return this.host_.childAttributes(this, attributes);
   }
 
@@ -87,17 +87,17 @@ export class GatewayChild implements TbDevice {
   requestAttributes(request: AttributeRequest = {}, timeoutMs = this.host_.requestTimeoutMs): Promise<AttributesResponse> {
     const dead = this.deadError_();
     if (dead) return Promise.reject(dead);
-    if (typeof request !== 'object' || request === null) return Promise.reject(new TbError('invalid-argument', 'attribute request must be an object'));
+    if (typeof request !== 'object' || request === null) return Promise.reject(invalidArgument('attribute request must be an object'));
     const { clientKeys, sharedKeys } = request;
     if (clientKeys === undefined && sharedKeys === undefined) {
-      return Promise.reject(new TbError('invalid-argument', 'a gateway attribute request needs clientKeys and/or sharedKeys'));
+      return Promise.reject(invalidArgument('a gateway attribute request needs clientKeys and/or sharedKeys'));
     }
     for (const [field, keys] of [
       ['clientKeys', clientKeys],
       ['sharedKeys', sharedKeys],
     ] as const) {
       const problem = keys === undefined ? undefined : checkKeys(keys);
-      if (problem) return Promise.reject(new TbError('invalid-argument', field + ': ' + problem));
+      if (problem) return Promise.reject(invalidArgument(field + ': ' + problem));
     }
     const empty: Promise<JsonObject> = Promise.resolve({});
     const client = clientKeys && clientKeys.length > 0 ? this.host_.childAttributeRequest(this, true, clientKeys.slice(), timeoutMs) : empty;
@@ -106,9 +106,9 @@ export class GatewayChild implements TbDevice {
   }
 
   onSharedAttributes(listener: SharedAttributesListener): () => void {
-    if (typeof listener !== 'function') throw new TbError('invalid-argument', 'shared attribute listener must be a function');
+    if (typeof listener !== 'function') throw invalidArgument('shared attribute listener must be a function');
     if (this.sharedListeners_.length >= MAX_LISTENERS) {
-      throw new TbError('invalid-argument', 'too many shared attribute listeners on ' + this.nameValue_ + ' (cap ' + MAX_LISTENERS + ')');
+      throw invalidArgument('too many shared attribute listeners on ' + this.nameValue_ + ' (cap ' + MAX_LISTENERS + ')');
     }
     this.sharedListeners_.push(listener);
     return () => {
@@ -187,15 +187,15 @@ function checkKeys(keys: unknown): string | undefined {
 
 /** The claim object of one device: {"secretKey":..,"durationMs":..}, both optional. */
 export function claimBody(options: ClaimOptions): JsonObject | TbError {
-  if (typeof options !== 'object' || options === null) return new TbError('invalid-argument', 'claim options must be an object');
+  if (typeof options !== 'object' || options === null) return invalidArgument('claim options must be an object');
   const body: JsonObject = {};
   if (options.secretKey !== undefined) {
-    if (typeof options.secretKey !== 'string') return new TbError('invalid-argument', 'claim secretKey must be a string');
+    if (typeof options.secretKey !== 'string') return invalidArgument('claim secretKey must be a string');
     body.secretKey = options.secretKey;
   }
   if (options.durationMs !== undefined) {
     if (!Number.isInteger(options.durationMs) || options.durationMs <= 0) {
-      return new TbError('invalid-argument', 'claim durationMs must be a positive integer');
+      return invalidArgument('claim durationMs must be a positive integer');
     }
     body.durationMs = options.durationMs;
   }

@@ -7,7 +7,7 @@ import type { JsonValue } from '../platform/store';
 import type { MqttError } from '../mqtt/errors';
 import type { MessageInfo, MqttSession } from '../mqtt/session';
 import { DeviceClient } from './device-client';
-import { notSent, TbError } from './errors';
+import { invalidArgument, notSent, TbError } from './errors';
 import { Announcer } from './gateway-announcer';
 import { GatewayBatch, type GatewayBatchOptions } from './gateway-batch';
 import { checkName, claimBody, GatewayChild, type ChildHost } from './gateway-child';
@@ -120,21 +120,21 @@ export class GatewayClient {
   private closed_ = false;
 
   constructor(options: GatewayClientOptions) {
-    if (!options || !options.session || !options.clock) throw new TbError('invalid-argument', 'GatewayClient needs a session and a clock');
+    if (!options || !options.session || !options.clock) throw invalidArgument('GatewayClient needs a session and a clock');
     this.session_ = options.session;
     this.clock_ = options.clock;
     this.log_ = options.log ?? silentLog;
     this.requestTimeoutMs_ = options.requestTimeoutMs ?? 10_000;
     this.maxChildren_ = options.maxChildren ?? 128;
     if (!Number.isInteger(this.maxChildren_) || this.maxChildren_ < 1 || this.maxChildren_ > 4096) {
-      throw new TbError('invalid-argument', 'maxChildren must be an integer 1..4096');
+      throw invalidArgument('maxChildren must be an integer 1..4096');
     }
     this.maxConcurrentRpc_ = options.maxConcurrentRpc ?? 8;
     this.rpcOptions_ = options.rpc ?? {};
     this.requests_ = new PendingRequests(this.clock_, options.maxPendingRequests ?? 16, 'child attribute request');
     this.defaults_ = new RpcRegistry({ clock: this.clock_, ...this.rpcOptions_, maxConcurrent: this.maxConcurrentRpc_ });
     const window = options.announceWindow ?? 4;
-    if (!Number.isInteger(window) || window < 1) throw new TbError('invalid-argument', 'announceWindow must be a positive integer');
+    if (!Number.isInteger(window) || window < 1) throw invalidArgument('announceWindow must be a positive integer');
     this.announcer_ = new Announcer<GatewayChild>(this.clock_, this.log_, window, 250, (child, done) => {
       const body: JsonObject = { device: child.name };
       if (child.type !== undefined) body.type = child.type;
@@ -215,11 +215,11 @@ export class GatewayClient {
   connectDevice(name: string, type?: string): GatewayChild {
     if (this.closed_) throw new TbError('closed', 'the gateway client was closed');
     const problem = checkName(name, 'device name') ?? (type === undefined ? undefined : checkName(type, 'device type'));
-    if (problem) throw new TbError('invalid-argument', problem);
+    if (problem) throw invalidArgument(problem);
     const existing = this.children_.get(name);
     if (existing) return existing;
     if (this.children_.size >= this.maxChildren_) {
-      throw new TbError('invalid-argument', 'too many child devices (cap ' + this.maxChildren_ + '): disconnect one first');
+      throw invalidArgument('too many child devices (cap ' + this.maxChildren_ + '): disconnect one first');
     }
     const child = new GatewayChild(this.host_, name, type);
     this.children_.set(name, child);
@@ -251,14 +251,14 @@ export class GatewayClient {
       body[name] = (Array.isArray(value) ? value : [value]) as JsonValue;
       return undefined;
     });
-    if (problem) return Promise.reject(new TbError('invalid-argument', problem));
+    if (problem) return Promise.reject(invalidArgument(problem));
     return this.sendJsonWhenReady_(T.GATEWAY_TELEMETRY, body);
   }
 
   /** Client attributes of several children in one message: `{"D1":{...},...}`. */
   sendAttributes(data: GatewayAttributes): Promise<void> {
     const problem = this.eachDevice_(data, 'attributes', (_name, value) => checkAttributes(value));
-    if (problem) return Promise.reject(new TbError('invalid-argument', problem));
+    if (problem) return Promise.reject(invalidArgument(problem));
     return this.sendJsonWhenReady_(T.GATEWAY_ATTRIBUTES, data);
   }
 
@@ -276,7 +276,7 @@ export class GatewayClient {
       return undefined;
     });
     if (error) return Promise.reject(error);
-    if (problem) return Promise.reject(new TbError('invalid-argument', problem));
+    if (problem) return Promise.reject(invalidArgument(problem));
     return this.publishJson_(T.GATEWAY_CLAIM, body);
   }
 
@@ -285,14 +285,14 @@ export class GatewayClient {
    * itself; the handler gets the child's name first.
    */
   onChildRpc(method: string, handler: GatewayRpcHandler): () => void {
-    if (typeof handler !== 'function') throw new TbError('invalid-argument', 'RPC handler for ' + method + ' must be a function');
+    if (typeof handler !== 'function') throw invalidArgument('RPC handler for ' + method + ' must be a function');
     return this.defaults_.register(method, (params, request) => handler(this.invokingDevice_, params, request));
   }
 
   /** Shared attribute updates of every child (after the child's own listeners). */
   onChildSharedAttributes(listener: GatewaySharedListener): () => void {
-    if (typeof listener !== 'function') throw new TbError('invalid-argument', 'listener must be a function');
-    if (this.sharedListeners_.length >= 8) throw new TbError('invalid-argument', 'too many gateway shared attribute listeners (cap 8)');
+    if (typeof listener !== 'function') throw invalidArgument('listener must be a function');
+    if (this.sharedListeners_.length >= 8) throw invalidArgument('too many gateway shared attribute listeners (cap 8)');
     this.sharedListeners_.push(listener);
     return () => {
       const i = this.sharedListeners_.indexOf(listener);
@@ -498,14 +498,14 @@ export class GatewayClient {
 
   private childTelemetry_(child: GatewayChild, data: TelemetryInput): Promise<void> {
     const text = stringify(data);
-    if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', child.name + ': cannot send telemetry: ' + text.message));
+    if (text instanceof Error) return Promise.reject(invalidArgument(child.name + ': cannot send telemetry: ' + text.message));
     if (this.telemetryBatch_) return this.telemetryBatch_.add(child, Array.isArray(data) ? text.slice(1, -1) : text);
     return this.sendWhenReady_(T.GATEWAY_TELEMETRY, '{' + JSON.stringify(child.name) + ':' + (Array.isArray(data) ? text : '[' + text + ']') + '}');
   }
 
   private childAttributes_(child: GatewayChild, attributes: JsonObject): Promise<void> {
     const text = stringify(attributes);
-    if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', child.name + ': cannot send attributes: ' + text.message));
+    if (text instanceof Error) return Promise.reject(invalidArgument(child.name + ': cannot send attributes: ' + text.message));
     if (this.attributesBatch_) return this.attributesBatch_.add(child, text.slice(1, -1));
     return this.sendWhenReady_(T.GATEWAY_ATTRIBUTES, '{' + JSON.stringify(child.name) + ':' + text + '}');
   }
@@ -560,7 +560,7 @@ export class GatewayClient {
 
   private sendJsonWhenReady_(topic: string, value: unknown): Promise<void> {
     const text = stringify(value);
-    if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', 'cannot send ' + topic + ': ' + text.message));
+    if (text instanceof Error) return Promise.reject(invalidArgument('cannot send ' + topic + ': ' + text.message));
     return this.sendWhenReady_(topic, text);
   }
 
@@ -589,7 +589,7 @@ export class GatewayClient {
   private publishJson_(topic: string, value: unknown): Promise<void> {
     if (this.closed_) return Promise.reject(new TbError('closed', 'the gateway client was closed'));
     const text = stringify(value);
-    if (text instanceof Error) return Promise.reject(new TbError('invalid-argument', 'cannot send ' + topic + ': ' + text.message));
+    if (text instanceof Error) return Promise.reject(invalidArgument('cannot send ' + topic + ': ' + text.message));
     return this.session_.publishAsync(topic, text, { qos: 1 });
   }
 

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../platform/clock';
-import { TbError } from './errors';
+import { invalidArgument, TbError } from './errors';
 
 interface Pending<T> {
   resolve: (value: T) => void;
@@ -30,7 +30,7 @@ export class PendingRequests<T> {
     if (this.pending_.size >= this.max_) {
       return Promise.reject(new TbError('too-many-pending', this.max_ + ' ' + this.what_ + 's are already waiting for an answer'));
     }
-    if (!(timeoutMs > 0)) return Promise.reject(new TbError('invalid-argument', this.what_ + ' timeout must be > 0 ms'));
+    if (!(timeoutMs > 0)) return Promise.reject(invalidArgument(this.what_ + ' timeout must be > 0 ms'));
     const id = this.allocate_();
     return new Promise<T>((resolve, reject) => {
       const timer = this.clock_.setTimeout(() => {

@@ -1,7 +1,7 @@
 import type { Clock } from '../platform/clock';
 import { describeError } from '../platform/errors';
 import type { JsonValue } from '../platform/store';
-import { TbError } from './errors';
+import { invalidArgument } from './errors';
 
 export interface RpcRequest {
   method: string;
@@ -45,10 +45,10 @@ export class RpcRegistry {
 
   /** Registers (or replaces) the handler for `method`; returns a function that removes it. */
   register(method: string, handler: RpcHandler): () => void {
-    if (typeof method !== 'string' || method.length === 0) throw new TbError('invalid-argument', 'RPC method name must be a non-empty string');
-    if (typeof handler !== 'function') throw new TbError('invalid-argument', 'RPC handler for ' + method + ' must be a function');
+    if (typeof method !== 'string' || method.length === 0) throw invalidArgument('RPC method name must be a non-empty string');
+    if (typeof handler !== 'function') throw invalidArgument('RPC handler for ' + method + ' must be a function');
     if (!this.handlers_.has(method) && this.handlers_.size >= this.maxMethods_) {
-      throw new TbError('invalid-argument', 'too many RPC methods (cap ' + this.maxMethods_ + ')');
+      throw invalidArgument('too many RPC methods (cap ' + this.maxMethods_ + ')');
     }
     this.handlers_.set(method, handler);
     return () => {
