@@ -75,7 +75,7 @@ export class Firmware {
       publish: (ts, values) => this.publishTelemetry_(ts, values),
     });
     for (const name of Object.keys(options.board.pins)) {
-      if (INFO_KEYS.indexOf(name) >= 0) this.log_.warn('pin name ' + name + ' collides with a firmware attribute key; its state attribute is overwritten');
+      if (INFO_KEYS.indexOf(name) >= 0) this.log_.warn('pin name ' + name + ' collides with a firmware attribute key, which overwrites its state');
     }
   }
 
@@ -161,7 +161,7 @@ export class Firmware {
         const absent = SETTING_NAMES.filter((name) => !Object.prototype.hasOwnProperty.call(shared, name));
         this.applied_(changed.concat(this.appSettings_.revert(absent, 'not set on the server')));
       },
-      (error: unknown) => this.log_.warn('shared attribute request failed, keeping current settings: ' + describeError(error)),
+      (error: unknown) => this.log_.warn('shared attribute request failed, settings kept: ' + describeError(error)),
     );
   }
 

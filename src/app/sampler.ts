@@ -130,7 +130,7 @@ export class Sampler {
     this.lastCycleAt_ = this.clock_.now();
     this.cycleTimer_ = this.clock_.setTimeout(() => this.cycle_(), this.intervalMs_);
     if (this.readTimer_ !== undefined) {
-      this.log_.warn('sampling cycle skipped: the previous one is still converting');
+      this.log_.warn('sampling cycle skipped: the previous one still converts');
       return;
     }
     if (this.slots_.length === 0) return;

@@ -114,7 +114,7 @@ export class AppSettings {
     }
     if (stored === undefined || stored === null) return;
     if (typeof stored !== 'object' || Array.isArray(stored)) {
-      this.log_.warn('stored settings are not an object, ignored');
+      this.log_.warn('stored settings not an object, ignored');
       return;
     }
     for (const key of Object.keys(stored)) {

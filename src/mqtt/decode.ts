@@ -114,13 +114,13 @@ function decodePublish(
   const qos = (flags >> 1) & 3;
   const dup = (flags & 0x08) !== 0;
   if (qos === 3) return malformed('PUBLISH with both QoS bits set [MQTT-3.3.1-4]');
-  if (qos === 2) return new MqttError('protocol', 'PUBLISH with QoS 2, but this client subscribes with QoS 0 or 1 only');
+  if (qos === 2) return new MqttError('protocol', 'PUBLISH with QoS 2; this client subscribes with QoS 0 or 1 only');
   if (qos === 0 && dup) return malformed('QoS 0 PUBLISH with DUP set [MQTT-3.3.1-2]');
   if (bodyLength < 2) return malformed('PUBLISH too short for a topic length');
   const topicLength = (frame[bodyStart] << 8) | frame[bodyStart + 1];
   const topicEnd = bodyStart + 2 + topicLength;
   const headerEnd = topicEnd + (qos > 0 ? 2 : 0);
-  if (headerEnd > frame.length) return malformed('PUBLISH topic or packet id runs past the end of the packet');
+  if (headerEnd > frame.length) return malformed('PUBLISH topic or packet id runs past the packet end');
   if (topicLength === 0) return malformed('PUBLISH with an empty topic name [MQTT-4.7.3-1]');
   if (!isValidUtf8(frame, bodyStart + 2, topicEnd, true)) {
     return malformed('PUBLISH topic name is not valid UTF-8 [MQTT-1.5.3-1]');

@@ -39,11 +39,11 @@ export function invalidArgument(message: string): MqttError {
 /** What a person should do about a refused CONNACK (MQTT 3.1.1 table 3.1). */
 const CONNACK_REASONS: readonly string[] = [
   'accepted',
-  'unacceptable protocol version: the server does not speak MQTT 3.1.1',
-  'identifier rejected: the server refused the client id (ThingsBoard: no username or password given)',
-  'server unavailable: the server is overloaded or rate-limits connections; will retry with backoff',
+  'unacceptable protocol version: the server lacks MQTT 3.1.1',
+  'identifier rejected: client id refused (ThingsBoard: no username or password given)',
+  'server unavailable (overloaded or rate-limiting); retrying with backoff',
   'bad user name or password: check the credentials',
-  'not authorized: unknown access token or credentials; check the token configured for this device',
+  'not authorized: unknown token or credentials; check the device token',
 ];
 
 export function connackRefusal(returnCode: number): MqttError {

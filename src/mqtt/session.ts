@@ -534,7 +534,7 @@ export class MqttSession {
     if (granted[0] === 0x80) {
       // Not restored after reconnects: the server said no, and asking again will not change that.
       this.subscriptions_.delete(filter);
-      const error = new MqttError('subscribe-refused', 'the server refused the subscription to ' + filter + ' (SUBACK 0x80)');
+      const error = new MqttError('subscribe-refused', 'subscription refused: ' + filter + ' (SUBACK 0x80)');
       if (waiters.length === 0) this.events.emit('error', error);
       failAll(waiters, error);
       return;
@@ -600,7 +600,7 @@ export class MqttSession {
 
   private checkPublish_(topic: string, payload: string | Uint8Array, qos: number): MqttError | undefined {
     if (this.stateValue_ === 'closed') return new MqttError('closed', 'publish on a closed session');
-    if (qos === 2) return new MqttError('qos-unsupported', 'QoS 2 is not supported: ThingsBoard accepts QoS 0 and 1 only');
+    if (qos === 2) return new MqttError('qos-unsupported', 'QoS 2 unsupported: ThingsBoard accepts QoS 0 and 1 only');
     if (qos !== 0 && qos !== 1) return invalidArgument('QoS must be 0 or 1, got ' + String(qos));
     if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
       return invalidArgument('payload must be a string or a Uint8Array');

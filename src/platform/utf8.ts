@@ -26,7 +26,7 @@ const native: { encoder?: NativeEncoder; decoder?: NativeDecoder } = {};
 function nativeCodec<T>(name: 'TextEncoder' | 'TextDecoder'): T {
   const C = (globalThis as TextGlobals)[name] as (new () => T) | undefined;
   if (typeof C !== 'function') {
-    throw new Error('UTF-8: no global ' + name + '; on Moddable, import targets/esp32/globals (installs text/encoder and text/decoder) first');
+    throw new Error('UTF-8: no global ' + name + '; on Moddable import targets/esp32/globals (text/encoder, text/decoder) first');
   }
   return new C();
 }

@@ -180,7 +180,7 @@ export class DeviceClient implements TbDevice {
     const body = parseJson(payload);
     const update = body instanceof Error ? undefined : parseSharedUpdate(body);
     if (!update) {
-      this.log_.warn('shared attribute update ignored, not a JSON object: ' + preview(payload));
+      this.log_.warn('shared attribute update not a JSON object, ignored: ' + preview(payload));
       return;
     }
     for (const listener of this.sharedListeners_.slice()) {

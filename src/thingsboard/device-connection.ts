@@ -45,7 +45,7 @@ export async function openDevice(platform: Platform, config: DeviceConnectionCon
   }
   if (!credentials) {
     if (!config.provisioning) {
-      throw new TbError('bad-config', 'no credentials: give an access token, MQTT basic credentials, or a provision key and secret');
+      throw new TbError('bad-config', 'no credentials: give a token, MQTT basic credentials or a provision key and secret');
     }
     log.info('thingsboard: no stored credentials, provisioning' + (config.provisioning.deviceName ? ' ' + config.provisioning.deviceName : ''));
     credentials = await provision({

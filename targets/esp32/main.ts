@@ -14,7 +14,7 @@ export default function main(): void {
     openIo: () => new ModdableIo(),
     prepare(settings, clock, log) {
       if (settings.ssid) new WifiWatch(settings.ssid, settings.password, log);
-      else log.warn('wifi: no ssid= given to mcconfig; using the network as it is');
+      else log.warn('wifi: no ssid= given to mcconfig; using the network as is');
       // Moddable's setup/network asked SNTP (config "sntp") before main; if that failed, keep asking.
       if (!clock.epochKnown) {
         whenNetworkUp(log, () => new SntpRetry([settings.sntp ?? 'pool.ntp.org'], (epochMs) => clock.setEpoch(epochMs), log));

@@ -101,7 +101,7 @@ export class Ecma419Socket implements Socket {
   ) {
     this.maxQueued_ = env_.maxQueuedBytes ?? 16 * 1024;
     if (target_.tls && !env_.TLS) {
-      this.failSoon_(new Error('TLS requested but this build has no embedded:io/socket/tcp/tls'));
+      this.failSoon_(new Error('TLS requested; this build lacks embedded:io/socket/tcp/tls'));
       return;
     }
     if (isIpv4(target_.host)) {
