@@ -109,7 +109,21 @@ interface Connection {
   parser: PacketParser;
 }
 
-const DEFAULT_MAX_PACKET = 65536;
+/** The option values the session falls back to (sized for an ESP32; ThingsBoard's packet cap). */
+const DEFAULTS = {
+  keepaliveSeconds: 60,
+  connectTimeoutMs: 10_000,
+  connackTimeoutMs: 10_000,
+  stableMs: 30_000,
+  maxPacketBytes: 65536,
+  maxQueuedMessages: 32,
+  maxQueuedBytes: 16384,
+  maxInflight: 8,
+  maxSubscriptions: 16,
+  maxPendingInbound: 16,
+};
+
+type ResolvedOptions = MqttSessionOptions & typeof DEFAULTS;
 
 /**
  * MQTT 3.1.1 client session for ThingsBoard: clean session always (ThingsBoard keeps no state even
@@ -118,10 +132,11 @@ const DEFAULT_MAX_PACKET = 65536;
  */
 export class MqttSession {
   readonly events = new Emitter<MqttSessionEvents>();
-  private readonly opts_: MqttSessionOptions;
+  private readonly opts_: ResolvedOptions;
+  /** "host:port", for messages. */
+  private readonly where_: string;
   private readonly log_: Log;
   private readonly clock_: Clock;
-  private readonly maxPacketBytes_: number;
   private readonly outbox_: Outbox;
   private readonly ids_ = new PacketIdAllocator();
   private readonly subscriptions_ = new Map<string, Subscription>();
@@ -130,7 +145,6 @@ export class MqttSession {
   private readonly backoff_: Backoff;
   private readonly refusedBackoff_: Backoff;
   private readonly keepalive_: Keepalive;
-  private readonly maxPendingInbound_: number;
   private readonly codec_: MqttCodec;
 
   private stateValue_: SessionState = 'idle';
@@ -142,25 +156,24 @@ export class MqttSession {
   private pendingInbound_ = 0;
 
   constructor(options: MqttSessionOptions) {
-    checkOptions(options);
-    this.opts_ = options;
-    this.log_ = options.log ?? silentLog;
-    this.clock_ = options.clock;
-    this.maxPacketBytes_ = options.maxPacketBytes ?? DEFAULT_MAX_PACKET;
-    this.codec_ = options.codec ?? compactCodec;
-    this.maxPendingInbound_ = options.maxPendingInbound ?? 16;
-    this.outbox_ = new Outbox({
-      maxQueuedMessages: options.maxQueuedMessages ?? 32,
-      maxQueuedBytes: options.maxQueuedBytes ?? 16384,
-      maxInflight: options.maxInflight ?? 8,
-    });
-    const random = options.random ?? Math.random;
-    this.backoff_ = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...options.reconnect }, random);
-    this.refusedBackoff_ = new Backoff({ initialMs: 120_000, maxMs: 1_800_000, jitter: 0.2, ...options.refusedBackoff }, random);
-    this.keepalive_ = new Keepalive(this.clock_, (options.keepaliveSeconds ?? 60) * 1000, {
+    if (!options || typeof options !== 'object') throw invalidArgument('MQTT session options: missing');
+    const o = { ...DEFAULTS } as ResolvedOptions;
+    // Only the options given override a default: an explicit undefined must not erase one.
+    const given = options as unknown as Record<string, unknown>;
+    for (const key of Object.keys(given)) if (given[key] !== undefined) (o as unknown as Record<string, unknown>)[key] = given[key];
+    checkOptions(o);
+    this.opts_ = o;
+    this.where_ = o.host + ':' + o.port;
+    this.log_ = o.log ?? silentLog;
+    this.clock_ = o.clock;
+    this.codec_ = o.codec ?? compactCodec;
+    this.outbox_ = new Outbox(o);
+    const random = o.random ?? Math.random;
+    this.backoff_ = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...o.reconnect }, random);
+    this.refusedBackoff_ = new Backoff({ initialMs: 120_000, maxMs: 1_800_000, jitter: 0.2, ...o.refusedBackoff }, random);
+    this.keepalive_ = new Keepalive(this.clock_, o.keepaliveSeconds * 1000, {
       ping: () => this.send_(encodePingreq()),
-      timeout: () =>
-        this.drop_(new MqttError('keepalive-timeout', 'nothing received for 1.5 x keepalive (' + (options.keepaliveSeconds ?? 60) * 1.5 + ' s): the link is dead')),
+      timeout: () => this.drop_(new MqttError('keepalive-timeout', 'nothing received for 1.5 x keepalive (' + o.keepaliveSeconds * 1.5 + ' s): the link is dead')),
     });
   }
 
@@ -198,11 +211,11 @@ export class MqttSession {
     const refusal = this.checkPublish_(topic, payload, qos);
     if (refusal) return this.fail_(refusal, done);
     const encoded = encodePublish(topic, payload, qos as 0 | 1, options?.retain === true);
-    if (encoded.bytes.length > this.maxPacketBytes_) {
+    if (encoded.bytes.length > this.opts_.maxPacketBytes) {
       return this.fail_(
         new MqttError(
           'packet-too-large',
-          'PUBLISH to ' + topic + ' is ' + encoded.bytes.length + ' bytes, over the ' + this.maxPacketBytes_ + '-byte cap',
+          'PUBLISH to ' + topic + ' is ' + encoded.bytes.length + ' bytes, over the ' + this.opts_.maxPacketBytes + '-byte cap',
         ),
         done,
       );
@@ -233,9 +246,9 @@ export class MqttSession {
     }
     let entry = this.subscriptions_.get(filter);
     if (!entry) {
-      if (this.subscriptions_.size >= (this.opts_.maxSubscriptions ?? 16)) {
+      if (this.subscriptions_.size >= this.opts_.maxSubscriptions) {
         return this.fail_(
-          invalidArgument('too many subscriptions (cap ' + (this.opts_.maxSubscriptions ?? 16) + ')'),
+          invalidArgument('too many subscriptions (cap ' + this.opts_.maxSubscriptions + ')'),
           done,
         );
       }
@@ -304,12 +317,12 @@ export class MqttSession {
   private connectNow_(): void {
     this.reconnectTimer_ = undefined;
     this.stateValue_ = 'connecting';
-    const conn: Connection = { socket: undefined, framer: new Framer(this.maxPacketBytes_), parser: this.codec_.createParser() };
+    const conn: Connection = { socket: undefined, framer: new Framer(this.opts_.maxPacketBytes), parser: this.codec_.createParser() };
     this.conn_ = conn;
     this.writable_ = true;
     this.handshakeTimer_ = this.clock_.setTimeout(
-      () => this.drop_(new MqttError('connect-timeout', 'no connection to ' + this.opts_.host + ':' + this.opts_.port + ' within ' + (this.opts_.connectTimeoutMs ?? 10_000) + ' ms')),
-      this.opts_.connectTimeoutMs ?? 10_000,
+      () => this.drop_(new MqttError('connect-timeout', 'no connection to ' + this.where_ + ' within ' + this.opts_.connectTimeoutMs + ' ms')),
+      this.opts_.connectTimeoutMs,
     );
     try {
       conn.socket = this.opts_.connector.connect(
@@ -328,7 +341,7 @@ export class MqttSession {
         },
       );
     } catch (error) {
-      this.drop_(new MqttError('socket', 'cannot connect to ' + this.opts_.host + ':' + this.opts_.port + ': ' + describeError(error), undefined, error));
+      this.drop_(new MqttError('socket', 'cannot connect to ' + this.where_ + ': ' + describeError(error), undefined, error));
     }
   }
 
@@ -336,8 +349,8 @@ export class MqttSession {
     this.stateValue_ = 'handshake';
     this.clearHandshakeTimer_();
     this.handshakeTimer_ = this.clock_.setTimeout(
-      () => this.drop_(new MqttError('connack-timeout', 'no CONNACK within ' + (this.opts_.connackTimeoutMs ?? 10_000) + ' ms')),
-      this.opts_.connackTimeoutMs ?? 10_000,
+      () => this.drop_(new MqttError('connack-timeout', 'no CONNACK within ' + this.opts_.connackTimeoutMs + ' ms')),
+      this.opts_.connackTimeoutMs,
     );
     // ThingsBoard keeps no session state, so always ask for a clean one and restore ourselves.
     this.send_(
@@ -345,7 +358,7 @@ export class MqttSession {
         clientId: this.opts_.clientId,
         username: this.opts_.username,
         password: this.opts_.password,
-        keepaliveSeconds: this.opts_.keepaliveSeconds ?? 60,
+        keepaliveSeconds: this.opts_.keepaliveSeconds,
         cleanSession: true,
         will: this.opts_.will,
       }),
@@ -424,7 +437,7 @@ export class MqttSession {
     this.connectedAt_ = this.clock_.now();
     this.refusedBackoff_.reset();
     this.keepalive_.start();
-    this.log_.info('connected to ' + this.opts_.host + ':' + this.opts_.port);
+    this.log_.info('connected to ' + this.where_);
     for (const [filter, entry] of this.subscriptions_) this.sendSubscribe_(filter, entry);
     // Unacknowledged publishes go first, same ids, DUP set, original order [MQTT-4.4.0-1].
     for (const message of this.outbox_.inflight.values()) {
@@ -448,7 +461,7 @@ export class MqttSession {
     if (wasConnected) this.events.emit('disconnect', reason);
     this.events.emit('error', reason);
     if (this.stateValue_ !== 'waiting') return; // a listener closed the session
-    if (wasConnected && this.clock_.now() - this.connectedAt_ >= (this.opts_.stableMs ?? 30_000)) this.backoff_.reset();
+    if (wasConnected && this.clock_.now() - this.connectedAt_ >= this.opts_.stableMs) this.backoff_.reset();
     const backoff = refused ? this.refusedBackoff_ : this.backoff_;
     const delayMs = backoff.next();
     this.events.emit('reconnecting', { delayMs, attempt: backoff.attempts });
@@ -545,7 +558,7 @@ export class MqttSession {
   // ---- receiving ----
 
   private onPublish_(topic: string, payload: Uint8Array, qos: 0 | 1, dup: boolean, retain: boolean, id: number): void {
-    if (this.pendingInbound_ >= this.maxPendingInbound_) {
+    if (this.pendingInbound_ >= this.opts_.maxPendingInbound) {
       // Handlers are behind: refuse rather than queue without bound. QoS 1 gets no PUBACK
       // (ThingsBoard never retransmits, so the sender sees a timeout; a standard broker resends
       // after reconnect); QoS 0 is dropped, which its delivery guarantee allows.
@@ -620,11 +633,10 @@ function failAll(waiters: Done[], error: MqttError): void {
   for (const done of list) done(error);
 }
 
-function checkOptions(o: MqttSessionOptions): void {
+function checkOptions(o: ResolvedOptions): void {
   const bad = (message: string) => {
     throw invalidArgument('MQTT session options: ' + message);
   };
-  if (!o || typeof o !== 'object') bad('missing');
   if (!o.connector || typeof o.connector.connect !== 'function') bad('connector is required');
   if (!o.clock || typeof o.clock.setTimeout !== 'function') bad('clock is required');
   if (typeof o.host !== 'string' || o.host.length === 0) bad('host must be a non-empty string');
@@ -632,8 +644,8 @@ function checkOptions(o: MqttSessionOptions): void {
   if (typeof o.clientId !== 'string') bad('clientId must be a string');
   // A password without a user name is not allowed in MQTT 3.1.1 [MQTT-3.1.2-22].
   if (o.password !== undefined && o.username === undefined) bad('a password needs a username');
-  const ka = o.keepaliveSeconds ?? 60;
+  const ka = o.keepaliveSeconds;
   if (!Number.isInteger(ka) || ka < 0 || ka > 65535) bad('keepaliveSeconds must be an integer 0..65535');
-  const max = o.maxPacketBytes ?? DEFAULT_MAX_PACKET;
+  const max = o.maxPacketBytes;
   if (!Number.isInteger(max) || max < 64 || max > 268_435_460) bad('maxPacketBytes must be an integer 64..268435460');
 }
