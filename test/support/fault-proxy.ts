@@ -16,21 +16,12 @@
  * event order.
  */
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { mulberry32 } from './random';
 import { MqttFramer } from './mqtt-frames';
 
 const HOST = '127.0.0.1';
 
-/** Small fast PRNG (mulberry32): returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from './random';
 
 export interface FaultProxyOptions {
   targetPort: number;

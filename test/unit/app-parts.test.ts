@@ -10,18 +10,7 @@ import type { TbDevice } from '../../src/thingsboard/tb-device';
 import type { TimedValues } from '../../src/thingsboard/telemetry';
 import { createSimulatedFirmware, createSimulatedIo, simulatedBoard } from '../../targets/host/simulated-board';
 import { FakeClock } from '../support/fake-clock';
-
-/** Deterministic 0 <= x < 1 (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as seeded } from '../support/random';
 
 function recordingLog(): Log & { lines: string[] } {
   const lines: string[] = [];

@@ -1,9 +1,10 @@
-import { generate, parser as createParser } from 'mqtt-packet';
+import { generate } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import type { ConnectFields, MqttCodec } from '../../src/mqtt/codec-types';
 import { compactCodec } from '../../src/mqtt/compact-codec';
 import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
-import { mulberry32 } from '../support/fault-proxy';
+import { mulberry32 } from '../support/random';
+import { parsePacket as parseWithMqttPacket } from '../support/mqtt-parse';
 
 /** mqtt-packet's own generate() is the reference every codec must match byte for byte. */
 function referenceConnect(f: ConnectFields): Buffer {
@@ -12,15 +13,6 @@ function referenceConnect(f: ConnectFields): Buffer {
   if (f.password !== undefined) p.password = f.password;
   if (f.will) p.will = { ...f.will };
   return generate(p as never);
-}
-
-function parseWithMqttPacket(bytes: Uint8Array): any {
-  const p = createParser();
-  let out: any;
-  p.on('packet', (x) => (out = x));
-  p.on('error', (e) => (out = e));
-  p.parse(Buffer.from(bytes));
-  return out;
 }
 
 const connectFixtures: [string, ConnectFields][] = [

@@ -1,4 +1,4 @@
-import { generate, parser as createParser } from 'mqtt-packet';
+import { generate } from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MqttCodec } from '../../src/mqtt/codec-types';
 import { compactCodec } from '../../src/mqtt/compact-codec';
@@ -7,19 +7,11 @@ import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
 import { MqttSession, type MqttSessionOptions } from '../../src/mqtt/session';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock';
 import { FakeConnector, type FakeSocket } from '../support/fake-connector';
+import { parsePacket as parse } from '../support/mqtt-parse';
 
 const CONNACK_OK = [0x20, 2, 0, 0];
 const pkt = (p: object) => Uint8Array.from(generate(p as never));
 const puback = (id: number) => [0x40, 2, id >> 8, id & 0xff];
-
-function parse(bytes: Uint8Array): any {
-  const p = createParser();
-  let out: any;
-  p.on('packet', (x) => (out = x));
-  p.on('error', (e) => (out = e));
-  p.parse(Buffer.from(bytes));
-  return out;
-}
 
 let sessions: MqttSession[] = [];
 /** Every test runs once per codec (see describe blocks at the end of the file). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../support/random';
 import {
   MqttFramer,
   PacketType,
@@ -9,18 +10,6 @@ import {
   packetTypeName,
   splitFrames,
 } from '../support/mqtt-frames';
-
-/** Small deterministic PRNG so the random cases are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function body(n: number, fill = 0xab): Buffer {
   return Buffer.alloc(n, fill);

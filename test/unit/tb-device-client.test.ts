@@ -1,17 +1,10 @@
-import { generate, parser as createParser } from 'mqtt-packet';
+import { generate } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttSession } from '../../src/mqtt/session';
 import { DeviceClient } from '../../src/thingsboard/device-client';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock';
 import { FakeConnector } from '../support/fake-connector';
-
-function parse(bytes: Uint8Array): any {
-  const p = createParser();
-  let out: any;
-  p.on('packet', (x) => (out = x));
-  p.parse(Buffer.from(bytes));
-  return out;
-}
+import { parsePacket as parse } from '../support/mqtt-parse';
 
 const closers: (() => void)[] = [];
 afterEach(() => closers.splice(0).forEach((c) => c()));
