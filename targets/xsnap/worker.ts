@@ -222,6 +222,9 @@ export class XsWorker {
     const err = opts.stderr ?? 'inherit';
     const child = spawn(bin, args, {
       argv0: name,
+      // Its own process group: a Ctrl-C in the terminal reaches only Node, which then stops the
+      // worker in order. If Node dies, the worker sees its pipes close and exits by itself.
+      detached: true,
       stdio: [
         'ignore',
         typeof out === 'function' ? 'pipe' : out,

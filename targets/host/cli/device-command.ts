@@ -46,7 +46,8 @@ export async function deviceCommand(args: string[], until: Promise<void>): Promi
     const { runXsDevice } = await import('../../xsnap/xs-device');
     let device: Awaited<ReturnType<typeof runXsDevice>>;
     try {
-      device = await runXsDevice({ ...options.config, stateDir: options.stateDir, name: options.name, log });
+      const info = firmwareInfo();
+      device = await runXsDevice({ ...options.config, stateDir: options.stateDir, name: info.name, appOptions: { version: info.version }, logLevel: options.verbose ? 'debug' : 'info', log });
     } catch (error) {
       log.error('device (xs): ' + describeError(error));
       return 1;
