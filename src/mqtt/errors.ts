@@ -6,6 +6,7 @@ export type MqttErrorCode =
   | 'connect-timeout' // the TCP/TLS connection did not open in time
   | 'socket' // the connection failed or dropped
   | 'keepalive-timeout' // nothing received within 1.5 x keepalive
+  | 'ack-timeout' // a QoS 1 publish got no PUBACK in time on a live connection
   | 'packet-too-large' // an inbound or outbound packet over the configured cap
   | 'malformed' // bytes that are not a valid MQTT 3.1.1 packet
   | 'protocol' // a valid packet the server must not send at that point

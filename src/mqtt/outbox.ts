@@ -10,6 +10,8 @@ export interface OutgoingPublish {
   /** Packet id once sent (QoS 1); 0 while queued. */
   id: number;
   done: Done | undefined;
+  /** When it was last written (QoS 1), for the PUBACK timeout. */
+  sentAt?: number;
 }
 
 export interface OutboxLimits {

@@ -46,6 +46,12 @@ export interface MqttSessionOptions {
   refusedBackoff?: Partial<BackoffOptions>;
   /** A connection that lived this long resets the backoff when it drops. Default 30 s. */
   stableMs?: number;
+  /**
+   * A QoS 1 publish without PUBACK for this long, on a connection that otherwise answers, makes the
+   * session reconnect, which resends it with DUP (MQTT 3.1.1 resends only on a new connection
+   * [MQTT-4.4.0-1]). 0 turns it off. Default 30 s.
+   */
+  ackTimeoutMs?: number;
 
   /** Largest packet accepted from or sent to the server, headers included. Default 65536 (ThingsBoard's cap). */
   maxPacketBytes?: number;
@@ -115,6 +121,7 @@ const DEFAULTS = {
   connectTimeoutMs: 10_000,
   connackTimeoutMs: 10_000,
   stableMs: 30_000,
+  ackTimeoutMs: 30_000,
   maxPacketBytes: 65536,
   maxQueuedMessages: 32,
   maxQueuedBytes: 16384,
@@ -152,6 +159,7 @@ export class MqttSession {
   private writable_ = true;
   private handshakeTimer_: TimerHandle | undefined;
   private reconnectTimer_: TimerHandle | undefined;
+  private ackTimer_: TimerHandle | undefined;
   private connectedAt_ = 0;
   private pendingInbound_ = 0;
 
@@ -442,10 +450,33 @@ export class MqttSession {
     // Unacknowledged publishes go first, same ids, DUP set, original order [MQTT-4.4.0-1].
     for (const message of this.outbox_.inflight.values()) {
       setDup(message.bytes);
+      message.sentAt = this.clock_.now();
       this.send_(message.bytes);
     }
+    this.armAckTimer_();
     this.events.emit('connect', { sessionPresent });
     this.pump_();
+  }
+
+  /**
+   * One lazy timer for PUBACK timeouts: it wakes when the oldest in-flight publish is due and
+   * re-arms for the next one, so a busy connection costs no timer per message.
+   */
+  private armAckTimer_(): void {
+    if (this.ackTimer_ !== undefined || this.opts_.ackTimeoutMs <= 0 || !this.connected) return;
+    const oldest = this.outbox_.inflight.values().next().value;
+    if (!oldest) return;
+    const due = (oldest.sentAt ?? 0) + this.opts_.ackTimeoutMs;
+    this.ackTimer_ = this.clock_.setTimeout(() => {
+      this.ackTimer_ = undefined;
+      const first = this.outbox_.inflight.values().next().value;
+      if (!this.connected || !first) return;
+      if (this.clock_.now() - (first.sentAt ?? 0) >= this.opts_.ackTimeoutMs) {
+        this.drop_(new MqttError('ack-timeout', 'no PUBACK for packet ' + first.id + ' within ' + this.opts_.ackTimeoutMs + ' ms; reconnecting to resend it'));
+        return;
+      }
+      this.armAckTimer_();
+    }, Math.max(0, due - this.clock_.now()));
   }
 
   /**
@@ -475,6 +506,10 @@ export class MqttSession {
     this.conn_ = undefined;
     this.clearHandshakeTimer_();
     this.keepalive_.stop();
+    if (this.ackTimer_ !== undefined) {
+      this.clock_.clearTimeout(this.ackTimer_);
+      this.ackTimer_ = undefined;
+    }
     if (conn) {
       conn.framer.reset();
       if (conn.socket) conn.socket.close();
@@ -515,8 +550,10 @@ export class MqttSession {
         const id = this.ids_.allocate();
         message.id = id;
         setPacketId(message.bytes, message.idOffset, id);
+        message.sentAt = this.clock_.now();
         this.outbox_.inflight.set(id, message);
         this.send_(message.bytes);
+        this.armAckTimer_();
       } else {
         this.send_(message.bytes);
         if (message.done) message.done();

@@ -438,3 +438,46 @@ describe('MqttSession inbound', () => {
 });
 });
 }
+
+describe('MqttSession PUBACK timeout', () => {
+  it('reconnects and resends with DUP when a publish gets no PUBACK on a link that still answers pings', () => {
+    const { clock, connector, session, errors } = setup({ keepaliveSeconds: 5, ackTimeoutMs: 20_000 });
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    let done: string | undefined = 'pending';
+    session.publish('t', 'lost-ack', { qos: 1 }, (e) => (done = e?.code));
+    const first = parse(connector.last.take()[0]);
+    // The server answers every PINGREQ but never this PUBACK.
+    for (let t = 0; t < 19; t++) {
+      clock.advance(1000);
+      for (const b of connector.last.take()) if (b[0] === 0xc0) connector.last.receive([0xd0, 0]);
+    }
+    expect(session.connected).toBe(true);
+    clock.advance(1000);
+    expect(errors.map((e) => e.code)).toEqual(['ack-timeout']);
+    expect(connector.last.closed).toBe(true);
+    clock.advance(1000);
+    accept(connector.last);
+    const resent = parse(connector.last.written[1]);
+    expect(resent).toMatchObject({ messageId: first.messageId, dup: true, payload: Buffer.from('lost-ack') });
+    connector.last.receive([0x40, 2, first.messageId >> 8, first.messageId & 0xff]);
+    expect(done).toBeUndefined();
+  });
+
+  it('does not fire while PUBACKs keep coming, and leaves no timer behind', () => {
+    const { clock, connector, session, errors } = setup({ keepaliveSeconds: 0, ackTimeoutMs: 5000 });
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    for (let i = 0; i < 50; i++) {
+      session.publish('t', String(i), { qos: 1 });
+      const p = parse(connector.last.take()[0]);
+      clock.advance(1000);
+      connector.last.receive([0x40, 2, p.messageId >> 8, p.messageId & 0xff]);
+    }
+    expect(errors).toEqual([]);
+    clock.advance(10_000);
+    expect(clock.pending()).toBe(0);
+  });
+});
