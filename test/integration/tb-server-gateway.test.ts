@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { startTbServer, type TbServer } from '../../targets/host/tb-server/index';
-import { parseServerArgs } from '../../targets/host/tb-server/cli';
+import { parseServerOptions } from '../../targets/host/cli/server-command';
 
 let server: TbServer;
 const clients: MqttClient[] = [];
@@ -227,14 +227,17 @@ describe('REST API', () => {
 });
 
 describe('command line', () => {
-  it('parses devices, gateways, basic credentials and provisioning', () => {
-    expect(parseServerArgs(['--mqtt-port', '1883', '--device', 'd:T', '--gateway', 'g:G', '--basic', 'b:c:u:p', '--provision', 'k:s'])).toEqual({
-      mqttPort: 1883,
+  it('tbxs server parses ports, devices, gateways and provisioning keys', () => {
+    expect(parseServerOptions(['--mqtt-port', '1884', '--device', 'd:T', '--gateway', 'g:G', '--provision-key', 'k', '--provision-secret', 's'])).toEqual({
+      mqttPort: 1884,
+      httpPort: 8080,
+      host: '127.0.0.1',
       devices: [{ name: 'd', token: 'T' }],
       gateways: [{ name: 'g', token: 'G' }],
-      basicDevices: [{ name: 'b', clientId: 'c', username: 'u', password: 'p' }],
       provision: { key: 'k', secret: 's' },
+      quiet: undefined,
     });
-    expect(() => parseServerArgs(['--bogus', '1'])).toThrow(/unknown option/);
+    expect(() => parseServerOptions(['--bogus', '1'])).toThrow(/unknown option/);
+    expect(() => parseServerOptions(['--provision-key', 'k'])).toThrow(/go together/);
   });
 });
