@@ -2,6 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { startTbServer, type TbServer } from '../../targets/host/tb-server/index';
+import { closed, httpJson } from '../support/tb-server-helpers';
 
 let server: TbServer;
 const clients: MqttClient[] = [];
@@ -43,31 +44,8 @@ function nextMessage(c: MqttClient, topic: string | RegExp, ms = 3000): Promise<
   });
 }
 
-function closed(c: MqttClient, ms = 3000): Promise<void> {
-  if (!c.connected && c.disconnected) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('connection stayed open')), ms);
-    c.once('close', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-}
 
-async function http(method: string, path: string, body?: unknown): Promise<{ status: number; text: string; json: unknown }> {
-  const res = await fetch(server.httpUrl + path, {
-    method,
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
-}
+const http = (method: string, path: string, body?: unknown) => httpJson(server.httpUrl, method, path, body);
 
 const dev = (name: string) => server.getDevice(name)!;
 

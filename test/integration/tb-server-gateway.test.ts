@@ -2,6 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { startTbServer, type TbServer } from '../../targets/host/tb-server/index';
+import { closed, httpJson } from '../support/tb-server-helpers';
 import { parseServerOptions } from '../../targets/host/cli/server-command';
 
 let server: TbServer;
@@ -30,30 +31,8 @@ function nextMessage(c: MqttClient, topic: string, ms = 3000): Promise<unknown> 
   });
 }
 
-function closed(c: MqttClient, ms = 3000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('connection stayed open')), ms);
-    c.once('close', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-}
 
-async function http(method: string, path: string, body?: unknown): Promise<{ status: number; text: string; json: any }> {
-  const res = await fetch(server.httpUrl + path, {
-    method,
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
-}
+const http = (method: string, path: string, body?: unknown) => httpJson(server.httpUrl, method, path, body);
 
 beforeAll(async () => {
   server = await startTbServer({
