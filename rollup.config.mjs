@@ -42,11 +42,16 @@ const MODDABLE_MODULES = new Set([
  * - unsafe_arrows: function expressions become arrows; safe because the code has no plain
  *   function used with `new`, `.prototype` or `this` (classes only), and nothing reads
  *   Function.prototype.name (undefined in preloaded XS anyway, DESIGN.md).
+ * - unsafe: `String(x)` becomes `"" + x` and `new Error(m)` becomes `Error(m)`, among others; safe
+ *   because no value we stringify is a Symbol or an object whose valueOf differs from toString.
+ * - pure_getters: reading a property has no side effect (our getters have none) and is not used
+ *   as a null check.
+ * Measured on tbxs.min.js: passes 3 saves 36 bytes, unsafe 271, pure_getters 43.
  */
 export const TERSER_OPTIONS = {
   module: true,
   ecma: 2020,
-  compress: { passes: 2, unsafe_arrows: true },
+  compress: { passes: 3, unsafe_arrows: true, unsafe: true, pure_getters: true },
   mangle: { properties: { regex: /_$/ } },
   format: { comments: false },
 };

@@ -1,4 +1,5 @@
 import type { Level } from './digital';
+import { isIntegerIn } from '../../src/platform/guards';
 import { HalError } from './errors';
 
 /**
@@ -13,14 +14,14 @@ export function checkLevel(level: unknown, where: string): Level {
 
 export function checkDuty(duty: unknown, resolution: number, where: string): number {
   const max = 2 ** resolution - 1;
-  if (typeof duty !== 'number' || !Number.isInteger(duty) || duty < 0 || duty > max) {
+  if (!isIntegerIn(duty, 0, max)) {
     throw new HalError('range', where + ': duty must be an integer 0..' + max + ' (' + resolution + ' bits), got ' + String(duty));
   }
   return duty;
 }
 
 export function checkPin(pin: unknown, what: string): number {
-  if (typeof pin !== 'number' || !Number.isInteger(pin) || pin < 0) {
+  if (!isIntegerIn(pin, 0)) {
     throw new HalError('bad-config', what + ': pin must be a non-negative integer, got ' + String(pin));
   }
   return pin;

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../platform/clock';
+import { clearTimer, type Clock, type TimerHandle } from '../platform/clock';
 
 /**
  * Settles a bouncing contact: every edge (re)starts a quiet-period timer, and only when the input
@@ -26,8 +26,6 @@ export class Debouncer {
   }
 
   cancel(): void {
-    if (this.timer_ === undefined) return;
-    this.clock_.clearTimeout(this.timer_);
-    this.timer_ = undefined;
+    this.timer_ = clearTimer(this.clock_, this.timer_);
   }
 }

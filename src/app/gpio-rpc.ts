@@ -2,6 +2,7 @@ import type { JsonValue } from '../platform/store';
 import type { TbDevice } from '../thingsboard/tb-device';
 import { parseBoolean, show } from './coerce';
 import type { Gpio } from './gpio';
+import { isString } from '../platform/guards';
 
 /**
  * The GPIO RPC methods. Replies follow the ThingsBoard GPIO widgets: getGpioStatus and
@@ -45,7 +46,7 @@ function paramsObject(params: JsonValue, method: string): { [key: string]: JsonV
 
 /** Some dashboards send the params object as a JSON string: '{"pin":2,"enabled":true}'. */
 function parseMaybeJson(value: JsonValue | undefined): JsonValue | undefined {
-  if (typeof value !== 'string' || value.charAt(0) !== '{') return value;
+  if (!isString(value) || value.charAt(0) !== '{') return value;
   try {
     return JSON.parse(value) as JsonValue;
   } catch {

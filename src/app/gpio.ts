@@ -6,6 +6,7 @@ import type { Log } from '../platform/log';
 import type { JsonValue } from '../platform/store';
 import { parsePinNumber, show } from './coerce';
 import { Debouncer } from './debouncer';
+import { isString } from '../platform/guards';
 
 /** Why a GPIO state changed: an RPC (or other call), or a settled input edge. */
 export type GpioCause = 'command' | 'input';
@@ -129,18 +130,12 @@ export class Gpio {
 
   /** Every open pin (outputs, then inputs) by name: {"led": true, "button": false}. */
   statusByName(): { [name: string]: boolean } {
-    const out: { [name: string]: boolean } = {};
-    for (const slot of this.outputs_) out[slot.name] = logical(slot.io.read(), slot.activeLow);
-    for (const slot of this.inputs_) out[slot.name] = slot.on;
-    return out;
+    return this.status_(false);
   }
 
   /** Every open pin by GPIO number as a string, as the ThingsBoard GPIO widgets expect: {"2": true}. */
   statusByNumber(): { [pin: string]: boolean } {
-    const out: { [pin: string]: boolean } = {};
-    for (const slot of this.outputs_) out[String(slot.pin)] = logical(slot.io.read(), slot.activeLow);
-    for (const slot of this.inputs_) out[String(slot.pin)] = slot.on;
-    return out;
+    return this.status_(true);
   }
 
   private openOutput_(name: string, pin: number, mode: 'output' | 'output-open-drain', activeLow: boolean, initial: Level | undefined): void {
@@ -174,7 +169,7 @@ export class Gpio {
   }
 
   private resolveName_(ref: JsonValue | undefined): string {
-    if (typeof ref === 'string' && Object.prototype.hasOwnProperty.call(this.board_.pins, ref.trim())) return ref.trim();
+    if (isString(ref) && Object.prototype.hasOwnProperty.call(this.board_.pins, ref.trim())) return ref.trim();
     const number = parsePinNumber(ref);
     if (number !== undefined) {
       for (const name of Object.keys(this.board_.pins)) if (this.board_.pins[name].pin === number) return name;
@@ -189,15 +184,25 @@ export class Gpio {
     return slots.length === 0 ? 'none' : slots.map((s) => s.name + ' (' + s.pin + ')').join(', ');
   }
 
+  private status_(byNumber: boolean): { [key: string]: boolean } {
+    const out: { [key: string]: boolean } = {};
+    for (const slot of this.outputs_) out[byNumber ? slot.pin : slot.name] = logical(slot.io.read(), slot.activeLow);
+    for (const slot of this.inputs_) out[byNumber ? slot.pin : slot.name] = slot.on;
+    return out;
+  }
+
   private findOutput_(name: string): OutputSlot | undefined {
-    for (const slot of this.outputs_) if (slot.name === name) return slot;
-    return undefined;
+    return find(this.outputs_, name);
   }
 
   private findInput_(name: string): InputSlot | undefined {
-    for (const slot of this.inputs_) if (slot.name === name) return slot;
-    return undefined;
+    return find(this.inputs_, name);
   }
+}
+
+function find<T extends { name: string }>(slots: T[], name: string): T | undefined {
+  for (const slot of slots) if (slot.name === name) return slot;
+  return undefined;
 }
 
 function logical(level: Level, activeLow: boolean): boolean {

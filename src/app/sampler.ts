@@ -1,7 +1,7 @@
 import { openAnalogSensor, openI2cSensor } from '../../hal/drivers';
 import type { BoardDescription, IoFactory, Sensor } from '../../hal/types';
 import { isHalError } from '../../hal/types';
-import type { Clock, TimerHandle } from '../platform/clock';
+import { clearTimer, type Clock, type TimerHandle } from '../platform/clock';
 import { describeError } from '../platform/errors';
 import type { Log } from '../platform/log';
 import type { JsonValue } from '../platform/store';
@@ -90,7 +90,7 @@ export class Sampler {
       return;
     }
     // Apply a new period at once: the next cycle is due one new period after the last one began.
-    this.clearCycleTimer_();
+    this.cycleTimer_ = clearTimer(this.clock_, this.cycleTimer_);
     const due = this.lastCycleAt_ + intervalMs;
     this.cycleTimer_ = this.clock_.setTimeout(() => this.cycle_(), Math.max(0, due - this.clock_.now()));
   }
@@ -98,11 +98,8 @@ export class Sampler {
   /** Stops the loop; a conversion in progress is dropped. */
   stop(): void {
     this.running_ = false;
-    this.clearCycleTimer_();
-    if (this.readTimer_ !== undefined) {
-      this.clock_.clearTimeout(this.readTimer_);
-      this.readTimer_ = undefined;
-    }
+    this.cycleTimer_ = clearTimer(this.clock_, this.cycleTimer_);
+    this.readTimer_ = clearTimer(this.clock_, this.readTimer_);
   }
 
   /** Stops the loop and closes every sensor. */
@@ -183,12 +180,6 @@ export class Sampler {
     if (isHalError(error)) this.log_.warn('sensor ' + slot.name + ': ' + describeError(error));
     else this.log_.error('sensor ' + slot.name + ' failed unexpectedly: ' + describeError(error));
     return errorText(error);
-  }
-
-  private clearCycleTimer_(): void {
-    if (this.cycleTimer_ === undefined) return;
-    this.clock_.clearTimeout(this.cycleTimer_);
-    this.cycleTimer_ = undefined;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { JsonValue } from '../platform/store';
+import { isString } from '../platform/guards';
 
 /**
  * What a user may change at run time through shared attributes. Every setting has a rule below;
@@ -54,5 +55,5 @@ export function checkSetting(name: SettingName, value: JsonValue): number | bool
 
 function describe(value: JsonValue): string {
   const text = JSON.stringify(value) ?? String(value);
-  return (typeof value === 'string' ? 'string ' : '') + (text.length > 40 ? text.slice(0, 40) + '...' : text);
+  return (isString(value) ? 'string ' : '') + (text.length > 40 ? text.slice(0, 40) + '...' : text);
 }

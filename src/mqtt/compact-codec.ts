@@ -1,6 +1,7 @@
 import { utf8Decode, utf8Encode } from '../platform/utf8';
 import type { ConnectFields, MqttCodec, PacketParser, ParsedPublish, ParsedSuback } from './codec-types';
 import { writeRemainingLength } from './publish-encoder';
+import { isString } from '../platform/guards';
 
 /**
  * A hand-written codec for the packets mqtt-packet-codec.ts handles, in a few hundred bytes of
@@ -30,7 +31,7 @@ function lengthBytes(n: number): number {
 
 /** A UTF-8 string or binary field with its 2-byte length prefix [MQTT-1.5.3]. */
 function field(value: string | Uint8Array): Uint8Array {
-  const bytes = typeof value === 'string' ? utf8Encode(value) : value;
+  const bytes = isString(value) ? utf8Encode(value) : value;
   const out = new Uint8Array(2 + bytes.length);
   out[0] = bytes.length >> 8;
   out[1] = bytes.length & 0xff;

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../platform/clock';
+import { clearTimer, type Clock, type TimerHandle } from '../platform/clock';
 
 export interface KeepaliveCallbacks {
   /** Time to send a PINGREQ. */
@@ -43,10 +43,7 @@ export class Keepalive {
 
   stop(): void {
     this.running_ = false;
-    if (this.timer_ !== undefined) {
-      this.clock_.clearTimeout(this.timer_);
-      this.timer_ = undefined;
-    }
+    this.timer_ = clearTimer(this.clock_, this.timer_);
   }
 
   onSent(): void {

@@ -1,4 +1,5 @@
 import { utf8Encode } from '../platform/utf8';
+import { isString } from '../platform/guards';
 
 /**
  * Hand encoder for the hot path: PUBLISH, PUBACK and PINGREQ.
@@ -24,7 +25,7 @@ export function encodePublish(topic: string, payload: string | Uint8Array, qos: 
   // Native TextEncoder where there is one (see platform/utf8.ts): one small copy beats a
   // JavaScript loop over the string on XS.
   const topicBytes = utf8Encode(topic);
-  const payloadBytes = typeof payload === 'string' ? utf8Encode(payload) : payload;
+  const payloadBytes = isString(payload) ? utf8Encode(payload) : payload;
   const topicLength = topicBytes.length;
   const payloadLength = payloadBytes.length;
   const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + payloadLength;

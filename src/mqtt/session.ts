@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../platform/clock';
+import { clearTimer, type Clock, type TimerHandle } from '../platform/clock';
 import { Emitter } from '../platform/emitter';
 import { describeError } from '../platform/errors';
 import type { Log } from '../platform/log';
@@ -15,6 +15,7 @@ import { Outbox, type Done, type OutgoingPublish } from './outbox';
 import { PacketIdAllocator } from './packet-ids';
 import { encodePingreq, encodePuback, encodePublish, setDup, setPacketId } from './publish-encoder';
 import { checkTopicFilter, checkTopicName } from './topic-rules';
+import { isIntegerIn, isNonEmptyString, isString } from '../platform/guards';
 
 export interface MqttSessionOptions {
   connector: Connector;
@@ -305,10 +306,7 @@ export class MqttSession {
     if (wasConnected) this.send_(this.codec_.encodeDisconnect());
     this.stateValue_ = 'closed';
     this.teardown_();
-    if (this.reconnectTimer_ !== undefined) {
-      this.clock_.clearTimeout(this.reconnectTimer_);
-      this.reconnectTimer_ = undefined;
-    }
+    this.reconnectTimer_ = clearTimer(this.clock_, this.reconnectTimer_);
     const closed = new MqttError('closed', 'the MQTT session was closed');
     this.outbox_.drain((m) => m.done && m.done(closed));
     for (const entry of this.subscriptions_.values()) failAll(entry.waiters, closed);
@@ -355,7 +353,7 @@ export class MqttSession {
 
   private onSocketOpen_(): void {
     this.stateValue_ = 'handshake';
-    this.clearHandshakeTimer_();
+    this.handshakeTimer_ = clearTimer(this.clock_, this.handshakeTimer_);
     this.handshakeTimer_ = this.clock_.setTimeout(
       () => this.drop_(new MqttError('connack-timeout', 'no CONNACK within ' + this.opts_.connackTimeoutMs + ' ms')),
       this.opts_.connackTimeoutMs,
@@ -436,7 +434,7 @@ export class MqttSession {
   }
 
   private onConnack_(returnCode: number, sessionPresent: boolean): void {
-    this.clearHandshakeTimer_();
+    this.handshakeTimer_ = clearTimer(this.clock_, this.handshakeTimer_);
     if (returnCode !== 0) {
       this.drop_(connackRefusal(returnCode), isCredentialRefusal(returnCode));
       return;
@@ -504,12 +502,9 @@ export class MqttSession {
   private teardown_(): void {
     const conn = this.conn_;
     this.conn_ = undefined;
-    this.clearHandshakeTimer_();
+    this.handshakeTimer_ = clearTimer(this.clock_, this.handshakeTimer_);
     this.keepalive_.stop();
-    if (this.ackTimer_ !== undefined) {
-      this.clock_.clearTimeout(this.ackTimer_);
-      this.ackTimer_ = undefined;
-    }
+    this.ackTimer_ = clearTimer(this.clock_, this.ackTimer_);
     if (conn) {
       conn.framer.reset();
       if (conn.socket) conn.socket.close();
@@ -523,13 +518,6 @@ export class MqttSession {
       if (done) done();
     }
     this.unsubscribeWaiters_.clear();
-  }
-
-  private clearHandshakeTimer_(): void {
-    if (this.handshakeTimer_ !== undefined) {
-      this.clock_.clearTimeout(this.handshakeTimer_);
-      this.handshakeTimer_ = undefined;
-    }
   }
 
   // ---- sending ----
@@ -652,7 +640,7 @@ export class MqttSession {
     if (this.stateValue_ === 'closed') return new MqttError('closed', 'publish on a closed session');
     if (qos === 2) return new MqttError('qos-unsupported', 'QoS 2 unsupported: ThingsBoard accepts QoS 0 and 1 only');
     if (qos !== 0 && qos !== 1) return invalidArgument('QoS must be 0 or 1, got ' + String(qos));
-    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+    if (!isString(payload) && !(payload instanceof Uint8Array)) {
       return invalidArgument('payload must be a string or a Uint8Array');
     }
     return checkTopicName(topic);
@@ -676,13 +664,13 @@ function checkOptions(o: ResolvedOptions): void {
   };
   if (!o.connector || typeof o.connector.connect !== 'function') bad('connector is required');
   if (!o.clock || typeof o.clock.setTimeout !== 'function') bad('clock is required');
-  if (typeof o.host !== 'string' || o.host.length === 0) bad('host must be a non-empty string');
-  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) bad('port must be an integer 1..65535, got ' + String(o.port));
-  if (typeof o.clientId !== 'string') bad('clientId must be a string');
+  if (!isNonEmptyString(o.host)) bad('host must be a non-empty string');
+  if (!isIntegerIn(o.port, 1, 65535)) bad('port must be an integer 1..65535, got ' + String(o.port));
+  if (!isString(o.clientId)) bad('clientId must be a string');
   // A password without a user name is not allowed in MQTT 3.1.1 [MQTT-3.1.2-22].
   if (o.password !== undefined && o.username === undefined) bad('a password needs a username');
   const ka = o.keepaliveSeconds;
-  if (!Number.isInteger(ka) || ka < 0 || ka > 65535) bad('keepaliveSeconds must be an integer 0..65535');
+  if (!isIntegerIn(ka, 0, 65535)) bad('keepaliveSeconds must be an integer 0..65535');
   const max = o.maxPacketBytes;
-  if (!Number.isInteger(max) || max < 64 || max > 268_435_460) bad('maxPacketBytes must be an integer 64..268435460');
+  if (!isIntegerIn(max, 64, 268_435_460)) bad('maxPacketBytes must be an integer 64..268435460');
 }

@@ -1,9 +1,10 @@
 import { utf8Length } from '../platform/utf8';
 import { invalidArgument, type MqttError } from './errors';
+import { isNonEmptyString } from '../platform/guards';
 
 /** Topic names for PUBLISH: not empty [MQTT-4.7.3-1], no wildcards [MQTT-3.3.2-2], no U+0000, <= 65535 bytes. */
 export function checkTopicName(topic: string): MqttError | undefined {
-  if (typeof topic !== 'string' || topic.length === 0) return invalidArgument('topic name must be a non-empty string');
+  if (!isNonEmptyString(topic)) return invalidArgument('topic name must be a non-empty string');
   if (topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0) {
     return invalidArgument('topic name "' + topic + '" contains a wildcard (+ or #)');
   }
@@ -15,7 +16,7 @@ export function checkTopicName(topic: string): MqttError | undefined {
  * [MQTT-4.7.1-2]; '+' only alone in its level [MQTT-4.7.1-3].
  */
 export function checkTopicFilter(filter: string): MqttError | undefined {
-  if (typeof filter !== 'string' || filter.length === 0) return invalidArgument('topic filter must be a non-empty string');
+  if (!isNonEmptyString(filter)) return invalidArgument('topic filter must be a non-empty string');
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i];

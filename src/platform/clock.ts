@@ -11,3 +11,12 @@ export interface Clock {
   setTimeout(callback: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
+
+/**
+ * Clears `handle` when there is one and returns undefined, to store back in one statement:
+ * `this.timer_ = clearTimer(this.clock_, this.timer_)`.
+ */
+export function clearTimer(clock: Clock, handle: TimerHandle | undefined): undefined {
+  if (handle !== undefined) clock.clearTimeout(handle);
+  return undefined;
+}

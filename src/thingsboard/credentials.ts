@@ -1,5 +1,6 @@
 import type { JsonValue, Store } from '../platform/store';
 import { isObject } from './json';
+import { isString, isNonEmptyString } from '../platform/guards';
 
 /** How a device authenticates to ThingsBoard. */
 export type DeviceCredentials =
@@ -21,8 +22,8 @@ export function saveCredentials(store: Store, credentials: DeviceCredentials): v
 
 export function readCredentials(value: JsonValue | undefined): DeviceCredentials | undefined {
   if (!isObject(value)) return undefined;
-  if (value.type === 'ACCESS_TOKEN' && isText(value.token)) return { type: 'ACCESS_TOKEN', token: value.token as string };
-  if (value.type === 'MQTT_BASIC' && typeof value.clientId === 'string' && typeof value.username === 'string' && typeof value.password === 'string') {
+  if (value.type === 'ACCESS_TOKEN' && isNonEmptyString(value.token)) return { type: 'ACCESS_TOKEN', token: value.token };
+  if (value.type === 'MQTT_BASIC' && isString(value.clientId) && isString(value.username) && isString(value.password)) {
     return { type: 'MQTT_BASIC', clientId: value.clientId, username: value.username, password: value.password };
   }
   if (value.type === 'X509_CERTIFICATE') return { type: 'X509_CERTIFICATE' };
@@ -43,8 +44,4 @@ export function connectFields(credentials: DeviceCredentials, clientId: string):
     case 'X509_CERTIFICATE':
       return { clientId };
   }
-}
-
-function isText(v: JsonValue | undefined): boolean {
-  return typeof v === 'string' && v.length > 0;
 }

@@ -13,6 +13,7 @@ import { parseSharedUpdate, type SharedAttributesListener } from './shared-attri
 import type { AttributeRequest, AttributesResponse, ClaimOptions, TbDevice } from './tb-device';
 import { checkAttributes, checkTelemetry, type TelemetryInput } from './telemetry';
 import * as T from './topics';
+import { isIntegerIn, isNonEmptyString, isString } from '../platform/guards';
 
 export interface DeviceClientOptions {
   session: MqttSession;
@@ -117,7 +118,7 @@ export class DeviceClient implements TbDevice {
 
   /** Client-side RPC: asks the server and resolves with its answer (any JSON). */
   callRpc(method: string, params: JsonValue = {}, timeoutMs = this.requestTimeoutMs_): Promise<JsonValue> {
-    if (typeof method !== 'string' || method.length === 0) {
+    if (!isNonEmptyString(method)) {
       // The server drops a connection whose request has no method.
       return Promise.reject(invalidArgument('client-side RPC needs a method name'));
     }
@@ -129,11 +130,11 @@ export class DeviceClient implements TbDevice {
   claim(options: ClaimOptions = {}): Promise<void> {
     const body: JsonObject = {};
     if (options.secretKey !== undefined) {
-      if (typeof options.secretKey !== 'string') return Promise.reject(invalidArgument('claim secretKey must be a string'));
+      if (!isString(options.secretKey)) return Promise.reject(invalidArgument('claim secretKey must be a string'));
       body.secretKey = options.secretKey;
     }
     if (options.durationMs !== undefined) {
-      if (!Number.isInteger(options.durationMs) || options.durationMs <= 0) {
+      if (!isIntegerIn(options.durationMs, 1)) {
         return Promise.reject(invalidArgument('claim durationMs must be a positive integer'));
       }
       body.durationMs = options.durationMs;
@@ -257,7 +258,7 @@ export class DeviceClient implements TbDevice {
 function checkKeys(keys: unknown): string | undefined {
   if (!Array.isArray(keys)) return 'keys must be an array of strings';
   for (const k of keys) {
-    if (typeof k !== 'string' || k.length === 0) return 'keys must be non-empty strings';
+    if (!isNonEmptyString(k)) return 'keys must be non-empty strings';
     if (k.indexOf(',') >= 0) return 'key "' + k + '" contains a comma, which the request format cannot carry';
   }
   return undefined;

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../platform/clock';
+import { clearTimer, type Clock, type TimerHandle } from '../platform/clock';
 import { describeError } from '../platform/errors';
 import type { Log } from '../platform/log';
 
@@ -117,10 +117,7 @@ export class Announcer<T> {
   }
 
   private clearRetry_(): void {
-    if (this.retryTimer_ !== undefined) {
-      this.clock_.clearTimeout(this.retryTimer_);
-      this.retryTimer_ = undefined;
-    }
+    this.retryTimer_ = clearTimer(this.clock_, this.retryTimer_);
   }
 
   private notifyIdle_(): void {

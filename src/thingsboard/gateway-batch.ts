@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../platform/clock';
+import { clearTimer, type Clock, type TimerHandle } from '../platform/clock';
 import { invalidArgument, TbError } from './errors';
 
 export interface GatewayBatchOptions {
@@ -128,9 +128,6 @@ export class GatewayBatch {
 
   private unschedule_(): void {
     this.scheduled_ = false;
-    if (this.timer_ !== undefined) {
-      this.clock_.clearTimeout(this.timer_);
-      this.timer_ = undefined;
-    }
+    this.timer_ = clearTimer(this.clock_, this.timer_);
   }
 }

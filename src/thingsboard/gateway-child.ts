@@ -7,6 +7,7 @@ import type { RpcHandler, RpcRegistry } from './rpc-registry';
 import type { SharedAttributesListener, SharedAttributesUpdate } from './shared-attributes';
 import type { AttributeRequest, AttributesResponse, ClaimOptions, TbDevice } from './tb-device';
 import { checkAttributes, checkTelemetry, type TelemetryInput } from './telemetry';
+import { isIntegerIn, isNonEmptyString, isString } from '../platform/guards';
 
 /** Longest device name or type the gateway accepts (ThingsBoard's column is 255 characters). */
 export const MAX_NAME_LENGTH = 255;
@@ -172,7 +173,7 @@ export class GatewayChild implements TbDevice {
 
 /** Checks a device name (or type) given to the gateway; returns the problem or undefined. */
 export function checkName(value: unknown, what: string): string | undefined {
-  if (typeof value !== 'string' || value.length === 0) return what + ' must be a non-empty string';
+  if (!isNonEmptyString(value)) return what + ' must be a non-empty string';
   if (value.length > MAX_NAME_LENGTH) return what + ' is longer than ' + MAX_NAME_LENGTH + ' characters';
   return undefined;
 }
@@ -181,7 +182,7 @@ export function checkName(value: unknown, what: string): string | undefined {
 function checkKeys(keys: unknown): string | undefined {
   if (!Array.isArray(keys)) return 'keys must be an array of strings';
   if (keys.length > MAX_REQUEST_KEYS) return 'more than ' + MAX_REQUEST_KEYS + ' keys';
-  for (const k of keys) if (typeof k !== 'string' || k.length === 0) return 'keys must be non-empty strings';
+  for (const k of keys) if (!isNonEmptyString(k)) return 'keys must be non-empty strings';
   return undefined;
 }
 
@@ -190,11 +191,11 @@ export function claimBody(options: ClaimOptions): JsonObject | TbError {
   if (typeof options !== 'object' || options === null) return invalidArgument('claim options must be an object');
   const body: JsonObject = {};
   if (options.secretKey !== undefined) {
-    if (typeof options.secretKey !== 'string') return invalidArgument('claim secretKey must be a string');
+    if (!isString(options.secretKey)) return invalidArgument('claim secretKey must be a string');
     body.secretKey = options.secretKey;
   }
   if (options.durationMs !== undefined) {
-    if (!Number.isInteger(options.durationMs) || options.durationMs <= 0) {
+    if (!isIntegerIn(options.durationMs, 1)) {
       return invalidArgument('claim durationMs must be a positive integer');
     }
     body.durationMs = options.durationMs;

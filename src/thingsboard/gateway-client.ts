@@ -18,6 +18,7 @@ import { parseSharedUpdate, type SharedAttributesUpdate } from './shared-attribu
 import type { ClaimOptions } from './tb-device';
 import { checkAttributes, checkTelemetry, type TelemetryInput } from './telemetry';
 import * as T from './topics';
+import { isString, isNonEmptyString } from '../platform/guards';
 
 export { GatewayChild } from './gateway-child';
 export type { GatewayBatchOptions } from './gateway-batch';
@@ -355,7 +356,7 @@ export class GatewayClient {
   private onSharedPush_(payload: Uint8Array): void {
     const body = parseJson(payload);
     const update = body instanceof Error || !isObject(body) || body.data === undefined ? undefined : parseSharedUpdate(body.data);
-    if (!update || !isObject(body) || typeof body.device !== 'string') {
+    if (!update || !isObject(body) || !isString(body.device)) {
       this.log_.warn('gateway shared attribute update ignored, not {"device":"D","data":{..}}: ' + preview(payload));
       return;
     }
@@ -377,7 +378,7 @@ export class GatewayClient {
 
   private onRpc_(payload: Uint8Array, dup: boolean): void {
     const body = parseJson(payload);
-    if (body instanceof Error || !isObject(body) || typeof body.device !== 'string' || body.device.length === 0) {
+    if (body instanceof Error || !isObject(body) || !isNonEmptyString(body.device)) {
       this.log_.warn('gateway RPC ignored, not {"device":"D","data":{..}}: ' + preview(payload));
       return;
     }
@@ -415,7 +416,7 @@ export class GatewayClient {
       this.runningRpc_--;
       send(value);
     };
-    const method = typeof data.method === 'string' ? data.method : '';
+    const method = isString(data.method) ? data.method : '';
     const registry = child.rpcFor(method) ?? this.defaults_;
     this.invokingDevice_ = name;
     try {
@@ -436,7 +437,7 @@ export class GatewayClient {
 
   private onRenamed_(params: JsonValue): JsonValue {
     let pairs = params;
-    if (typeof pairs === 'string') {
+    if (isString(pairs)) {
       const parsed = parseText(pairs);
       if (parsed !== undefined) pairs = parsed;
     }
@@ -446,7 +447,7 @@ export class GatewayClient {
     }
     for (const oldName of Object.keys(pairs)) {
       const newName = pairs[oldName];
-      if (typeof newName !== 'string' || checkName(newName, 'name')) {
+      if (!isString(newName) || checkName(newName, 'name')) {
         this.log_.warn(RENAMED + ': bad new name for ' + oldName);
         continue;
       }
@@ -458,7 +459,7 @@ export class GatewayClient {
   private onDeleted_(params: JsonValue): JsonValue {
     const names = Array.isArray(params) ? params : [params];
     for (const name of names) {
-      if (typeof name !== 'string') {
+      if (!isString(name)) {
         this.log_.warn(DELETED + ' ignored, params are not a device name');
         continue;
       }

@@ -8,6 +8,7 @@ import type { DeviceCredentials } from './credentials';
 import { TbError } from './errors';
 import { isObject, parseJson, preview, type JsonObject } from './json';
 import { PROVISION_REQUEST, PROVISION_RESPONSE, PROVISION_USERNAME } from './topics';
+import { isString, isNonEmptyString } from '../platform/guards';
 
 export interface ProvisionRequest {
   provisionDeviceKey: string;
@@ -114,19 +115,19 @@ function readResponse(payload: Uint8Array, request: ProvisionRequest): DeviceCre
   const body = parseJson(payload);
   if (body instanceof Error || !isObject(body)) return new TbError('bad-response', 'provisioning response is not a JSON object: ' + preview(payload));
   const status = body.status;
-  const message = typeof body.errorMsg === 'string' ? body.errorMsg : '';
+  const message = isString(body.errorMsg) ? body.errorMsg : '';
   if (status === 'NOT_FOUND') return new TbError('provision-not-found', 'provisioning refused: ' + (message || 'unknown provision key or secret') + ' (check provisionDeviceKey and provisionDeviceSecret)');
   if (status === 'FAILURE') return new TbError('provision-failed', 'provisioning refused: ' + (message || 'failure') + ' (with the create-new strategy the device name must not exist yet)');
   if (status !== 'SUCCESS') return new TbError('bad-response', 'provisioning response has status ' + JSON.stringify(status));
   const type = body.credentialsType ?? request.credentialsType ?? 'ACCESS_TOKEN';
   const value = body.credentialsValue;
   if (type === 'ACCESS_TOKEN') {
-    if (typeof value !== 'string' || value.length === 0) return new TbError('bad-response', 'ACCESS_TOKEN provisioning response without a token');
+    if (!isNonEmptyString(value)) return new TbError('bad-response', 'ACCESS_TOKEN provisioning response without a token');
     return { type: 'ACCESS_TOKEN', token: value };
   }
   if (type === 'MQTT_BASIC') {
     // The server spells it "userName" here.
-    if (!isObject(value) || typeof value.clientId !== 'string' || typeof value.userName !== 'string' || typeof value.password !== 'string') {
+    if (!isObject(value) || !isString(value.clientId) || !isString(value.userName) || !isString(value.password)) {
       return new TbError('bad-response', 'MQTT_BASIC provisioning response without {clientId, userName, password}');
     }
     return { type: 'MQTT_BASIC', clientId: value.clientId, username: value.userName, password: value.password };
@@ -137,8 +138,8 @@ function readResponse(payload: Uint8Array, request: ProvisionRequest): DeviceCre
 
 function checkRequest(r: ProvisionRequest): string | undefined {
   if (!r || typeof r !== 'object') return 'missing';
-  if (typeof r.provisionDeviceKey !== 'string' || !r.provisionDeviceKey) return 'provisionDeviceKey is required';
-  if (typeof r.provisionDeviceSecret !== 'string' || !r.provisionDeviceSecret) return 'provisionDeviceSecret is required';
+  if (!isNonEmptyString(r.provisionDeviceKey)) return 'provisionDeviceKey is required';
+  if (!isNonEmptyString(r.provisionDeviceSecret)) return 'provisionDeviceSecret is required';
   const type = r.credentialsType ?? 'ACCESS_TOKEN';
   if (type !== 'ACCESS_TOKEN' && type !== 'MQTT_BASIC' && type !== 'X509_CERTIFICATE') return 'credentialsType must be ACCESS_TOKEN, MQTT_BASIC or X509_CERTIFICATE';
   if (type === 'X509_CERTIFICATE' && !r.hash) return 'X509_CERTIFICATE needs the certificate hash';

@@ -2,6 +2,8 @@ import type { Clock } from '../platform/clock';
 import { describeError } from '../platform/errors';
 import type { JsonValue } from '../platform/store';
 import { invalidArgument } from './errors';
+import { isObject } from './json';
+import { isString, isNonEmptyString } from '../platform/guards';
 
 export interface RpcRequest {
   method: string;
@@ -45,7 +47,7 @@ export class RpcRegistry {
 
   /** Registers (or replaces) the handler for `method`; returns a function that removes it. */
   register(method: string, handler: RpcHandler): () => void {
-    if (typeof method !== 'string' || method.length === 0) throw invalidArgument('RPC method name must be a non-empty string');
+    if (!isNonEmptyString(method)) throw invalidArgument('RPC method name must be a non-empty string');
     if (typeof handler !== 'function') throw invalidArgument('RPC handler for ' + method + ' must be a function');
     if (!this.handlers_.has(method) && this.handlers_.size >= this.maxMethods_) {
       throw invalidArgument('too many RPC methods (cap ' + this.maxMethods_ + ')');
@@ -69,7 +71,7 @@ export class RpcRegistry {
    * `body` is the parsed request ({method, params}); anything else gets an error reply.
    */
   invoke(body: JsonValue, id: string | number, reply: (value: JsonValue) => void): void {
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body.method !== 'string') {
+    if (!isObject(body) || !isString(body.method)) {
       reply({ error: 'RPC request must be a JSON object with a string "method"' });
       return;
     }

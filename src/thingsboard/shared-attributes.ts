@@ -1,5 +1,6 @@
 import type { JsonValue } from '../platform/store';
 import { isObject } from './json';
+import { isString } from '../platform/guards';
 
 /** A shared attribute push: new values, and keys the server deleted. */
 export interface SharedAttributesUpdate {
@@ -16,7 +17,7 @@ export type SharedAttributesListener = (update: SharedAttributesUpdate) => void;
 export function parseSharedUpdate(body: JsonValue): SharedAttributesUpdate | undefined {
   if (!isObject(body)) return undefined;
   const deleted = body.deleted;
-  if (Array.isArray(deleted) && deleted.every((k) => typeof k === 'string')) {
+  if (Array.isArray(deleted) && deleted.every((k) => isString(k))) {
     const values: { [key: string]: JsonValue } = {};
     for (const key of Object.keys(body)) if (key !== 'deleted') values[key] = body[key];
     return { values, deleted: deleted as string[] };

@@ -1,4 +1,5 @@
 import type { JsonValue } from '../platform/store';
+import { isIntegerIn } from '../platform/guards';
 import { isObject, type JsonObject } from './json';
 
 /** A reading with the device's own time stamp (ms since the epoch). */
@@ -28,7 +29,7 @@ function checkEntry(entry: unknown): string | undefined {
   // The server treats an object as time-stamped only when both "ts" and "values" are present.
   if ('ts' in entry && 'values' in entry) {
     const ts = entry.ts as JsonValue;
-    if (typeof ts !== 'number' || !Number.isInteger(ts) || ts < 0) return '"ts" must be a non-negative integer (ms since the epoch)';
+    if (!isIntegerIn(ts, 0)) return '"ts" must be a non-negative integer (ms since the epoch)';
     if (!isObject(entry.values)) return '"values" must be an object';
     if (Object.keys(entry.values).length === 0) return '"values" is empty';
     return undefined;

@@ -1,0 +1,18 @@
+/**
+ * Type tests used all over src/. One definition each rather than the inline `typeof` expression:
+ * the minified ESP32 bundle then repeats a short call instead of the whole test (about 30 places).
+ */
+
+export function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+/** A string with at least one character: names, tokens, topics, keys. */
+export function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/** An integer within min..max (both included). */
+export function isIntegerIn(value: unknown, min: number, max = Infinity): value is number {
+  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+}
