@@ -5,7 +5,7 @@ import { MqttSession, type MqttSessionOptions } from '../mqtt/session';
 import { connectFields, loadCredentials, saveCredentials, type DeviceCredentials } from './credentials';
 import { DeviceClient, type DeviceClientOptions } from './device-client';
 import { TbError } from './errors';
-import { provision, type ProvisionRequest } from './provisioning';
+import { provision, type ProvisionEndpoint, type ProvisionRequest } from './provisioning';
 
 export interface DeviceConnectionConfig {
   host: string;
@@ -37,6 +37,15 @@ export interface DeviceConnection {
  */
 export async function openDevice(platform: Platform, config: DeviceConnectionConfig): Promise<DeviceConnection> {
   const log = platform.log;
+  const endpoint: ProvisionEndpoint = {
+    connector: platform.connector,
+    clock: platform.clock,
+    random: platform.random,
+    codec: platform.mqttCodec,
+    host: config.host,
+    port: config.port,
+    tls: config.tls,
+  };
   let credentials = config.credentials;
   let source: DeviceConnection['source'] = 'config';
   if (!credentials) {
@@ -48,17 +57,7 @@ export async function openDevice(platform: Platform, config: DeviceConnectionCon
       throw new TbError('bad-config', 'no credentials: give a token, MQTT basic credentials or a provision key and secret');
     }
     log.info('thingsboard: no stored credentials, provisioning' + (config.provisioning.deviceName ? ' ' + config.provisioning.deviceName : ''));
-    credentials = await provision({
-      connector: platform.connector,
-      clock: platform.clock,
-      log: new PrefixLog(log, 'provision'),
-      random: platform.random,
-      codec: platform.mqttCodec,
-      host: config.host,
-      port: config.port,
-      tls: config.tls,
-      request: config.provisioning,
-    });
+    credentials = await provision({ ...endpoint, log: new PrefixLog(log, 'provision'), request: config.provisioning });
     saveCredentials(platform.store, credentials);
     source = 'provisioned';
     log.info('thingsboard: provisioned (' + credentials.type + '), credentials stored');
@@ -67,14 +66,8 @@ export async function openDevice(platform: Platform, config: DeviceConnectionCon
   const fields = connectFields(credentials, config.clientId ?? 'tbxs-' + Math.floor(random() * 0xffffffff).toString(16));
   const session = new MqttSession({
     ...config.session,
-    connector: platform.connector,
-    clock: platform.clock,
+    ...endpoint,
     log: new PrefixLog(log, 'mqtt'),
-    random: platform.random,
-    codec: platform.mqttCodec,
-    host: config.host,
-    port: config.port,
-    tls: config.tls,
     ...fields,
   });
   const client = new DeviceClient({ ...config.client, session, clock: platform.clock, log: new PrefixLog(log, 'thingsboard') });

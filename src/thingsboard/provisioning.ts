@@ -1,9 +1,6 @@
 import type { Clock, TimerHandle } from '../platform/clock';
 import { describeError } from '../platform/errors';
-import type { Log } from '../platform/log';
-import type { Connector, TlsOptions } from '../platform/socket';
-import type { MqttCodec } from '../mqtt/codec-types';
-import { MqttSession } from '../mqtt/session';
+import { MqttSession, type MqttSessionOptions } from '../mqtt/session';
 import type { DeviceCredentials } from './credentials';
 import { TbError } from './errors';
 import { isObject, parseJson, preview, type JsonObject } from './json';
@@ -24,15 +21,10 @@ export interface ProvisionRequest {
   hash?: string;
 }
 
-export interface ProvisionOptions {
-  connector: Connector;
-  clock: Clock;
-  log?: Log;
-  random?: () => number;
-  codec?: MqttCodec;
-  host: string;
-  port: number;
-  tls?: TlsOptions;
+/** Where and how to connect: the same fields the device's own session gets. */
+export type ProvisionEndpoint = Pick<MqttSessionOptions, 'connector' | 'clock' | 'log' | 'random' | 'codec' | 'host' | 'port' | 'tls'>;
+
+export interface ProvisionOptions extends ProvisionEndpoint {
   request: ProvisionRequest;
   /** The whole exchange, retries included. Default 30 s. */
   timeoutMs?: number;
@@ -45,42 +37,36 @@ export interface ProvisionOptions {
  * (refused, e.g. the device exists already with the create-new strategy) or 'timeout'.
  */
 export function provision(options: ProvisionOptions): Promise<DeviceCredentials> {
-  const problem = checkRequest(options.request);
+  const { request, timeoutMs = 30_000, ...endpoint } = options;
+  const problem = checkRequest(request);
   if (problem) return Promise.reject(new TbError('bad-config', 'provisioning request: ' + problem));
   return new Promise<DeviceCredentials>((resolve, reject) => {
     let lastError = '';
     let timer: TimerHandle | undefined;
     const session = new MqttSession({
-      connector: options.connector,
-      clock: options.clock,
-      log: options.log,
-      random: options.random,
-      codec: options.codec,
-      host: options.host,
-      port: options.port,
-      tls: options.tls,
-      clientId: options.request.deviceName ? 'provision-' + options.request.deviceName : PROVISION_USERNAME,
+      ...endpoint,
+      clientId: request.deviceName ? 'provision-' + request.deviceName : PROVISION_USERNAME,
       username: PROVISION_USERNAME,
       reconnect: { initialMs: 1000, maxMs: 8000 },
     });
     const finish = (error: TbError | undefined, credentials?: DeviceCredentials) => {
       if (timer === undefined) return;
-      options.clock.clearTimeout(timer);
+      endpoint.clock.clearTimeout(timer);
       timer = undefined;
       session.close();
       if (error) reject(error);
       else resolve(credentials as DeviceCredentials);
     };
-    timer = options.clock.setTimeout(
-      () => finish(new TbError('timeout', 'no provisioning answer within ' + (options.timeoutMs ?? 30_000) + ' ms' + (lastError ? ' (last error: ' + lastError + ')' : ''))),
-      options.timeoutMs ?? 30_000,
+    timer = endpoint.clock.setTimeout(
+      () => finish(new TbError('timeout', 'no provisioning answer within ' + timeoutMs + ' ms' + (lastError ? ' (last error: ' + lastError + ')' : ''))),
+      timeoutMs,
     );
     session.events.on('error', (error) => {
       lastError = describeError(error);
     });
     session.events.on('message', (topic, payload) => {
       if (topic !== PROVISION_RESPONSE) return;
-      const result = readResponse(payload, options.request);
+      const result = readResponse(payload, request);
       if (result instanceof TbError) finish(result);
       else finish(undefined, result);
     });
@@ -91,7 +77,7 @@ export function provision(options: ProvisionOptions): Promise<DeviceCredentials>
           finish(new TbError('provision-failed', 'cannot subscribe to ' + PROVISION_RESPONSE + ': ' + error.message, error));
           return;
         }
-        session.publish(PROVISION_REQUEST, JSON.stringify(requestBody(options.request)), { qos: 1 }, (e) => {
+        session.publish(PROVISION_REQUEST, JSON.stringify(requestBody(request)), { qos: 1 }, (e) => {
           if (e) lastError = describeError(e);
         });
       });
