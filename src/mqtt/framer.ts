@@ -1,4 +1,5 @@
 import { malformed, MqttError } from './errors';
+import { writeRemainingLength } from './publish-encoder';
 
 /**
  * Cuts the inbound byte stream into whole MQTT packets before anything parses them.
@@ -56,14 +57,7 @@ export class Framer {
         }
         const frame = new Uint8Array(total);
         frame[0] = this.header_;
-        let v = this.lengthValue_;
-        let o = 1;
-        do {
-          let digit = v % 128;
-          v = Math.floor(v / 128);
-          if (v > 0) digit |= 0x80;
-          frame[o++] = digit;
-        } while (v > 0);
+        const o = writeRemainingLength(frame, 1, this.lengthValue_);
         // A non-minimal length encoding (e.g. 0x80 0x00) is re-encoded shorter above; refuse it.
         if (o !== 1 + this.lengthBytes_) return this.fail_(malformed('remaining length not minimally encoded'));
         this.frame_ = frame;

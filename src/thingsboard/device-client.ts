@@ -215,34 +215,28 @@ export class DeviceClient implements TbDevice {
   }
 
   private onAttributeResponse_(idText: string, payload: Uint8Array): void {
-    const id = requestId(idText);
-    if (id === undefined || !this.attributeRequests_.has(id)) {
-      this.log_.debug('attribute response ' + idText + ' matches no pending request');
-      return;
-    }
-    const body = parseJson(payload);
-    if (body instanceof Error || !isObject(body) || !optionalObject(body.client) || !optionalObject(body.shared)) {
-      this.attributeRequests_.fail(id, new TbError('bad-response', 'attribute response is not {"client":{..},"shared":{..}}: ' + preview(payload)));
-      return;
-    }
-    this.attributeRequests_.resolve(id, {
-      client: (body.client as JsonObject | undefined) ?? {},
-      shared: (body.shared as JsonObject | undefined) ?? {},
-    });
+    this.answer_(this.attributeRequests_, 'attribute response ', idText, payload, (body) =>
+      isObject(body) && optionalObject(body.client) && optionalObject(body.shared)
+        ? { client: (body.client as JsonObject | undefined) ?? {}, shared: (body.shared as JsonObject | undefined) ?? {} }
+        : new TbError('bad-response', 'attribute response is not {"client":{..},"shared":{..}}: ' + preview(payload)),
+    );
   }
 
   private onRpcResponse_(idText: string, payload: Uint8Array): void {
+    this.answer_(this.rpcCalls_, 'RPC response ', idText, payload, (body) => body);
+  }
+
+  /** Settles the pending request `idText` names with `read`'s result for the JSON payload. */
+  private answer_<T>(requests: PendingRequests<T>, what: string, idText: string, payload: Uint8Array, read: (body: JsonValue) => T | TbError): void {
     const id = requestId(idText);
-    if (id === undefined || !this.rpcCalls_.has(id)) {
-      this.log_.debug('RPC response ' + idText + ' matches no pending call');
+    if (id === undefined || !requests.has(id)) {
+      this.log_.debug(what + idText + ' matches no pending request');
       return;
     }
     const body = parseJson(payload);
-    if (body instanceof Error) {
-      this.rpcCalls_.fail(id, new TbError('bad-response', 'RPC response is not JSON: ' + preview(payload)));
-      return;
-    }
-    this.rpcCalls_.resolve(id, body);
+    const result = body instanceof Error ? new TbError('bad-response', what + 'is not JSON: ' + preview(payload)) : read(body);
+    if (result instanceof TbError) requests.fail(id, result);
+    else requests.resolve(id, result);
   }
 
   // ---- outbound ----
