@@ -60,20 +60,9 @@ export class Firmware {
     this.onConnect_ = options.onConnect;
     this.requestTimeoutMs_ = options.attributeRequestTimeoutMs ?? 10_000;
     this.appSettings_ = new AppSettings({ store: options.store, log: this.log_, base: options.settings });
-    this.gpio_ = new Gpio({
-      io: options.io,
-      board: options.board,
-      clock: options.clock,
-      log: this.log_,
-      onChange: (name, on, cause) => this.onGpioChange_(name, on, cause),
-    });
-    this.sampler_ = new Sampler({
-      io: options.io,
-      board: options.board,
-      clock: options.clock,
-      log: this.log_,
-      publish: (ts, values) => this.publishTelemetry_(ts, values),
-    });
+    const hardware = { io: options.io, board: options.board, clock: options.clock, log: this.log_ };
+    this.gpio_ = new Gpio({ ...hardware, onChange: (name, on, cause) => this.onGpioChange_(name, on, cause) });
+    this.sampler_ = new Sampler({ ...hardware, publish: (ts, values) => this.publishTelemetry_(ts, values) });
     for (const name of Object.keys(options.board.pins)) {
       if (INFO_KEYS.indexOf(name) >= 0) this.log_.warn('pin name ' + name + ' collides with a firmware attribute key, which overwrites its state');
     }

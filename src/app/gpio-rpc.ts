@@ -3,6 +3,7 @@ import type { TbDevice } from '../thingsboard/tb-device';
 import { parseBoolean, show } from './coerce';
 import type { Gpio } from './gpio';
 import { isString } from '../platform/guards';
+import { isObject } from '../thingsboard/json';
 
 /**
  * The GPIO RPC methods. Replies follow the ThingsBoard GPIO widgets: getGpioStatus and
@@ -27,7 +28,7 @@ export function registerGpioRpc(device: TbDevice, gpio: Gpio): (() => void)[] {
     device.onRpc('toggle_gpio', (params) => {
       // {"pin": "led"}, or the pin alone: "led", 2, "2".
       const value = parseMaybeJson(params);
-      const ref = typeof value === 'object' && value !== null && !Array.isArray(value) ? value.pin : value;
+      const ref = isObject(value) ? value.pin : value;
       const name = gpio.resolveOutput(ref);
       const reply: { [name: string]: boolean } = {};
       reply[name] = gpio.toggle(name);
@@ -38,7 +39,7 @@ export function registerGpioRpc(device: TbDevice, gpio: Gpio): (() => void)[] {
 
 function paramsObject(params: JsonValue, method: string): { [key: string]: JsonValue } {
   const value = parseMaybeJson(params);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isObject(value)) {
     throw new Error(method + ': params must be {"pin": <name or number>, "enabled": <bool>}, got ' + show(value));
   }
   return value;

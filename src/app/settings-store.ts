@@ -1,6 +1,7 @@
 import { describeError } from '../platform/errors';
 import type { Log } from '../platform/log';
 import type { JsonValue, Store } from '../platform/store';
+import { isObject } from '../thingsboard/json';
 import { DEFAULT_SETTINGS, SETTING_NAMES, checkSetting, isSettingName, type SettingName, type Settings } from './settings';
 
 /** Store key of the settings the server changed (Moddable Preference keys are at most 15 characters). */
@@ -113,7 +114,7 @@ export class AppSettings {
       return;
     }
     if (stored === undefined || stored === null) return;
-    if (typeof stored !== 'object' || Array.isArray(stored)) {
+    if (!isObject(stored)) {
       this.log_.warn('stored settings not an object, ignored');
       return;
     }

@@ -15,7 +15,7 @@ import { Outbox, type Done, type OutgoingPublish } from './outbox';
 import { PacketIdAllocator } from './packet-ids';
 import { encodePingreq, encodePuback, encodePublish, setDup, setPacketId } from './publish-encoder';
 import { checkTopicFilter, checkTopicName } from './topic-rules';
-import { isIntegerIn, isNonEmptyString, isString } from '../platform/guards';
+import { isIntegerIn, isNonEmptyString, isPromiseLike, isString } from '../platform/guards';
 
 export interface MqttSessionOptions {
   connector: Connector;
@@ -237,9 +237,7 @@ export class MqttSession {
   }
 
   publishAsync(topic: string, payload: string | Uint8Array, options?: PublishOptions): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.publish(topic, payload, options, (error) => (error ? reject(error) : resolve()));
-    });
+    return promised((done) => this.publish(topic, payload, options, done));
   }
 
   /**
@@ -271,9 +269,7 @@ export class MqttSession {
   }
 
   subscribeAsync(filter: string, qos: 0 | 1 = 1): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.subscribe(filter, qos, (error) => (error ? reject(error) : resolve()));
-    });
+    return promised((done) => this.subscribe(filter, qos, done));
   }
 
   /** Stops restoring `filter`; when connected, also sends UNSUBSCRIBE and completes on UNSUBACK. */
@@ -604,11 +600,11 @@ export class MqttSession {
       return;
     }
     let refused = false;
-    let waits: Promise<unknown>[] | undefined;
+    let waits: PromiseLike<unknown>[] | undefined;
     if (results) {
       for (const r of results) {
         if (r === false) refused = true;
-        else if (r && typeof (r as Promise<unknown>).then === 'function') (waits ?? (waits = [])).push(r as Promise<unknown>);
+        else if (isPromiseLike(r)) (waits ?? (waits = [])).push(r);
       }
     }
     if (!waits) {
@@ -651,6 +647,11 @@ export class MqttSession {
     else this.events.emit('error', error);
     return false;
   }
+}
+
+/** A promise over an operation that reports through a Done callback. */
+function promised(run: (done: Done) => void): Promise<void> {
+  return new Promise((resolve, reject) => run((error) => (error ? reject(error) : resolve())));
 }
 
 function failAll(waiters: Done[], error: MqttError): void {

@@ -16,3 +16,8 @@ export function isNonEmptyString(value: unknown): value is string {
 export function isIntegerIn(value: unknown, min: number, max = Infinity): value is number {
   return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
 }
+
+/** A promise, or anything with a then() method that awaiting would follow. */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return !!value && typeof (value as PromiseLike<unknown>).then === 'function';
+}

@@ -8,7 +8,7 @@ export function parseJson(payload: Uint8Array): JsonValue | Error {
   try {
     return JSON.parse(utf8Decode(payload)) as JsonValue;
   } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
+    return toError(error);
   }
 }
 
@@ -23,8 +23,12 @@ export function stringify(value: unknown): string | Error {
     if (text === undefined) return new Error('value cannot be sent as JSON');
     return text;
   } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
+    return toError(error);
   }
+}
+
+function toError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
 }
 
 /** Shortens a payload for a log line. */

@@ -49,16 +49,14 @@ export class PendingRequests<T> {
 
   resolve(id: number, value: T): boolean {
     const p = this.take_(id);
-    if (!p) return false;
-    p.resolve(value);
-    return true;
+    if (p) p.resolve(value);
+    return !!p;
   }
 
   fail(id: number, error: TbError): boolean {
     const p = this.take_(id);
-    if (!p) return false;
-    p.reject(error);
-    return true;
+    if (p) p.reject(error);
+    return !!p;
   }
 
   failAll(error: TbError): void {

@@ -3,7 +3,7 @@ import { describeError } from '../platform/errors';
 import type { JsonValue } from '../platform/store';
 import { invalidArgument } from './errors';
 import { isObject } from './json';
-import { isString, isNonEmptyString } from '../platform/guards';
+import { isNonEmptyString, isPromiseLike, isString } from '../platform/guards';
 
 export interface RpcRequest {
   method: string;
@@ -106,8 +106,8 @@ export class RpcRegistry {
       answer({ error: method + ' failed: ' + describeError(error) });
       return;
     }
-    if (result && typeof (result as Promise<JsonValue | void>).then === 'function') {
-      (result as Promise<JsonValue | void>).then(
+    if (isPromiseLike(result)) {
+      (result as PromiseLike<JsonValue | void>).then(
         (value) => answer(value === undefined ? {} : value),
         (error: unknown) => answer({ error: method + ' failed: ' + describeError(error) }),
       );
