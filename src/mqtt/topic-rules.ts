@@ -1,4 +1,4 @@
-import { utf8Length } from '../platform/utf8';
+import { utf8Encode } from '../platform/utf8';
 import { invalidArgument, type MqttError } from './errors';
 import { isNonEmptyString } from '../platform/guards';
 
@@ -32,7 +32,7 @@ export function checkTopicFilter(filter: string): MqttError | undefined {
 
 function checkTopicText(text: string, what: string): MqttError | undefined {
   if (text.indexOf('\u0000') >= 0) return invalidArgument(what + ' contains U+0000 [MQTT-1.5.3-2]');
-  // A UTF-16 unit takes at most 3 UTF-8 bytes, so only very long strings need measuring.
-  if (text.length > 21845 && utf8Length(text) > 65535) return invalidArgument(what + ' is longer than 65535 bytes');
+  // A UTF-16 unit takes at most 3 UTF-8 bytes, so only very long strings need encoding to measure.
+  if (text.length > 21845 && utf8Encode(text).length > 65535) return invalidArgument(what + ' is longer than 65535 bytes');
   return undefined;
 }

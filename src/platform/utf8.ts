@@ -31,21 +31,6 @@ function nativeCodec<T>(name: 'TextEncoder' | 'TextDecoder'): T {
   return new C();
 }
 
-/** Number of bytes `text` takes in UTF-8 (lone surrogates count as U+FFFD, 3 bytes). */
-export function utf8Length(text: string): number {
-  let length = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) length += 1;
-    else if (c < 0x800) length += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && isLowSurrogate(text.charCodeAt(i + 1))) {
-      length += 4;
-      i++;
-    } else length += 3;
-  }
-  return length;
-}
-
 /** Encodes with the native TextEncoder (lone surrogates become U+FFFD). */
 export function utf8Encode(text: string): Uint8Array {
   return (native.encoder ??= nativeCodec<NativeEncoder>('TextEncoder')).encode(text);
@@ -96,8 +81,4 @@ export function isValidUtf8(bytes: Uint8Array, start = 0, end = bytes.length, fo
 export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
   const decoder = (native.decoder ??= nativeCodec<NativeDecoder>('TextDecoder'));
   return decoder.decode(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
-}
-
-function isLowSurrogate(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
 }

@@ -55,6 +55,17 @@ describe('topic rules', () => {
     expect(checkTopicName('a/#')?.code).toBe('invalid-argument');
     expect(checkTopicName('a\u0000b')?.code).toBe('invalid-argument');
   });
+  it('topic names up to 65535 UTF-8 bytes, counted in bytes not characters', () => {
+    expect(checkTopicName('a'.repeat(65535))).toBeUndefined();
+    expect(checkTopicName('a'.repeat(65536))?.message).toContain('longer than 65535 bytes');
+    // 21,845 three-byte characters are 65,535 bytes; one more character is over.
+    expect(checkTopicName('\u20ac'.repeat(21845))).toBeUndefined();
+    expect(checkTopicName('\u20ac'.repeat(21846))?.code).toBe('invalid-argument');
+    // A surrogate pair is 4 bytes: 16,383 pairs and 3 ASCII bytes are exactly 65,535.
+    expect(checkTopicName('\ud83d\ude00'.repeat(16383) + 'abc')).toBeUndefined();
+    expect(checkTopicName('\ud83d\ude00'.repeat(16384))?.code).toBe('invalid-argument');
+    expect(checkTopicFilter('b'.repeat(65536))?.code).toBe('invalid-argument');
+  });
   it('topic filters', () => {
     for (const ok of ['a', 'a/+/b', '#', 'a/#', '+', '+/+', 'v1/devices/me/rpc/request/+']) expect(checkTopicFilter(ok)).toBeUndefined();
     for (const bad of ['', 'a#', 'a/#/b', 'a+', 'a/b+/c', '#/a']) expect(checkTopicFilter(bad)?.code).toBe('invalid-argument');
