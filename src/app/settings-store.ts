@@ -85,19 +85,23 @@ export class AppSettings {
   }
 
   private merge_(target: Settings, values: { [key: string]: JsonValue }, source: string, changed: SettingName[] | undefined): void {
+    this.each_(values, source, target, (key, value) => {
+      if (target[key] === value) return;
+      this.assign_(target, key, value);
+      if (changed) {
+        changed.push(key);
+        this.log_.info('setting ' + key + ' = ' + String(value) + ' (' + source + ')');
+      }
+    });
+  }
+
+  /** Calls `apply` for each valid setting among `values`; logs the invalid ones (the value in `target` stays). */
+  private each_(values: { [key: string]: JsonValue }, source: string, target: Settings, apply: (key: SettingName, value: number | boolean) => void): void {
     for (const key of Object.keys(values)) {
       if (!isSettingName(key)) continue;
       const checked = checkSetting(key, values[key]);
-      if (checked instanceof Error) {
-        this.log_.warn('setting ' + key + ' from ' + source + ' rejected: ' + checked.message + '; keeping ' + String(target[key]));
-        continue;
-      }
-      if (target[key] === checked) continue;
-      this.assign_(target, key, checked);
-      if (changed) {
-        changed.push(key);
-        this.log_.info('setting ' + key + ' = ' + String(checked) + ' (' + source + ')');
-      }
+      if (checked instanceof Error) this.log_.warn('setting ' + key + ' from ' + source + ' rejected: ' + checked.message + '; keeping ' + String(target[key]));
+      else apply(key, checked);
     }
   }
 
@@ -118,16 +122,10 @@ export class AppSettings {
       this.log_.warn('stored settings not an object, ignored');
       return;
     }
-    for (const key of Object.keys(stored)) {
-      if (!isSettingName(key)) continue;
-      const checked = checkSetting(key, stored[key]);
-      if (checked instanceof Error) {
-        this.log_.warn('stored setting ' + key + ' ignored: ' + checked.message);
-        continue;
-      }
-      this.overrides_[key] = checked;
-      this.assign_(this.values_, key, checked);
-    }
+    this.each_(stored, 'the store', this.values_, (key, value) => {
+      this.overrides_[key] = value;
+      this.assign_(this.values_, key, value);
+    });
   }
 
   private save_(): void {

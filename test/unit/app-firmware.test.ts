@@ -310,7 +310,7 @@ describe('Firmware settings', () => {
     store.set(SETTINGS_STORE_KEY, { telemetryIntervalMs: 'bad' });
     const r = rig({}, store);
     expect(r.firmware.settings.telemetryIntervalMs).toBe(5000);
-    expect(warnings(r).some((w) => w.includes('stored setting telemetryIntervalMs ignored'))).toBe(true);
+    expect(warnings(r).some((w) => w.includes('setting telemetryIntervalMs from the store rejected'))).toBe(true);
   });
 
   it('a deleted shared attribute reverts to the configured value and leaves the store', () => {
