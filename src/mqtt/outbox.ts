@@ -47,17 +47,12 @@ export class Outbox {
   /** Adds a message to the back of the queue, or explains why it cannot be kept. */
   enqueue(message: OutgoingPublish): MqttError | undefined {
     const count = this.queue_.length - this.queueHead_;
-    if (count >= this.limits.maxQueuedMessages) {
+    const limits = this.limits;
+    if (count >= limits.maxQueuedMessages || this.queuedBytes_ + message.bytes.length > limits.maxQueuedBytes) {
       return new MqttError(
         'queue-full',
-        'publish refused: ' + count + ' messages already wait to be sent (cap ' + this.limits.maxQueuedMessages + ')',
-      );
-    }
-    if (this.queuedBytes_ + message.bytes.length > this.limits.maxQueuedBytes) {
-      return new MqttError(
-        'queue-full',
-        'publish refused: ' + this.queuedBytes_ + ' bytes already wait to be sent and ' + message.bytes.length +
-          ' more would pass the ' + this.limits.maxQueuedBytes + '-byte cap',
+        'publish of ' + message.bytes.length + ' bytes refused: the send queue holds ' + count + ' of ' + limits.maxQueuedMessages +
+          ' messages and ' + this.queuedBytes_ + ' of ' + limits.maxQueuedBytes + ' bytes',
       );
     }
     this.queue_.push(message);

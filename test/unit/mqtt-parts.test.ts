@@ -136,7 +136,9 @@ describe('Outbox', () => {
     const o = new Outbox({ maxQueuedMessages: 3, maxQueuedBytes: 100, maxInflight: 2 });
     expect(o.enqueue(msg(10))).toBeUndefined();
     expect(o.enqueue(msg(10))).toBeUndefined();
-    expect(o.enqueue(msg(81))?.code).toBe('queue-full');
+    const full = o.enqueue(msg(81));
+    expect(full?.code).toBe('queue-full');
+    expect(full?.message).toBe('publish of 81 bytes refused: the send queue holds 2 of 3 messages and 20 of 100 bytes');
     expect(o.enqueue(msg(80))).toBeUndefined();
     expect(o.enqueue(msg(1))?.code).toBe('queue-full');
     expect(o.queuedCount).toBe(3);
