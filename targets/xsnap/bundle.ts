@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSy
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OutputOptions, Plugin, RollupOptions } from 'rollup';
+import { preloadRegistryPlugin } from './preload-plugin';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const configUrl = new URL('./rollup.config.mjs', import.meta.url).href;
@@ -17,6 +18,11 @@ export const ENTRIES = {
   firmware: join(ROOT, 'targets/xsnap/firmware-entry.ts'),
   /** The firmware plus the benchmark harness (test/bench/xs-bench.ts). */
   bench: join(ROOT, 'targets/xsnap/bench-entry.ts'),
+  /**
+   * The firmware for a simulated Moddable preload: every module registers its top-level bindings
+   * (preload-plugin.ts) and `tbxsPreload.freeze()` freezes them (runXsDevice({ preload: true })).
+   */
+  preload: join(ROOT, 'targets/xsnap/preload-entry.ts'),
 } as const;
 
 export interface BuildOptions {
@@ -58,11 +64,11 @@ async function loadTerser(): Promise<Plugin | undefined> {
   }
 }
 
-/** Runs rollup for `input` and returns the IIFE source. */
-export async function rollupXs(input: string, minify = false): Promise<string> {
+/** Runs rollup for `input` and returns the IIFE source; `extra` plugins run after the config's (before terser). */
+export async function rollupXs(input: string, minify = false, extra: Plugin[] = []): Promise<string> {
   const { rollup } = await import('rollup');
   const config = ((await import(configUrl)) as { default: RollupOptions }).default;
-  const plugins = [...((config.plugins as Plugin[]) ?? [])];
+  const plugins = [...((config.plugins as Plugin[]) ?? []), ...extra];
   if (minify) {
     const terser = await loadTerser();
     if (!terser) throw new Error('minifying needs @rollup/plugin-terser: npm install --save-dev @rollup/plugin-terser');
@@ -94,7 +100,8 @@ export async function buildXsFirmware(entry: keyof typeof ENTRIES = 'firmware', 
     }
     if (built > 0 && SOURCES.every((s) => newestMtime(join(ROOT, s)) < built)) return readFileSync(out, 'utf8');
   }
-  const code = await rollupXs(ENTRIES[entry], options.minify);
+  const extra = entry === 'preload' ? [preloadRegistryPlugin(ROOT, join(ROOT, 'targets/xsnap/preload/registry.ts'))] : [];
+  const code = await rollupXs(ENTRIES[entry], options.minify, extra);
   mkdirSync(dirname(out), { recursive: true });
   // Atomic: test files build in parallel processes.
   const tmp = out + '.' + process.pid + '.tmp';

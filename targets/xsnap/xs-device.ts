@@ -45,6 +45,12 @@ export interface XsDeviceOptions extends DeviceConnectionConfig {
    * as in dist/esp32/tbxs.min.js), so that the tests cover what the size budget measures. Default false.
    */
   minify?: boolean;
+  /**
+   * Simulate Moddable's preload (DESIGN.md): run the preload bundle (bundle.ts entry 'preload') and
+   * freeze the built-ins and what every module holds at top level, as the XS linker leaves them,
+   * before the app starts (preload/freeze.ts says what is and is not simulated). Default false.
+   */
+  preload?: boolean;
 }
 
 export interface XsDevice {
@@ -229,7 +235,7 @@ function readState(stateDir: string): { [key: string]: unknown } {
 export async function runXsDevice(options: XsDeviceOptions): Promise<XsDevice> {
   const log = options.log ?? silentLog;
   const store = new FileStore(options.stateDir); // creates the directory, checks the file
-  const code = await buildXsFirmware('firmware', { minify: options.minify === true });
+  const code = await buildXsFirmware(options.preload ? 'preload' : 'firmware', { minify: options.minify === true });
   const worker = await XsWorker.start({
     name: 'tbxs-xs',
     ...options.worker,
@@ -237,6 +243,7 @@ export async function runXsDevice(options: XsDeviceOptions): Promise<XsDevice> {
   });
   try {
     await worker.evaluate(code);
+    if (options.preload) await worker.evaluate('tbxsPreload.freeze()');
   } catch (error) {
     await worker.terminate();
     throw error;
