@@ -1,4 +1,5 @@
 import type { I2cDevice } from '../types';
+import { describeError } from '../../src/platform/errors';
 import { HalError } from '../types';
 
 /**
@@ -13,6 +14,6 @@ export function transfer<T>(chip: string, device: I2cDevice, step: string, run: 
     if (error instanceof HalError) {
       throw new HalError(error.code, chip + ' ' + step + ': ' + error.message, { cause: error });
     }
-    throw new HalError('io', chip + ' at ' + device.where + ' ' + step + ': ' + String(error), { cause: error });
+    throw new HalError('io', chip + ' at ' + device.where + ' ' + step + ': ' + describeError(error), { cause: error });
   }
 }

@@ -185,6 +185,5 @@ export class Sampler {
 
 /** "no-device: SHT3x at I2C 0x44 ...: no acknowledge" for a HalError, the message otherwise. */
 function errorText(error: unknown): string {
-  if (isHalError(error)) return error.code + ': ' + error.message;
-  return error instanceof Error ? error.message : String(error);
+  return isHalError(error) ? error.code + ': ' + error.message : describeError(error);
 }

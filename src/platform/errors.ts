@@ -22,5 +22,10 @@ export class TbxsError<Code extends string = string> extends Error {
 export function describeError(error: unknown): string {
   if (error instanceof TbxsError) return error.name + ' ' + error.code + ': ' + error.message;
   if (error instanceof Error) return error.message;
-  return String(error);
+  try {
+    return String(error);
+  } catch {
+    // An object without a usable toString (Object.create(null)) must not break error reporting.
+    return Object.prototype.toString.call(error);
+  }
 }

@@ -5,7 +5,6 @@
  */
 import { generate, parser, writeToStream } from 'mqtt-packet';
 import TextEncoder from 'text/encoder';
-import { utf8Length } from '../../src/platform/utf8';
 
 // Must run at module top level before any generate(): otherwise mqtt-packet builds a 65,536-entry
 // number cache on the first call (DESIGN.md: ~30 M computrons, 450,000 slots on XS).
@@ -98,7 +97,22 @@ function utf8Write(text, target, offset) {
   return o;
 }
 
-/** Hand encoder, pure JavaScript UTF-8 (utf8Length from src/platform/utf8.ts, utf8Write above). */
+/** Bytes `text` takes in UTF-8 (lone surrogates as U+FFFD, 3 bytes): the JavaScript way, for comparison. */
+function utf8Length(text) {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) length += 1;
+    else if (c < 0x800) length += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      length += 4;
+      i++;
+    } else length += 3;
+  }
+  return length;
+}
+
+/** Hand encoder, pure JavaScript UTF-8 (utf8Length and utf8Write above). */
 function handPublishJs(topic, payload, id) {
   const tl = utf8Length(topic);
   const pl = utf8Length(payload);
