@@ -2,30 +2,32 @@
  * Every ThingsBoard MQTT topic in one place (shared/thingsboard-protocol.md, "Topics").
  * v1 only: the server answers in the style of the request and v1/v2 must not be mixed.
  */
-export const DEVICE_TELEMETRY = 'v1/devices/me/telemetry';
-export const DEVICE_ATTRIBUTES = 'v1/devices/me/attributes';
-export const DEVICE_ATTRIBUTES_REQUEST = 'v1/devices/me/attributes/request/';
-export const DEVICE_ATTRIBUTES_RESPONSE = 'v1/devices/me/attributes/response/';
-export const DEVICE_ATTRIBUTES_RESPONSE_FILTER = 'v1/devices/me/attributes/response/+';
-export const DEVICE_RPC_REQUEST = 'v1/devices/me/rpc/request/';
-export const DEVICE_RPC_REQUEST_FILTER = 'v1/devices/me/rpc/request/+';
-export const DEVICE_RPC_RESPONSE = 'v1/devices/me/rpc/response/';
-export const DEVICE_RPC_RESPONSE_FILTER = 'v1/devices/me/rpc/response/+';
-export const DEVICE_CLAIM = 'v1/devices/me/claim';
+const ME = 'v1/devices/me/';
+export const DEVICE_TELEMETRY = ME + 'telemetry';
+export const DEVICE_ATTRIBUTES = ME + 'attributes';
+export const DEVICE_ATTRIBUTES_REQUEST = DEVICE_ATTRIBUTES + '/request/';
+export const DEVICE_ATTRIBUTES_RESPONSE = DEVICE_ATTRIBUTES + '/response/';
+export const DEVICE_ATTRIBUTES_RESPONSE_FILTER = DEVICE_ATTRIBUTES_RESPONSE + '+';
+export const DEVICE_RPC_REQUEST = ME + 'rpc/request/';
+export const DEVICE_RPC_REQUEST_FILTER = DEVICE_RPC_REQUEST + '+';
+export const DEVICE_RPC_RESPONSE = ME + 'rpc/response/';
+export const DEVICE_RPC_RESPONSE_FILTER = DEVICE_RPC_RESPONSE + '+';
+export const DEVICE_CLAIM = ME + 'claim';
 
 export const PROVISION_REQUEST = '/provision/request';
 export const PROVISION_RESPONSE = '/provision/response';
 /** Username (or client id) that opens a provisioning-only session. */
 export const PROVISION_USERNAME = 'provision';
 
-export const GATEWAY_CONNECT = 'v1/gateway/connect';
-export const GATEWAY_DISCONNECT = 'v1/gateway/disconnect';
-export const GATEWAY_TELEMETRY = 'v1/gateway/telemetry';
-export const GATEWAY_ATTRIBUTES = 'v1/gateway/attributes';
-export const GATEWAY_ATTRIBUTES_REQUEST = 'v1/gateway/attributes/request';
-export const GATEWAY_ATTRIBUTES_RESPONSE = 'v1/gateway/attributes/response';
-export const GATEWAY_RPC = 'v1/gateway/rpc';
-export const GATEWAY_CLAIM = 'v1/gateway/claim';
+const GATEWAY = 'v1/gateway/';
+export const GATEWAY_CONNECT = GATEWAY + 'connect';
+export const GATEWAY_DISCONNECT = GATEWAY + 'disconnect';
+export const GATEWAY_TELEMETRY = GATEWAY + 'telemetry';
+export const GATEWAY_ATTRIBUTES = GATEWAY + 'attributes';
+export const GATEWAY_ATTRIBUTES_REQUEST = GATEWAY_ATTRIBUTES + '/request';
+export const GATEWAY_ATTRIBUTES_RESPONSE = GATEWAY_ATTRIBUTES + '/response';
+export const GATEWAY_RPC = GATEWAY + 'rpc';
+export const GATEWAY_CLAIM = GATEWAY + 'claim';
 
 /** The id at the end of `topic` after `prefix`, or undefined when `topic` is not under it. */
 export function topicSuffix(topic: string, prefix: string): string | undefined {
