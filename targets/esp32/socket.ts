@@ -7,20 +7,27 @@ import type { ConnectOptions, Connector, Socket, SocketHandlers } from '../../sr
  * as the src/platform Socket contract wants them. No Moddable import here: the classes and the
  * resolver are injected, so the queue logic runs under vitest against fakes.
  *
- * What the ECMA-419 socket does (Moddable 5.6.0, lwIP on ESP32, POSIX on the simulator):
+ * What the ECMA-419 socket does (Moddable's modules/io/socket/lwip/tcp.c on ESP32, lin/tcp.c on
+ * the Linux simulator, examples/io/tcp/tlssocket for TLS):
  * - takes `address` (dotted IPv4) only, so the host name is resolved first;
  * - onWritable(n) fires once connected, then whenever sent data was acknowledged, with the free
  *   send space; write() throws "would block" (sending nothing) when the data exceeds it, "not
  *   ready" before the connection is up; on ESP32 it returns the space left, on the simulator
- *   nothing (so the adapter also counts down itself);
+ *   nothing (so the adapter also counts down itself); TLS reports and returns the space less 96
+ *   bytes of record overhead;
  * - read() with no argument returns an ArrayBuffer of everything available;
- * - a remote close or an error calls onError() after the buffered data was read;
+ * - a remote close or an error calls onError(), with no argument, after the buffered data was
+ *   read; the simulator's TCP ignores end-of-stream, so there a remote close surfaces at the next
+ *   write (or the session's keepalive);
  * - after close() no callback fires.
  *
  * So write() here always takes the bytes: what fits goes to the socket, the rest waits in a
  * bounded queue (copied, since the caller may reuse its array) and goes out from onWritable.
  * write() returns false while anything is queued; onDrain fires when the queue is empty again.
  * A caller that ignores back-pressure past `maxQueuedBytes` gets the socket closed with an error.
+ * The adapter never writes more than the reported space, so any throw from write() closes the
+ * socket: under TLS the record was already sealed when the TCP write failed, and sending the
+ * bytes again would corrupt the stream.
  */
 
 /** The part of an ECMA-419 TCP socket instance the adapter uses. */
@@ -39,7 +46,7 @@ export interface Ecma419StreamOptions {
   nodelay?: boolean;
   onReadable(this: unknown, count: number): void;
   onWritable(this: unknown, count: number): void;
-  onError(this: unknown, message?: unknown): void;
+  onError(this: unknown): void;
   /** TLS only: Moddable's TLSSocket opens its TCP socket with `new options.TCP.io(...)`. */
   TCP?: { io: Ecma419StreamClass };
   /** TLS only: ssl/session options (verify, certificate, clientCertificates, clientKey). */
@@ -167,8 +174,8 @@ export class Ecma419Socket implements Socket {
       onWritable(count: number) {
         self.onWritable_(count);
       },
-      onError(message?: unknown) {
-        self.fail_(new Error(typeof message === 'string' && message ? message : 'connection to ' + self.target_.host + ':' + self.target_.port + ' failed or was closed'));
+      onError() {
+        self.fail_(new Error('connection to ' + self.target_.host + ':' + self.target_.port + ' failed or was closed'));
       },
     };
     if (this.target_.tls) {
@@ -214,13 +221,7 @@ export class Ecma419Socket implements Socket {
     try {
       left = this.stream_!.write(chunk);
     } catch (error) {
-      const text = describeError(error);
-      if (text.indexOf('would block') >= 0) {
-        // Our count was optimistic (TLS record overhead): wait for the next onWritable.
-        this.writable_ = 0;
-        return offset;
-      }
-      this.fail_(new Error('write failed: ' + text));
+      this.fail_(new Error('write failed: ' + describeError(error)));
       return offset;
     }
     this.writable_ = typeof left === 'number' ? left : this.writable_ - n;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SocketHandlers } from '../../src/platform/socket';
-import { Ecma419Connector, isIpv4, type Ecma419Stream, type Ecma419StreamOptions, type Resolver } from '../../targets/esp32/socket';
+import { Ecma419Connector, Ecma419Socket, isIpv4, type Ecma419Stream, type Ecma419StreamClass, type Ecma419StreamOptions, type Resolver } from '../../targets/esp32/socket';
 import { FakeClock } from '../support/fake-clock';
 
 /**
@@ -81,14 +81,57 @@ function recorder(): Recorder {
   return r;
 }
 
-function setup(options: { resolve?: Resolver; maxQueuedBytes?: number; tls?: boolean } = {}) {
+/**
+ * Moddable's TLSSocket (examples/io/tcp/tlssocket) as the adapter sees it: it opens its TCP socket
+ * with `new options.TCP.io(...)`, reports onWritable(count - 96) once the handshake is done (here:
+ * at the first onWritable), seals a record per write() and writes it to TCP (which throws "would
+ * block" when it does not fit), and returns the TCP space left less 96.
+ */
+class FakeTls implements Ecma419Stream {
+  static records = 0;
+  static readonly overhead = 85;
+  private readonly tcp_: FakeTcp;
+  private writable_ = 0;
+
+  constructor(options: Ecma419StreamOptions) {
+    const tcpClass = options.TCP!.io as unknown as new (o: Ecma419StreamOptions) => FakeTcp;
+    this.tcp_ = new tcpClass({
+      ...options,
+      onReadable: (count) => options.onReadable.call(this, count),
+      onWritable: (count) => {
+        this.writable_ = count;
+        if (count > 96) options.onWritable.call(this, count - 96);
+      },
+      onError: () => options.onError.call(this),
+    });
+  }
+
+  read(): ArrayBuffer | undefined {
+    return this.tcp_.read();
+  }
+
+  write(bytes: Uint8Array): number {
+    FakeTls.records++;
+    const record = new Uint8Array(bytes.length + FakeTls.overhead);
+    record.set(bytes);
+    this.tcp_.write(record);
+    this.writable_ -= record.length;
+    return Math.max(0, this.writable_ - 96);
+  }
+
+  close(): void {
+    this.tcp_.close();
+  }
+}
+
+function setup(options: { resolve?: Resolver; maxQueuedBytes?: number; tls?: boolean; TLS?: Ecma419StreamClass } = {}) {
   FakeTcp.last = undefined;
   FakeTcp.all = [];
   const clock = new FakeClock();
   const resolved: string[] = [];
   const connector = new Ecma419Connector({
     TCP: FakeTcp,
-    TLS: options.tls ? FakeTcp : undefined,
+    TLS: options.tls ? (options.TLS ?? FakeTcp) : undefined,
     clock,
     resolve: options.resolve ?? ((host, callback) => {
       resolved.push(host);
@@ -204,7 +247,7 @@ describe('esp32 Ecma419Socket', () => {
     expect(tcp.sent).toEqual([0, 1, 2, 3]);
   });
 
-  it('treats an unexpected "would block" (TLS overhead) as no space, not as an error', () => {
+  it('closes the socket when write() throws, "would block" included: a sealed TLS record must not be sent again', () => {
     const { clock, connector } = setup();
     const r = recorder();
     const socket = connector.connect({ host: '10.0.0.1', port: 1883 }, r);
@@ -212,11 +255,33 @@ describe('esp32 Ecma419Socket', () => {
     const tcp = FakeTcp.last!;
     tcp.writable(10);
     tcp.space = 2; // the platform has less than it said
-    expect(socket.write(bytes(5))).toBe(false);
-    expect(r.events).toEqual(['connect']);
+    expect(socket.write(bytes(5))).toBe(true);
+    expect(r.events).toEqual(['connect', 'close']);
+    expect(r.reason?.message).toContain('would block');
     tcp.writable(10);
-    expect(tcp.sent).toEqual([0, 1, 2, 3, 4]);
+    expect(tcp.sent).toEqual([]);
+  });
+
+  it('stays within the space TLS reports, so the TCP write under a TLS record never blocks', () => {
+    FakeTls.records = 0;
+    const { clock, connector } = setup({ tls: true, TLS: FakeTls, maxQueuedBytes: 1 << 20 });
+    const r = recorder();
+    const socket = connector.connect({ host: 'tb.example', port: 8883, tls: {} }, r) as Ecma419Socket;
+    clock.advance(5);
+    const tcp = FakeTcp.last!;
+    tcp.writable(1000); // handshake done: TLS reports 1000 - 96
+    expect(r.events).toEqual(['connect']);
+    let sent = 0;
+    for (let i = 0; i < 40; i++) {
+      socket.write(bytes(37 + i, i));
+      sent += 37 + i;
+      if (i % 7 === 6) tcp.writable(tcp.space + 300); // some acknowledged
+    }
+    for (let i = 0; i < 20 && socket.queuedBytes > 0; i++) tcp.writable(1000);
     expect(r.events).toEqual(['connect', 'drain']);
+    expect(socket.queuedBytes).toBe(0);
+    // Each record is the plaintext plus at most 85 bytes (TLS 1.2, AES-CBC with SHA-384).
+    expect(tcp.sent.length).toBe(sent + FakeTls.records * FakeTls.overhead);
   });
 
   it('fails the socket when the queue would pass its cap', () => {
