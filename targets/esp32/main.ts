@@ -13,8 +13,9 @@ export default function main(): void {
     name: 'esp32',
     openIo: () => new ModdableIo(),
     prepare(settings, clock, log) {
+      // Without ssid= Moddable's setup/network does not start Wi-Fi at all.
       if (settings.ssid) new WifiWatch(settings.ssid, settings.password, log);
-      else log.warn('wifi: no ssid= given to mcconfig; using the network as is');
+      else log.warn('wifi: no ssid= given to mcconfig, so no network');
       // Moddable's setup/network asked SNTP (config "sntp") before main; if that failed, keep asking.
       if (!clock.epochKnown) {
         whenNetworkUp(log, () => new SntpRetry([settings.sntp ?? 'pool.ntp.org'], (epochMs) => clock.setEpoch(epochMs), log));

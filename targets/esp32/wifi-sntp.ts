@@ -6,12 +6,16 @@
 import SNTP from 'sntp';
 import Timer from 'timer';
 import WiFi from 'wifi';
+import { describeError } from '../../src/platform/errors';
 import type { Log } from '../../src/platform/log';
 import { currentIp } from './network';
 
 /**
- * Rejoins the access point after Wi-Fi drops (Moddable's ESP32 Wi-Fi does not retry by itself).
- * Monitors only: the first join is done by Moddable's setup/network from ssid/password.
+ * Rejoins the access point after Wi-Fi drops. Monitors only: the first join is done by Moddable's
+ * setup/network from ssid/password. Moddable's ESP32 WiFi reports "disconnect" once an attempt
+ * failed (after its own few retries, in recent versions), and WiFi.connect() aborts an attempt in
+ * progress, so this asks again 5 s after each "disconnect", never sooner; the timer repeats every
+ * 60 s while there is no address in case an attempt never reports back.
  */
 export class WifiWatch {
   private monitor_: WiFi | undefined;
@@ -26,36 +30,50 @@ export class WifiWatch {
   }
 
   close(): void {
-    if (this.retry_) Timer.clear(this.retry_);
-    this.retry_ = undefined;
+    this.stopRetry_();
     this.monitor_?.close();
     this.monitor_ = undefined;
   }
 
   private onMessage_(message: string): void {
     if (message === WiFi.gotIP) {
-      this.log_.info('wifi: IP address ' + (currentIp() ?? '?'));
-      if (this.retry_) Timer.clear(this.retry_);
-      this.retry_ = undefined;
+      this.log_.info('wifi: IP ' + currentIp());
+      this.stopRetry_();
     } else if (message === WiFi.disconnected || message === WiFi.lostIP) {
-      this.log_.warn('wifi: ' + message + ', rejoining ' + this.ssid_ + ' in 5 s');
-      if (this.retry_) return;
-      this.retry_ = Timer.repeat(() => {
-        if (currentIp()) return;
-        this.log_.info('wifi: joining ' + this.ssid_);
-        WiFi.connect(this.password_ === undefined ? { ssid: this.ssid_ } : { ssid: this.ssid_, password: this.password_ });
-      }, 5000);
+      // A repeating timer: a fired one-shot Moddable timer cannot be cleared or rescheduled.
+      if (this.retry_) Timer.schedule(this.retry_, 5000, 60_000);
+      else {
+        this.log_.warn('wifi: ' + message + ', rejoining ' + this.ssid_);
+        this.retry_ = Timer.set(() => this.join_(), 5000, 60_000);
+      }
     }
+  }
+
+  private join_(): void {
+    if (currentIp()) return this.stopRetry_();
+    this.log_.info('wifi: joining ' + this.ssid_);
+    try {
+      WiFi.connect(this.password_ === undefined ? { ssid: this.ssid_ } : { ssid: this.ssid_, password: this.password_ });
+    } catch (error) {
+      this.log_.warn('wifi: ' + describeError(error));
+    }
+  }
+
+  private stopRetry_(): void {
+    if (this.retry_) Timer.clear(this.retry_);
+    this.retry_ = undefined;
   }
 }
 
 /**
  * Asks SNTP for the time until one server answers, then calls onTime(epoch ms). Moddable's SNTP
- * reports 1 with the time in seconds, -1 when the server did not answer; then this waits `retryMs` and starts again.
+ * reports 1 with the time in seconds, or -1 when the server did not answer, and closes itself
+ * after either; then this waits `retryMs` and starts again.
  */
 export class SntpRetry {
   private timer_: Timer | undefined;
-  private client_: unknown;
+  /** The request in flight, closed only by close(): SNTP closes itself once it has reported. */
+  private client_: SNTP | undefined;
   private done_ = false;
 
   constructor(
@@ -71,33 +89,6 @@ export class SntpRetry {
     this.done_ = true;
     if (this.timer_) Timer.clear(this.timer_);
     this.timer_ = undefined;
-    this.closeClient_();
-  }
-
-  private ask_(): void {
-    this.timer_ = undefined;
-    if (this.done_) return;
-    try {
-      this.client_ = new SNTP({ host: this.hosts_[0] }, (message, value) => {
-        if (this.done_) return;
-        if (message === 1 && typeof value === 'number') {
-          this.done_ = true;
-          this.closeClient_();
-          this.log_.info('sntp: time is ' + new Date(value * 1000).toISOString());
-          this.onTime_(value * 1000);
-        } else if (message < 0) {
-          this.closeClient_();
-          this.log_.warn('sntp: no answer from ' + this.hosts_[0] + ', trying again in ' + this.retryMs_ / 1000 + ' s');
-          this.timer_ = Timer.set(() => this.ask_(), this.retryMs_);
-        }
-      });
-    } catch (error) {
-      this.log_.warn('sntp: ' + (error instanceof Error ? error.message : String(error)));
-      this.timer_ = Timer.set(() => this.ask_(), this.retryMs_);
-    }
-  }
-
-  private closeClient_(): void {
     const client = this.client_ as { close?: () => void } | undefined;
     this.client_ = undefined;
     try {
@@ -105,5 +96,28 @@ export class SntpRetry {
     } catch {
       // already closed by the module
     }
+  }
+
+  private ask_(): void {
+    this.timer_ = undefined;
+    if (this.done_) return;
+    try {
+      this.client_ = new SNTP({ host: this.hosts_[0] }, (message, value) => {
+        if (this.done_ || message === 2) return;
+        this.client_ = undefined;
+        if (message === 1 && typeof value === 'number') {
+          this.done_ = true;
+          this.log_.info('sntp: time is ' + new Date(value * 1000).toISOString());
+          this.onTime_(value * 1000);
+        } else this.retryLater_('no answer from ' + this.hosts_[0]);
+      });
+    } catch (error) {
+      this.retryLater_(describeError(error));
+    }
+  }
+
+  private retryLater_(why: string): void {
+    this.log_.warn('sntp: ' + why + '; again in ' + this.retryMs_ / 1000 + ' s');
+    this.timer_ = Timer.set(() => this.ask_(), this.retryMs_);
   }
 }
