@@ -1,7 +1,7 @@
 import Digital from 'embedded:io/digital';
 import type { DigitalInput, DigitalInputMode, DigitalOutput, DigitalOutputMode, EdgeCallback, EdgeMask, Level } from '../types';
-import { checkLevel, closedError } from '../types';
-import { openFailed } from './platform-error';
+import { checkLevel } from '../types';
+import { IoHandle } from './adapter';
 
 type DigitalClass = typeof Digital;
 
@@ -17,74 +17,60 @@ function outputMode(io: DigitalClass, mode: DigitalOutputMode | undefined) {
 
 /** ECMA-419 Digital as a DigitalInput; the edge callback gets the level read when it runs. */
 export class ModdableDigitalInput implements DigitalInput {
-  private readonly io_: Digital;
-  private closed_ = false;
+  private readonly handle_: IoHandle<Digital>;
 
   constructor(io: DigitalClass, readonly pin: number, mode: DigitalInputMode, edge: EdgeMask, onEdge: EdgeCallback | undefined) {
-    const what = 'digital input on pin ' + pin;
-    try {
-      if (onEdge && edge !== 0) {
-        // onReadable is called with `this` = the Digital instance; the level is read here so the
-        // app gets a value even if the contact bounced since the interrupt.
-        this.io_ = new io({
-          pin,
-          mode: inputMode(io, mode),
-          edge,
-          onReadable: () => {
-            if (!this.closed_) onEdge(this.io_.read());
-          },
-        });
-      } else {
-        this.io_ = new io({ pin, mode: inputMode(io, mode) });
-      }
-    } catch (error) {
-      throw openFailed(what, error);
-    }
+    this.handle_ = new IoHandle('digital input on pin ' + pin, () =>
+      onEdge && edge !== 0
+        ? // The level is read when the callback runs, so the app gets a value even if the contact
+          // bounced since the interrupt.
+          new io({
+            pin,
+            mode: inputMode(io, mode),
+            edge,
+            onReadable: () => {
+              if (this.handle_.isOpen) onEdge(this.handle_.io.read());
+            },
+          })
+        : new io({ pin, mode: inputMode(io, mode) }),
+    );
   }
 
   read(): Level {
-    if (this.closed_) throw closedError('digital input on pin ' + this.pin);
-    return this.io_.read();
+    return this.handle_.io.read();
   }
 
   close(): void {
-    if (this.closed_) return;
-    this.closed_ = true;
-    this.io_.close();
+    this.handle_.close();
   }
 }
 
-/** ECMA-419 Digital as a DigitalOutput; read() returns the last level written. */
+/** ECMA-419 Digital as a DigitalOutput; read() returns the last level written (Moddable's throws). */
 export class ModdableDigitalOutput implements DigitalOutput {
-  private readonly io_: Digital;
-  private closed_ = false;
+  private readonly handle_: IoHandle<Digital>;
   private last_: Level;
 
   constructor(io: DigitalClass, readonly pin: number, mode: DigitalOutputMode | undefined, initial: Level) {
-    try {
-      this.io_ = new io({ pin, mode: outputMode(io, mode) });
-      this.io_.write(initial);
-    } catch (error) {
-      throw openFailed('digital output on pin ' + pin, error);
-    }
+    this.handle_ = new IoHandle('digital output on pin ' + pin, () => {
+      // Moddable drives a new output low; the initial level follows at once.
+      const digital = new io({ pin, mode: outputMode(io, mode) });
+      digital.write(initial);
+      return digital;
+    });
     this.last_ = initial;
   }
 
   write(level: Level): void {
-    const where = 'digital output on pin ' + this.pin;
-    if (this.closed_) throw closedError(where);
-    this.io_.write(checkLevel(level, where));
+    this.handle_.io.write(checkLevel(level, this.handle_.where));
     this.last_ = level;
   }
 
   read(): Level {
-    if (this.closed_) throw closedError('digital output on pin ' + this.pin);
-    return this.last_;
+    // The getter throws HalError 'closed' after close(); Moddable's read() of an output would throw.
+    return this.handle_.io && this.last_;
   }
 
   close(): void {
-    if (this.closed_) return;
-    this.closed_ = true;
-    this.io_.close();
+    this.handle_.close();
   }
 }

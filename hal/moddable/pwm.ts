@@ -1,37 +1,29 @@
 import PWM from 'embedded:io/pwm';
 import type { PwmOutput } from '../types';
-import { checkDuty, closedError } from '../types';
-import { openFailed } from './platform-error';
+import { checkDuty } from '../types';
+import { IoHandle } from './adapter';
 
 /** @moddable/typings 5.6.0 omits close() on PWM; Moddable's class has it. */
 type ClosablePwm = PWM & { close(): void };
 
 export class ModdablePwmOutput implements PwmOutput {
-  private readonly io_: ClosablePwm;
-  private closed_ = false;
+  private readonly handle_: IoHandle<ClosablePwm>;
   readonly resolution: number;
   readonly hz: number;
 
   constructor(io: typeof PWM, readonly pin: number, hz: number | undefined) {
-    try {
-      this.io_ = (hz === undefined ? new io({ pin }) : new io({ pin, hz })) as ClosablePwm;
-    } catch (error) {
-      throw openFailed('PWM on pin ' + pin, error);
-    }
-    this.resolution = this.io_.resolution;
-    this.hz = this.io_.hz;
+    this.handle_ = new IoHandle('PWM on pin ' + pin, () => (hz === undefined ? new io({ pin }) : new io({ pin, hz })) as ClosablePwm);
+    this.resolution = this.handle_.io.resolution;
+    this.hz = this.handle_.io.hz;
   }
 
   write(duty: number): void {
-    const where = 'PWM on pin ' + this.pin;
-    if (this.closed_) throw closedError(where);
+    const pwm = this.handle_.io;
     // Checked here so the device refuses the same values as the mock, with the same code.
-    this.io_.write(checkDuty(duty, this.resolution, where));
+    pwm.write(checkDuty(duty, this.resolution, this.handle_.where));
   }
 
   close(): void {
-    if (this.closed_) return;
-    this.closed_ = true;
-    this.io_.close();
+    this.handle_.close();
   }
 }

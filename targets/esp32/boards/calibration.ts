@@ -1,12 +1,19 @@
 /**
+ * Moddable's ECMA-419 Analog on the ESP32 (modules/io/analog/esp32/_analog.c) ignores a requested
+ * resolution: it reads ADC1 at 11 dB attenuation, converts to calibrated millivolts and returns
+ * them scaled so that 3.3 V is 2^10 - 1 (10 bits; the S2/S3 use 13, the C3 12). The input saturates
+ * near 3.1 V, so keep the divided voltage below that.
+ */
+export const ESP32_ADC_BITS = 10;
+
+/**
  * Battery voltage through a resistor divider into an ESP32 ADC1 pin:
  *   V_battery = raw * scale + offset, scale = (r1 + r2) / r2 * fullScaleVolts / (2^bits - 1).
- * r1 from the battery to the pin, r2 from the pin to ground. ESP32 ADC with Moddable's default
- * attenuation reads about 0..3.1-3.3 V and varies by chip: calibrate by measuring the battery with a
- * meter and multiplying scale by (meter / reported), or pass batteryScale= / batteryOffset= to
- * mcconfig.
+ * r1 from the battery to the pin, r2 from the pin to ground. The readings are already calibrated
+ * per chip; for the last few percent (divider tolerance), measure the battery with a meter and
+ * multiply scale by (meter / reported), or pass batteryScale= / batteryOffset= to mcconfig.
  */
-export function dividerScale(r1: number, r2: number, fullScaleVolts = 3.3, bits = 12): number {
+export function dividerScale(r1: number, r2: number, fullScaleVolts = 3.3, bits = ESP32_ADC_BITS): number {
   return ((r1 + r2) / r2) * (fullScaleVolts / (2 ** bits - 1));
 }
 

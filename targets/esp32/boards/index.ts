@@ -4,7 +4,7 @@ import { nodemcu32s } from './nodemcu-32s';
 
 export { devkitc } from './devkitc';
 export { nodemcu32s } from './nodemcu-32s';
-export { dividerScale, ESP32_ADC1_PINS, ESP32_FLASH_PINS, ESP32_INPUT_ONLY_PINS } from './calibration';
+export { dividerScale, ESP32_ADC_BITS, ESP32_ADC1_PINS, ESP32_FLASH_PINS, ESP32_INPUT_ONLY_PINS } from './calibration';
 
 /** Boards by the name given as `board=` to mcconfig. */
 export const BOARDS: Readonly<Record<string, BoardDescription>> = Object.freeze({
