@@ -22,7 +22,7 @@ export const CONFIG_KEYS = Object.freeze({
   tbProvisionSecret: 'provision device secret',
   tbDeviceName: 'device name asked for when provisioning',
   tbTls: '1 or true: MQTT over TLS 1.2 (embedded:io/socket/tcp/tls)',
-  tbTlsCa: 'name of a DER CA certificate added to the manifest "data" (default: the Moddable CA store)',
+  tbTlsCa: 'name of a DER CA certificate added to the manifest "resources" (default: the caNNN.der of the Moddable CA store added there)',
   tbTlsVerify: 'false: skip certificate verification (testing only)',
   board: 'pin map: devkitc or nodemcu-32s',
   batteryScale: 'battery ADC calibration: volts per ADC step',

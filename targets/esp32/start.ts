@@ -43,20 +43,14 @@ export interface Target {
   prepare?(settings: FirmwareConfig, clock: EpochClock, log: Log): void;
 }
 
+const traceLevel = (level: string) => (message: string) => trace(level + ': ' + message + '\n');
+
 /** trace() lines with a level; Moddable shows them in xsbug or on the serial console. */
 export const traceLog: Log = Object.freeze({
-  debug(message: string) {
-    trace('debug: ' + message + '\n');
-  },
-  info(message: string) {
-    trace('info: ' + message + '\n');
-  },
-  warn(message: string) {
-    trace('warn: ' + message + '\n');
-  },
-  error(message: string) {
-    trace('error: ' + message + '\n');
-  },
+  debug: traceLevel('debug'),
+  info: traceLevel('info'),
+  warn: traceLevel('warn'),
+  error: traceLevel('error'),
 });
 
 export function start(target: Target): void {
@@ -87,8 +81,8 @@ export function start(target: Target): void {
   if (settings.tlsCa) {
     try {
       secure.certificate = new Resource(settings.tlsCa).slice(0);
-    } catch (error) {
-      log.error('tbxs: CA certificate ' + settings.tlsCa + ' not found (add the DER file to the manifest "data"): ' + describeError(error));
+    } catch {
+      log.error('tbxs: no resource ' + settings.tlsCa + ' (add the DER file to the manifest "resources")');
       return;
     }
   }
@@ -105,7 +99,7 @@ export function start(target: Target): void {
     log.error('tbxs: ' + describeError(error));
     return;
   }
-  if (!clock.epochKnown) log.warn('time: unknown (no SNTP answer yet); telemetry goes without "ts" until it is known');
+  if (!clock.epochKnown) log.warn('time: unknown until SNTP answers; telemetry goes without "ts"');
   target.prepare?.(settings, clock, log);
 
   whenNetworkUp(log, (ip) => {

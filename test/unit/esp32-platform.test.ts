@@ -3,6 +3,8 @@ import { EPOCH_KNOWN_AFTER_MS, EpochClock, type ClockHost } from '../../targets/
 import { CONFIG_KEYS, readConfig } from '../../targets/esp32/config';
 import { MAX_VALUE_BYTES, PreferenceStore, type PreferenceApi } from '../../targets/esp32/preference-store';
 import { stampTelemetry, TimeAwareDevice } from '../../targets/esp32/time-aware-device';
+import { SETTINGS_STORE_KEY } from '../../src/app/settings-store';
+import { CREDENTIALS_KEY } from '../../src/thingsboard/credentials';
 import type { TbDevice } from '../../src/thingsboard/tb-device';
 import type { TelemetryInput } from '../../src/thingsboard/telemetry';
 
@@ -65,6 +67,15 @@ describe('esp32 PreferenceStore', () => {
     expect(() => store.set('wide', '€'.repeat(1400))).toThrow(/4202 bytes/);
     store.set('fits', 'x'.repeat(MAX_VALUE_BYTES - 2));
     expect(pref.writes).toBe(1);
+  });
+
+  it('takes every key the firmware stores (ESP32 NVS: 15 characters, documented in Moddable files.md)', () => {
+    const store = new PreferenceStore(new FakePreference());
+    for (const key of [CREDENTIALS_KEY, SETTINGS_STORE_KEY]) {
+      expect(key.length, key).toBeLessThanOrEqual(15);
+      store.set(key, { ok: true });
+      expect(store.get(key)).toEqual({ ok: true });
+    }
   });
 });
 
