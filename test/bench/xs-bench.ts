@@ -6,10 +6,9 @@
  *
  * Targets (issue 7): bundle_bytes < 65536, publish_ratio <= 4, heap_growth_slots <= 0 within noise.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { buildXsFirmware, ROOT } from '../../targets/xsnap/bundle';
+import { buildXsFirmware } from '../../targets/xsnap/bundle';
 import { XsWorker } from '../../targets/xsnap/worker';
+import { buildEsp32Bundle } from '../support/esp32-bundle';
 
 export interface XsBenchOptions {
   cycles: number;
@@ -24,28 +23,13 @@ function flag(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** The ESP32 bundle minified (dist/esp32 from `npm run build`), or our own XS firmware minified when there is none. */
+/** The ESP32 bundle minified, built fresh from the sources (never a stale dist/). */
 async function bundleBytes(): Promise<{ bytes: number; what: string }> {
-  const dir = join(ROOT, 'dist/esp32');
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.js')) : [];
-  const built = join(dir, 'tbxs.js');
-  const min = join(dir, 'tbxs.min.js');
-  // The ESP32 build's own minified bundle when it is at least as new as the bundle.
-  if (files.includes('tbxs.min.js') && (!files.includes('tbxs.js') || statSync(min).mtimeMs >= statSync(built).mtimeMs)) {
-    return { bytes: statSync(min).size, what: 'ESP32 bundle dist/esp32/tbxs.min.js (minified by npm run build)' };
-  }
-  if (files.includes('tbxs.js')) {
-    const code = readFileSync(built, 'utf8');
-    const { minify } = await import('terser');
-    const { TERSER_OPTIONS } = (await import(new URL('../../rollup.config.mjs', import.meta.url).href)) as { TERSER_OPTIONS: object };
-    const result = await minify(code, TERSER_OPTIONS);
-    return {
-      bytes: Buffer.byteLength(result.code ?? ''),
-      what: 'ESP32 bundle dist/esp32/tbxs.js minified here with terser (' + Buffer.byteLength(code) + ' bytes as built)',
-    };
-  }
-  const code = await buildXsFirmware('firmware', { minify: true });
-  return { bytes: Buffer.byteLength(code), what: 'no dist/esp32 bundle: the XS firmware bundle (src + hal/mock + bridge) minified with terser' };
+  const bundle = await buildEsp32Bundle();
+  return {
+    bytes: Buffer.byteLength(bundle.minified),
+    what: 'ESP32 bundle built from the sources as npm run build does (dist/esp32/tbxs.min.js), ' + Buffer.byteLength(bundle.code) + ' bytes readable',
+  };
 }
 
 /** Packet id of a QoS 1 PUBLISH. */

@@ -1,0 +1,26 @@
+/**
+ * The ESP32 bundle's size budget (issue 7: the minified bundle under 64 KiB). Built fresh from the
+ * sources, so any growth past the budget fails here, not only in `npm run bench:xs`.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildEsp32Bundle } from '../support/esp32-bundle';
+
+const BUDGET = 65_536;
+
+describe('ESP32 bundle size', () => {
+  it('the minified bundle (dist/esp32/tbxs.min.js) stays under 65,536 bytes', async () => {
+    const bundle = await buildEsp32Bundle();
+    const bytes = Buffer.byteLength(bundle.minified);
+    const largest = Object.entries(bundle.modules)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([path, n]) => path + ' ' + n)
+      .join(', ');
+    expect(bytes, 'tbxs.min.js is ' + bytes + ' bytes; largest modules (readable bytes): ' + largest).toBeLessThan(BUDGET);
+    // What the budget is about is really there: the firmware, the MQTT session and a driver.
+    expect(bundle.minified).toContain('v1/devices/me/');
+    expect(Object.keys(bundle.modules).some((p) => p.endsWith('src/mqtt/session.ts'))).toBe(true);
+    expect(Object.keys(bundle.modules).some((p) => p.endsWith('hal/drivers/bme280.ts'))).toBe(true);
+    expect(bytes).toBeGreaterThan(30_000);
+  }, 60_000);
+});
