@@ -1,6 +1,7 @@
 /**
  * `npm run bench:xs`: the firmware on the real XS engine (xsnap-worker). Prints `name: value` lines:
- * bundle size, load cost, computrons per telemetry cycle vs a minimal hand encoder, heap growth.
+ * bundle size, load cost, the running firmware's live heap, computrons per telemetry cycle vs a minimal hand
+ * encoder, heap growth.
  *
  *   node bin/run-ts.mjs test/bench/xs-bench.ts [--cycles 1000] [--growth 10000] [--repeats 3] [--no-pieces]
  *
@@ -79,6 +80,7 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
   const worker = await XsWorker.start({ stdout: (line) => o.out('# xs: ' + line), name: 'tbxs-bench', meteringLimit: 0 });
   try {
     await worker.evaluate(await buildXsFirmware('bench'));
+    const loaded = await heapAfterGc(worker);
     await worker.evaluate('tbxsBench.setup().then(undefined, (e) => { globalThis.tbxsBenchError = String(e) + " " + e.stack; })');
     const setupError = (await worker.evaluate('new TextEncoder().encode(globalThis.tbxsBenchError || "").buffer')).reply;
     if (setupError.length > 0) throw new Error('bench set-up failed on XS: ' + new TextDecoder().decode(setupError));
@@ -99,6 +101,8 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
     o.out('# cycle payload (' + last.length + '-byte PUBLISH): ' + info.payload);
 
     await worker.evaluate('tbxsBench.cycles(100)'); // warm
+    print('run_heap_slots', (await heapAfterGc(worker)) - loaded);
+    o.out("# run_heap_slots: live slots the started, connected firmware holds after 100 cycles and a GC, beyond the loaded bundle (preloaded on a device, that part is in flash); Moddable's ESP32 default is 4,928 slots in all");
     const publish = await perCall(worker, 'cycles', o.cycles);
     const floor = await perCall(worker, 'floor', o.cycles);
     print('publish_computrons', Math.round(publish));
