@@ -2,7 +2,7 @@ import I2C from 'embedded:io/i2c';
 import type { I2cDevice, I2cSpec } from '../types';
 import { HalError, describeI2c } from '../types';
 import { IoHandle } from './adapter';
-import { message } from './platform-error';
+import { describeError } from '../../src/platform/errors';
 
 /** @moddable/typings 5.6.0 omits close() on I2C; Moddable's class has it. */
 type ClosableI2c = I2C & { close(): void };
@@ -47,6 +47,6 @@ export class ModdableI2cDevice implements I2cDevice {
   }
 
   private failed_(op: string, error: unknown): HalError {
-    return new HalError('no-device', this.where + ': ' + op + ' failed (' + message(error) + '): chip absent, unpowered or wrong address', { cause: error });
+    return new HalError('no-device', this.where + ': ' + op + ' failed (' + describeError(error) + '): chip absent, unpowered or wrong address', { cause: error });
   }
 }

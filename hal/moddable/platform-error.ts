@@ -1,3 +1,4 @@
+import { describeError } from '../../src/platform/errors';
 import { HalError } from '../types';
 
 /**
@@ -5,9 +6,5 @@ import { HalError } from '../types';
  * in a HalError with the pin or chip named, keeping the original as `cause`.
  */
 export function openFailed(what: string, error: unknown): HalError {
-  return new HalError('bad-config', 'cannot open ' + what + ': ' + message(error), { cause: error });
-}
-
-export function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return new HalError('bad-config', 'cannot open ' + what + ': ' + describeError(error), { cause: error });
 }
