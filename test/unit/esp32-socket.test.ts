@@ -143,6 +143,15 @@ function setup(options: { resolve?: Resolver; maxQueuedBytes?: number; tls?: boo
   return { clock, connector, resolved };
 }
 
+/** A socket connected to 10.0.0.1 (no DNS step) with its fake TCP and a recorder. */
+function opened(options: Parameters<typeof setup>[0] = {}) {
+  const { clock, connector } = setup(options);
+  const r = recorder();
+  const socket = connector.connect({ host: '10.0.0.1', port: 1883 }, r);
+  clock.advance(0);
+  return { clock, connector, r, socket, tcp: FakeTcp.last! };
+}
+
 const bytes = (n: number, from = 0) => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
 
 describe('esp32 Ecma419Socket', () => {
@@ -194,11 +203,7 @@ describe('esp32 Ecma419Socket', () => {
   });
 
   it('sends what fits, queues the rest, returns false, and drains from onWritable', () => {
-    const { clock, connector } = setup();
-    const r = recorder();
-    const socket = connector.connect({ host: '10.0.0.1', port: 1883 }, r);
-    clock.advance(0);
-    const tcp = FakeTcp.last!;
+    const { r, socket, tcp } = opened();
     tcp.writable(10);
     expect(socket.write(bytes(4))).toBe(true);
     expect(tcp.sent).toEqual([0, 1, 2, 3]);
@@ -218,11 +223,7 @@ describe('esp32 Ecma419Socket', () => {
   });
 
   it('counts down the space itself where write() returns nothing (the simulator)', () => {
-    const { clock, connector } = setup();
-    const r = recorder();
-    const socket = connector.connect({ host: '10.0.0.1', port: 1883 }, r);
-    clock.advance(0);
-    const tcp = FakeTcp.last!;
+    const { r, socket, tcp } = opened();
     tcp.returnsSpace = false;
     tcp.writable(5);
     expect(socket.write(bytes(3))).toBe(true);
@@ -234,11 +235,7 @@ describe('esp32 Ecma419Socket', () => {
   });
 
   it('keeps a queued copy: the caller may reuse its array', () => {
-    const { clock, connector } = setup();
-    const r = recorder();
-    const socket = connector.connect({ host: '10.0.0.1', port: 1883 }, r);
-    clock.advance(0);
-    const tcp = FakeTcp.last!;
+    const { socket, tcp } = opened();
     tcp.writable(0);
     const buffer = bytes(4);
     socket.write(buffer);
@@ -248,11 +245,7 @@ describe('esp32 Ecma419Socket', () => {
   });
 
   it('closes the socket when write() throws, "would block" included: a sealed TLS record must not be sent again', () => {
-    const { clock, connector } = setup();
-    const r = recorder();
-    const socket = connector.connect({ host: '10.0.0.1', port: 1883 }, r);
-    clock.advance(0);
-    const tcp = FakeTcp.last!;
+    const { r, socket, tcp } = opened();
     tcp.writable(10);
     tcp.space = 2; // the platform has less than it said
     expect(socket.write(bytes(5))).toBe(true);
@@ -323,11 +316,7 @@ describe('esp32 Ecma419Socket', () => {
   });
 
   it('turns other write errors into onClose', () => {
-    const { clock, connector } = setup();
-    const r = recorder();
-    const socket = connector.connect({ host: '10.0.0.1', port: 1883 }, r);
-    clock.advance(0);
-    const tcp = FakeTcp.last!;
+    const { r, socket, tcp } = opened();
     tcp.writable(100);
     tcp.throwOnWrite = 'write failed';
     expect(socket.write(bytes(3))).toBe(true);
