@@ -2,7 +2,7 @@ import type { I2cDevice, Readings, Sensor } from '../types';
 import { HalError, closedError, hex2 } from '../types';
 import type { Bme280Trim } from './bme280-compensation';
 import { compensateHumidity, compensatePressure, compensateTemperature, parseTrim } from './bme280-compensation';
-import { transfer } from './i2c-errors';
+import { i2cFailure } from './i2c-errors';
 
 const REG_CALIB_A = 0x88; // 26 bytes, 0x88..0xA1
 const REG_ID = 0xd0;
@@ -13,7 +13,7 @@ const REG_CTRL_MEAS = 0xf4;
 const REG_CONFIG = 0xf5;
 const REG_DATA = 0xf7; // 8 bytes: pressure, temperature, humidity
 const CHIP_ID = 0x60;
-const BMP280_IDS = [0x56, 0x57, 0x58];
+const BMP280_IDS: readonly number[] = Object.freeze([0x56, 0x57, 0x58]);
 /** Oversampling x1 for T, P and H, forced mode: weather-station settings (datasheet 3.5.1). */
 const CTRL_HUM_X1 = 0x01;
 const CTRL_MEAS_FORCED_X1 = (1 << 5) | (1 << 2) | 0x01;
@@ -98,13 +98,19 @@ export class Bme280Driver implements Sensor {
   }
 
   private readRegisters_(step: string, register: number, length: number): Uint8Array {
-    return transfer('BME280', this.device_, step, () => {
+    try {
       this.device_.write(Uint8Array.of(register), false);
       return this.device_.read(length);
-    });
+    } catch (error) {
+      throw i2cFailure('BME280', this.device_, step, error);
+    }
   }
 
   private write_(step: string, bytes: Uint8Array): void {
-    transfer('BME280', this.device_, step, () => this.device_.write(bytes));
+    try {
+      this.device_.write(bytes);
+    } catch (error) {
+      throw i2cFailure('BME280', this.device_, step, error);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import type { I2cDevice, Readings, Sensor } from '../types';
 import { HalError, closedError, hex2, isHalError } from '../types';
-import { transfer } from './i2c-errors';
+import { i2cFailure } from './i2c-errors';
 import { sensirionCrc8 } from './sensirion-crc';
 
 /** Single shot, high repeatability, no clock stretching (datasheet table 9). */
@@ -36,7 +36,11 @@ export class Sht3xDriver implements Sensor {
   start(): void {
     if (this.closed_) throw closedError(this.name_);
     this.started_ = false;
-    transfer('SHT3x', this.device_, 'measure command', () => this.device_.write(MEASURE_HIGH));
+    try {
+      this.device_.write(MEASURE_HIGH);
+    } catch (error) {
+      throw i2cFailure('SHT3x', this.device_, 'measure command', error);
+    }
     this.started_ = true;
   }
 
@@ -46,8 +50,9 @@ export class Sht3xDriver implements Sensor {
     this.started_ = false; // one result per start(), as on the chip
     let data: Uint8Array;
     try {
-      data = transfer('SHT3x', this.device_, 'result read', () => this.device_.read(6));
-    } catch (error) {
+      data = this.device_.read(6);
+    } catch (thrown) {
+      const error = i2cFailure('SHT3x', this.device_, 'result read', thrown);
       // The command was acknowledged, so a NACK now means the conversion is not finished (read too
       // early) or the chip was lost since: say both. The next start() tells them apart.
       if (isHalError(error, 'no-device')) {

@@ -1,5 +1,5 @@
 import type { Bme280Calibration } from './bme280-physics';
-import { DATASHEET_CALIBRATION, forwardHumidity, forwardPressure, forwardTemperature, invert } from './bme280-physics';
+import { DATASHEET_CALIBRATION, forwardTemperature, HUMIDITY, invert, PRESSURE, TEMPERATURE } from './bme280-physics';
 import type { I2cChipModel } from './mock-i2c';
 import type { ModelClock } from './sht3x-model';
 
@@ -66,10 +66,10 @@ export class Bme280Model implements I2cChipModel {
   /** Raw ADC values for the current physical values (what the chip would convert to). */
   rawFor(temperature: number, pressure: number, humidity: number): Bme280Raw {
     const c = this.calibration;
-    const adcT = invert((r) => forwardTemperature(r, c).celsius, temperature, 0xfffff);
+    const adcT = invert(TEMPERATURE, temperature, 0, c);
     const tFine = forwardTemperature(adcT, c).tFine;
-    const adcP = invert((r) => forwardPressure(r, tFine, c) / 100, pressure, 0xfffff, true);
-    const adcH = invert((r) => forwardHumidity(r, tFine, c), humidity, 0xffff);
+    const adcP = invert(PRESSURE, pressure, tFine, c);
+    const adcH = invert(HUMIDITY, humidity, tFine, c);
     return { adcT, adcP, adcH };
   }
 
@@ -77,8 +77,24 @@ export class Bme280Model implements I2cChipModel {
     if (!this.answering || bytes.length === 0) return false;
     this.commit_();
     this.pointer_ = bytes[0];
-    if (bytes.length >= 2) this.writeRegister_(bytes[0], bytes[1]);
-    for (let i = 2; i + 1 < bytes.length; i += 2) this.writeRegister_(bytes[i], bytes[i + 1]);
+    // (address, value) pairs; the register writes inline, not in a method per register: this runs
+    // inside a simulated I2C transfer, deep in the firmware's XS stack.
+    for (let i = 0; i + 1 < bytes.length; i += 2) {
+      const address = bytes[i];
+      const value = bytes[i + 1];
+      if (address === REG_RESET) {
+        if (value === RESET_WORD) this.reset_();
+      } else if (address === REG_CTRL_HUM) {
+        this.regs_[address] = value & 0x07;
+      } else if (address === REG_CONFIG) {
+        this.regs_[address] = value & 0xfd;
+      } else if (address === REG_CTRL_MEAS) {
+        this.regs_[address] = value;
+        const mode = value & 0x03;
+        if (mode === 1 || mode === 2) this.startForced_(value);
+      }
+      // Calibration, id, status and data registers are read-only: the chip ignores writes.
+    }
     return true;
   }
 
@@ -92,21 +108,6 @@ export class Bme280Model implements I2cChipModel {
     }
     this.pointer_ = (this.pointer_ + length) & 0xff;
     return out;
-  }
-
-  private writeRegister_(address: number, value: number): void {
-    if (address === REG_RESET) {
-      if (value === RESET_WORD) this.reset_();
-    } else if (address === REG_CTRL_HUM) {
-      this.regs_[address] = value & 0x07;
-    } else if (address === REG_CONFIG) {
-      this.regs_[address] = value & 0xfd;
-    } else if (address === REG_CTRL_MEAS) {
-      this.regs_[address] = value;
-      const mode = value & 0x03;
-      if (mode === 1 || mode === 2) this.startForced_(value);
-    }
-    // Calibration, id, status and data registers are read-only: the chip ignores writes.
   }
 
   private startForced_(ctrlMeas: number): void {

@@ -53,20 +53,31 @@ export function forwardHumidity(adcH: number, tFine: number, c: Bme280Calibratio
   return h > 100 ? 100 : h < 0 ? 0 : h;
 }
 
+/** Which reading invert() searches for. */
+export const TEMPERATURE = 0;
+export const PRESSURE = 1;
+export const HUMIDITY = 2;
+
 /**
- * The integer in [0, max] whose forward value is closest to `target`, for a forward function that
- * rises (or, with `falling`, falls) with its argument. Binary search: 20 steps for a 20-bit ADC.
+ * The raw ADC value whose compensated reading is closest to `target` (°C, hPa or %RH; pressure
+ * and humidity need the temperature's tFine). Binary search over the 20-bit (humidity: 16-bit)
+ * range: temperature and humidity rise with the raw value, pressure falls. The forward formulas
+ * are called inline, not through a callback: the search runs inside a simulated I2C write, deep
+ * in the firmware's stack (XS on a device-sized stack).
  */
-export function invert(forward: (raw: number) => number, target: number, max: number, falling = false): number {
+export function invert(kind: 0 | 1 | 2, target: number, tFine: number, c: Bme280Calibration): number {
   let lo = 0;
-  let hi = max;
+  let hi = kind === HUMIDITY ? 0xffff : 0xfffff;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    const below = falling ? forward(mid) > target : forward(mid) < target;
-    if (below) lo = mid + 1;
+    const v = kind === TEMPERATURE ? forwardTemperature(mid, c).celsius : kind === PRESSURE ? forwardPressure(mid, tFine, c) / 100 : forwardHumidity(mid, tFine, c);
+    if (kind === PRESSURE ? v > target : v < target) lo = mid + 1;
     else hi = mid;
   }
+  if (lo === 0) return 0;
   // lo is the first raw at or past the target: the one before may be closer.
-  if (lo > 0 && Math.abs(forward(lo - 1) - target) <= Math.abs(forward(lo) - target)) return lo - 1;
-  return lo;
+  const before = lo - 1;
+  const a = kind === TEMPERATURE ? forwardTemperature(before, c).celsius : kind === PRESSURE ? forwardPressure(before, tFine, c) / 100 : forwardHumidity(before, tFine, c);
+  const b = kind === TEMPERATURE ? forwardTemperature(lo, c).celsius : kind === PRESSURE ? forwardPressure(lo, tFine, c) / 100 : forwardHumidity(lo, tFine, c);
+  return Math.abs(a - target) <= Math.abs(b - target) ? before : lo;
 }

@@ -7,14 +7,14 @@ export interface ModelClock {
 }
 
 /** Single-shot commands (datasheet table 9) and their maximum duration in ms (table 4). */
-const SINGLE_SHOT: Record<number, number> = {
+const SINGLE_SHOT: Readonly<Record<number, number>> = Object.freeze({
   0x2400: 15.5, // high repeatability, no clock stretching
   0x240b: 6.5, // medium
   0x2416: 4.5, // low
   0x2c06: 15.5, // high, clock stretching
   0x2c0d: 6.5,
   0x2c10: 4.5,
-};
+});
 const SOFT_RESET = 0x30a2;
 const READ_STATUS = 0xf32d;
 const CLEAR_STATUS = 0x3041;

@@ -51,6 +51,13 @@ export class Firmware {
   private readonly sampler_: Sampler;
   private readonly releases_: (() => void)[] = [];
   private state_: 'new' | 'running' | 'closed' = 'new';
+  /** GPIO changes not yet reported (pin name -> state): one attributes message per turn, from a job. */
+  private gpioReport_: JsonObject | undefined;
+  private readonly reportGpio_ = (): void => {
+    const attributes = this.gpioReport_;
+    this.gpioReport_ = undefined;
+    if (attributes && this.state_ === 'running') this.send_('GPIO attribute', this.device_.sendAttributes(attributes));
+  };
 
   constructor(options: FirmwareOptions) {
     this.device_ = options.device;
@@ -128,7 +135,7 @@ export class Firmware {
     attributes.settings = this.appSettings_.current as unknown as JsonObject;
     const states = this.gpio_.statusByName();
     for (const name of Object.keys(states)) attributes[name] = states[name];
-    this.send_('firmware attributes', () => this.device_.sendAttributes(attributes));
+    this.send_('firmware attributes', this.device_.sendAttributes(attributes));
     this.requestSettings_();
   }
 
@@ -165,7 +172,7 @@ export class Firmware {
     if (changed.length === 0) return;
     if (changed.indexOf('telemetryIntervalMs') >= 0 || changed.indexOf('telemetryEnabled') >= 0) this.applySampling_();
     const settings = this.appSettings_.current as unknown as JsonObject;
-    this.send_('settings attribute', () => this.device_.sendAttributes({ settings }));
+    this.send_('settings attribute', this.device_.sendAttributes({ settings }));
   }
 
   private applySampling_(): void {
@@ -176,25 +183,32 @@ export class Firmware {
     }
   }
 
+  /**
+   * Reported from a promise job, not from inside the RPC handler or the input edge that changed
+   * the pin: the publish then starts from an empty XS stack (see MqttSession), and several
+   * changes of one turn (setGpioStatus, a toggle and its RPC) go out as one message.
+   */
   private onGpioChange_(name: string, on: boolean, cause: string): void {
     this.log_.debug(name + ' -> ' + (on ? 'on' : 'off') + ' (' + cause + ')');
     if (this.state_ !== 'running') return;
-    const attributes: JsonObject = {};
-    attributes[name] = on;
-    this.send_('GPIO attribute', () => this.device_.sendAttributes(attributes));
+    const report = this.gpioReport_;
+    if (report) {
+      report[name] = on;
+      return;
+    }
+    const first: JsonObject = {};
+    first[name] = on;
+    this.gpioReport_ = first;
+    Promise.resolve().then(this.reportGpio_);
   }
 
   private publishTelemetry_(ts: number, values: TelemetryValues): void {
     if (this.state_ !== 'running') return;
-    this.send_('telemetry', () => this.device_.sendTelemetry({ ts, values }));
+    this.send_('telemetry', this.device_.sendTelemetry({ ts, values }));
   }
 
-  /** Runs a TbDevice call whose failure (thrown or rejected) is logged, never left unhandled. */
-  private send_(what: string, call: () => Promise<void>): void {
-    try {
-      call().catch((error: unknown) => this.log_.warn(what + ' not sent: ' + describeError(error)));
-    } catch (error) {
-      this.log_.warn(what + ' not sent: ' + describeError(error));
-    }
+  /** Logs a TbDevice call's failure (TbDevice methods reject, never throw), never leaves it unhandled. */
+  private send_(what: string, sent: Promise<void>): void {
+    sent.then(undefined, (error: unknown) => this.log_.warn(what + ' not sent: ' + describeError(error)));
   }
 }

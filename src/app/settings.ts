@@ -25,7 +25,11 @@ export const MAX_TELEMETRY_INTERVAL_MS = 86_400_000;
 /** Checks one value: returns the value to keep, or an Error whose message says why it is refused. */
 type Rule = (value: JsonValue) => number | boolean | Error;
 
-function integerIn(min: number, max: number): Rule {
+function integerIn(low: number, high: number): Rule {
+  // Consts of this scope, not the parameters: a preloaded closure capturing a parameter is an
+  // alias of RAM on the device (xsl: no const).
+  const min = low;
+  const max = high;
   return (value) => {
     if (typeof value !== 'number' || !Number.isInteger(value)) return new Error('must be an integer, got ' + describe(value));
     if (value < min || value > max) return new Error('must be in ' + min + '..' + max + ', got ' + value);

@@ -71,11 +71,11 @@ class CompactParser implements PacketParser {
   }
 }
 
-export const compactCodec: MqttCodec = {
+export const compactCodec: MqttCodec = Object.freeze<MqttCodec>({
   encodeConnect,
   // SUBSCRIBE and UNSUBSCRIBE carry reserved flags 0b0010 [MQTT-3.8.1-1], [MQTT-3.10.1-1].
   encodeSubscribe: (id, filter, qos) => packet(0x82, [u16(id), field(filter), Uint8Array.of(qos)]),
   encodeUnsubscribe: (id, filter) => packet(0xa2, [u16(id), field(filter)]),
   encodeDisconnect: () => Uint8Array.of(0xe0, 0),
   createParser: () => new CompactParser(),
-};
+});

@@ -17,7 +17,7 @@ const SUBACK = 9;
 const UNSUBACK = 11;
 const PINGRESP = 13;
 
-const TYPE_NAMES = [
+const TYPE_NAMES: readonly string[] = Object.freeze([
   'reserved(0)',
   'CONNECT',
   'CONNACK',
@@ -34,7 +34,7 @@ const TYPE_NAMES = [
   'PINGRESP',
   'DISCONNECT',
   'reserved(15)',
-];
+]);
 
 /**
  * Checks one whole frame (from Framer) against what a server may send to a client that uses QoS 0

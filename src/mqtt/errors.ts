@@ -38,14 +38,14 @@ export function invalidArgument(message: string): MqttError {
 }
 
 /** What a person should do about a refused CONNACK (MQTT 3.1.1 table 3.1). */
-const CONNACK_REASONS: readonly string[] = [
+const CONNACK_REASONS: readonly string[] = Object.freeze([
   'accepted',
   'unacceptable protocol version: the server lacks MQTT 3.1.1',
   'identifier rejected: client id refused (ThingsBoard: no username or password given)',
   'server unavailable (overloaded or rate-limiting); retrying with backoff',
   'bad user name or password: check the credentials',
   'not authorized: unknown token or credentials; check the device token',
-];
+]);
 
 export function connackRefusal(returnCode: number): MqttError {
   const reason = CONNACK_REASONS[returnCode] ?? 'unknown return code';

@@ -7,6 +7,10 @@ import { writeRemainingLength } from './publish-encoder';
  * mqtt-packet reads across packet boundaries and has no size cap, so it only ever sees one
  * complete frame from here. A packet over `maxPacketBytes` is refused as soon as its remaining
  * length is known, before any of its body is buffered.
+ *
+ * Pull, not push: feed() a chunk, then call next() until it returns undefined. The session
+ * handles each frame in its own loop, so no callback sits between the socket and the packet
+ * handler on the XS stack (DESIGN.md: a Moddable app has 384 stack slots unless told otherwise).
  */
 export class Framer {
   private header_ = 0; // first byte of the packet being read
@@ -16,17 +20,31 @@ export class Framer {
   private state_: 0 | 1 | 2 = 0; // 0: fixed header byte, 1: remaining length, 2: body
   private frame_: Uint8Array | undefined;
   private filled_ = 0;
+  /** The chunk being cut and where the next unread byte is. */
+  private chunk_: Uint8Array | undefined;
+  private index_ = 0;
 
   constructor(private readonly maxPacketBytes_: number) {}
 
   /**
-   * Feeds bytes. Calls `onFrame` with each complete packet (a fresh array the receiver may keep).
-   * Returns an MqttError, and stops, at the first framing error; the caller must then drop the
+   * Hands over the next chunk of the stream; next() reads it. The chunk is used in place until
+   * next() returned undefined for it, so a socket that reuses its buffer must wait until then.
+   */
+  feed(chunk: Uint8Array): void {
+    this.chunk_ = chunk;
+    this.index_ = 0;
+  }
+
+  /**
+   * The next complete packet (a fresh array the receiver may keep), undefined when the chunk is
+   * used up, or an MqttError at the first framing error; after an error the caller must drop the
    * connection and start over with reset().
    */
-  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): MqttError | undefined {
-    let i = 0;
+  next(): Uint8Array | MqttError | undefined {
+    const chunk = this.chunk_;
+    if (!chunk) return undefined;
     const n = chunk.length;
+    let i = this.index_;
     while (i < n) {
       if (this.state_ === 0) {
         this.header_ = chunk[i++];
@@ -49,10 +67,7 @@ export class Framer {
         const total = 1 + this.lengthBytes_ + this.lengthValue_;
         if (total > this.maxPacketBytes_) {
           return this.fail_(
-            new MqttError(
-              'packet-too-large',
-              'inbound packet of ' + total + ' bytes is over the ' + this.maxPacketBytes_ + '-byte cap',
-            ),
+            new MqttError('packet-too-large', 'inbound packet of ' + total + ' bytes is over the ' + this.maxPacketBytes_ + '-byte cap'),
           );
         }
         const frame = new Uint8Array(total);
@@ -63,7 +78,7 @@ export class Framer {
         this.frame_ = frame;
         this.filled_ = o;
         this.state_ = 2;
-        if (this.filled_ === total) this.complete_(onFrame);
+        if (o === total) return this.complete_(i);
         continue;
       }
       const frame = this.frame_ as Uint8Array;
@@ -71,8 +86,9 @@ export class Framer {
       frame.set(chunk.subarray(i, i + take), this.filled_);
       this.filled_ += take;
       i += take;
-      if (this.filled_ === frame.length) this.complete_(onFrame);
+      if (this.filled_ === frame.length) return this.complete_(i);
     }
+    this.chunk_ = undefined;
     return undefined;
   }
 
@@ -85,12 +101,16 @@ export class Framer {
     this.state_ = 0;
     this.frame_ = undefined;
     this.filled_ = 0;
+    this.chunk_ = undefined;
   }
 
-  private complete_(onFrame: (frame: Uint8Array) => void): void {
+  private complete_(index: number): Uint8Array {
     const frame = this.frame_ as Uint8Array;
-    this.reset();
-    onFrame(frame);
+    this.state_ = 0;
+    this.frame_ = undefined;
+    this.filled_ = 0;
+    this.index_ = index;
+    return frame;
   }
 
   private fail_(error: MqttError): MqttError {

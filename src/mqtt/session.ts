@@ -116,8 +116,22 @@ interface Connection {
   parser: PacketParser;
 }
 
+/**
+ * Something that arrived and waits for its listeners: a PUBLISH, or (topic undefined) the
+ * connection's CONNACK, whose 'connect' event must reach the listeners before the messages that
+ * follow it. It doubles as the MessageInfo handed to 'message' listeners.
+ */
+interface Delivery extends MessageInfo {
+  conn: Connection;
+  topic: string | undefined;
+  payload: Uint8Array | undefined;
+  id: number;
+  /** CONNACK only. */
+  sessionPresent: boolean;
+}
+
 /** The option values the session falls back to (sized for an ESP32; ThingsBoard's packet cap). */
-const DEFAULTS = {
+const DEFAULTS = Object.freeze({
   keepaliveSeconds: 60,
   connectTimeoutMs: 10_000,
   connackTimeoutMs: 10_000,
@@ -129,7 +143,7 @@ const DEFAULTS = {
   maxInflight: 8,
   maxSubscriptions: 16,
   maxPendingInbound: 16,
-};
+});
 
 type ResolvedOptions = MqttSessionOptions & typeof DEFAULTS;
 
@@ -137,6 +151,18 @@ type ResolvedOptions = MqttSessionOptions & typeof DEFAULTS;
  * MQTT 3.1.1 client session for ThingsBoard: clean session always (ThingsBoard keeps no state even
  * when CONNACK says it does), QoS 0 and 1, automatic reconnect, in-flight resend with DUP, bounded
  * offline queue, subscription restore, keepalive watchdog.
+ *
+ * Three short stacks instead of one tall one. A Moddable device has a 384-slot XS stack unless
+ * its manifest says otherwise, and one that overflows it is dead; decoding a PUBLISH, running the
+ * handler, encoding its reply and writing it, all in the socket's read callback, needs more than
+ * that. So:
+ * - the socket callbacks only cut, check and decode packets, and queue what arrived (a Delivery);
+ * - listeners ('message', 'connect') run in a promise job of their own (deliver_), where the
+ *   handler and anything it publishes start from an empty stack;
+ * - publish(), subscribe() and the timers only queue bytes; they reach the socket in flush_(),
+ *   which runs at the end of a socket callback or of the delivery job, or in a job of its own.
+ * Promise jobs run from Moddable's event loop on the device and the simulator (fxQueuePromiseJobs
+ * in xs/platforms/esp/xsHost.c and lin_xs.c), i.e. with the callback's stack unwound.
  */
 export class MqttSession {
   readonly events = new Emitter<MqttSessionEvents>();
@@ -162,7 +188,19 @@ export class MqttSession {
   private reconnectTimer_: TimerHandle | undefined;
   private ackTimer_: TimerHandle | undefined;
   private connectedAt_ = 0;
+  /** Inbound messages accepted and not done with: queued for delivery, or handler still running. */
   private pendingInbound_ = 0;
+  /** What arrived, in order, for deliver_ (bounded by maxPendingInbound plus one connect). */
+  private readonly inbox_: Delivery[] = [];
+  private deliverQueued_ = false;
+  /** Control packets and resends for the current connection, in order, for flush_. */
+  private readonly wire_: Uint8Array[] = [];
+  private flushQueued_ = false;
+  private readonly deliverJob_ = () => this.deliver_();
+  private readonly flushJob_ = () => {
+    this.flushQueued_ = false;
+    this.flush_();
+  };
 
   constructor(options: MqttSessionOptions) {
     if (!options || typeof options !== 'object') throw invalidArgument('MQTT session options: missing');
@@ -232,12 +270,14 @@ export class MqttSession {
     const message: OutgoingPublish = { bytes: encoded.bytes, idOffset: encoded.idOffset, qos: qos as 0 | 1, id: 0, done };
     const full = this.outbox_.enqueue(message);
     if (full) return this.fail_(full, done);
-    this.pump_();
+    this.queueFlush_();
     return true;
   }
 
   publishAsync(topic: string, payload: string | Uint8Array, options?: PublishOptions): Promise<void> {
-    return promised((done) => this.publish(topic, payload, options, done));
+    const p = promised();
+    this.publish(topic, payload, options, p.done);
+    return p.promise;
   }
 
   /**
@@ -269,7 +309,9 @@ export class MqttSession {
   }
 
   subscribeAsync(filter: string, qos: 0 | 1 = 1): Promise<void> {
-    return promised((done) => this.subscribe(filter, qos, done));
+    const p = promised();
+    this.subscribe(filter, qos, p.done);
+    return p.promise;
   }
 
   /** Stops restoring `filter`; when connected, also sends UNSUBSCRIBE and completes on UNSUBACK. */
@@ -299,7 +341,12 @@ export class MqttSession {
   close(): void {
     if (this.stateValue_ === 'closed') return;
     const wasConnected = this.connected;
-    if (wasConnected) this.send_(this.codec_.encodeDisconnect());
+    if (wasConnected) {
+      // What was queued for this connection goes first, then DISCONNECT, before the socket closes.
+      this.flush_();
+      this.wire_.push(this.codec_.encodeDisconnect());
+      this.writeWire_();
+    }
     this.stateValue_ = 'closed';
     this.teardown_();
     this.reconnectTimer_ = clearTimer(this.clock_, this.reconnectTimer_);
@@ -311,6 +358,8 @@ export class MqttSession {
     for (const done of this.unsubscribeWaiters_.values()) if (done) done();
     this.unsubscribeWaiters_.clear();
     this.ids_.clear();
+    for (const d of this.inbox_) if (d.topic !== undefined) this.pendingInbound_--;
+    this.inbox_.length = 0;
     if (wasConnected) this.events.emit('disconnect', closed);
   }
 
@@ -335,7 +384,7 @@ export class MqttSession {
           onDrain: () => {
             if (this.conn_ !== conn) return;
             this.writable_ = true;
-            this.pump_();
+            this.flush_();
           },
           onClose: (reason) =>
             this.conn_ === conn &&
@@ -365,13 +414,23 @@ export class MqttSession {
         will: this.opts_.will,
       }),
     );
+    this.flush_();
   }
 
   private onData_(conn: Connection, bytes: Uint8Array): void {
-    const error = conn.framer.push(bytes, (frame) => {
-      if (this.conn_ === conn) this.onFrame_(conn, frame);
-    });
-    if (error && this.conn_ === conn) this.drop_(error);
+    const framer = conn.framer;
+    framer.feed(bytes);
+    for (;;) {
+      const frame = framer.next();
+      if (frame === undefined) break;
+      if (frame instanceof MqttError) {
+        this.drop_(frame);
+        return;
+      }
+      this.onFrame_(conn, frame);
+      if (this.conn_ !== conn) return;
+    }
+    this.flush_();
   }
 
   private onFrame_(conn: Connection, frame: Uint8Array): void {
@@ -410,8 +469,7 @@ export class MqttSession {
         }
         this.ids_.release(packet.id);
         if (message.done) message.done();
-        this.pump_();
-        return;
+        return; // onData_ flushes (and pumps) once the chunk is read
       }
       case 'suback':
         this.onSuback_(packet.id, packet.granted);
@@ -448,8 +506,8 @@ export class MqttSession {
       this.send_(message.bytes);
     }
     this.armAckTimer_();
-    this.events.emit('connect', { sessionPresent });
-    this.pump_();
+    // The listeners run in the delivery job, before any message that came after this CONNACK.
+    this.queueDelivery_({ conn: this.conn_ as Connection, topic: undefined, payload: undefined, qos: 0, dup: false, retain: false, id: 0, sessionPresent });
   }
 
   /**
@@ -498,6 +556,7 @@ export class MqttSession {
   private teardown_(): void {
     const conn = this.conn_;
     this.conn_ = undefined;
+    this.wire_.length = 0; // bytes for that connection; resends and subscriptions are redone on the next
     this.handshakeTimer_ = clearTimer(this.clock_, this.handshakeTimer_);
     this.keepalive_.stop();
     this.ackTimer_ = clearTimer(this.clock_, this.ackTimer_);
@@ -518,11 +577,34 @@ export class MqttSession {
 
   // ---- sending ----
 
+  /** Queues a packet for the current connection; flush_() writes it. */
   private send_(bytes: Uint8Array): void {
-    const socket = this.conn_?.socket;
-    if (!socket) return;
-    this.keepalive_.onSent();
-    if (!socket.write(bytes)) this.writable_ = false;
+    if (!this.conn_?.socket) return;
+    this.wire_.push(bytes);
+    this.queueFlush_();
+  }
+
+  private queueFlush_(): void {
+    if (this.flushQueued_) return;
+    this.flushQueued_ = true;
+    Promise.resolve().then(this.flushJob_);
+  }
+
+  /** Writes the queued packets in order, then moves queued publishes onto the wire (pump_). */
+  private flush_(): void {
+    this.writeWire_();
+    this.pump_();
+  }
+
+  private writeWire_(): void {
+    const wire = this.wire_;
+    for (let i = 0; i < wire.length; i++) {
+      const socket = this.conn_?.socket;
+      if (!socket) break; // a write failed and the connection is gone (teardown emptied wire_)
+      this.keepalive_.onSent();
+      if (!socket.write(wire[i])) this.writable_ = false;
+    }
+    wire.length = 0;
   }
 
   /** Moves queued publishes onto the wire while connected, writable and within the in-flight window. */
@@ -536,13 +618,20 @@ export class MqttSession {
         setPacketId(message.bytes, message.idOffset, id);
         message.sentAt = this.clock_.now();
         this.outbox_.inflight.set(id, message);
-        this.send_(message.bytes);
+        this.write_(message.bytes);
         this.armAckTimer_();
       } else {
-        this.send_(message.bytes);
+        this.write_(message.bytes);
         if (message.done) message.done();
       }
     }
+  }
+
+  private write_(bytes: Uint8Array): void {
+    const socket = this.conn_?.socket;
+    if (!socket) return;
+    this.keepalive_.onSent();
+    if (!socket.write(bytes)) this.writable_ = false;
   }
 
   private sendSubscribe_(filter: string, entry: Subscription): void {
@@ -592,11 +681,37 @@ export class MqttSession {
       );
       return;
     }
+    this.pendingInbound_++;
+    this.queueDelivery_({ conn: this.conn_ as Connection, topic, payload, qos, dup, retain, id, sessionPresent: false });
+  }
+
+  private queueDelivery_(delivery: Delivery): void {
+    this.inbox_.push(delivery);
+    if (this.deliverQueued_) return;
+    this.deliverQueued_ = true;
+    Promise.resolve().then(this.deliverJob_);
+  }
+
+  /** The delivery job: runs the listeners of everything that arrived, in order, then flushes. */
+  private deliver_(): void {
+    this.deliverQueued_ = false;
+    const inbox = this.inbox_;
+    while (inbox.length > 0 && this.stateValue_ !== 'closed') {
+      const d = inbox.shift() as Delivery;
+      if (d.topic !== undefined) this.deliverMessage_(d);
+      // A CONNACK whose connection already ended says nothing any more: its 'disconnect' is out.
+      else if (d.conn === this.conn_ && this.connected) this.events.emit('connect', { sessionPresent: d.sessionPresent });
+    }
+    this.flush_();
+  }
+
+  private deliverMessage_(d: Delivery): void {
     let results: unknown[] | undefined;
     try {
-      results = this.events.emit('message', topic, payload, { qos, dup, retain });
+      results = this.events.emit('message', d.topic as string, d.payload as Uint8Array, d);
     } catch (error) {
-      this.events.emit('error', new MqttError('handler', 'message handler for ' + topic + ' threw: ' + describeError(error), undefined, error));
+      this.pendingInbound_--;
+      this.events.emit('error', new MqttError('handler', 'message handler for ' + d.topic + ' threw: ' + describeError(error), undefined, error));
       return;
     }
     let refused = false;
@@ -608,24 +723,24 @@ export class MqttSession {
       }
     }
     if (!waits) {
-      if (qos === 1 && !refused) this.send_(encodePuback(id));
+      this.pendingInbound_--;
+      // A PUBACK belongs to the connection the PUBLISH came on [MQTT-4.4.0-1].
+      if (d.qos === 1 && !refused && d.conn === this.conn_) this.send_(encodePuback(d.id));
       return;
     }
     // Handler promises count against maxPendingInbound for QoS 0 too (an async handler per QoS 0
     // message could otherwise pile up without bound), and across reconnects: the count drops when
     // a handler settles, not when the connection ends, so handlers that never finish cannot add
     // maxPendingInbound more per reconnect. A rejection is reported, never left unhandled.
-    const conn = this.conn_;
-    this.pendingInbound_++;
     Promise.all(waits).then(
       (values) => {
         this.pendingInbound_--;
-        if (qos === 1 && !refused && this.conn_ === conn && values.indexOf(false) < 0) this.send_(encodePuback(id));
+        if (d.qos === 1 && !refused && this.conn_ === d.conn && values.indexOf(false) < 0) this.send_(encodePuback(d.id));
       },
       (error: unknown) => {
         this.pendingInbound_--;
         if (this.stateValue_ === 'closed') return;
-        this.events.emit('error', new MqttError('handler', 'message handler for ' + topic + ' failed: ' + describeError(error), undefined, error));
+        this.events.emit('error', new MqttError('handler', 'message handler for ' + d.topic + ' failed: ' + describeError(error), undefined, error));
       },
     );
   }
@@ -649,9 +764,16 @@ export class MqttSession {
   }
 }
 
-/** A promise over an operation that reports through a Done callback. */
-function promised(run: (done: Done) => void): Promise<void> {
-  return new Promise((resolve, reject) => run((error) => (error ? reject(error) : resolve())));
+/**
+ * A promise and the Done callback that settles it. The operation is started by the caller after
+ * this returns, not inside the Promise executor: the executor frame would sit under it on the stack.
+ */
+function promised(): { promise: Promise<void>; done: Done } {
+  let done!: Done;
+  const promise = new Promise<void>((resolve, reject) => {
+    done = (error) => (error ? reject(error) : resolve());
+  });
+  return { promise, done };
 }
 
 function failAll(waiters: Done[], error: MqttError): void {

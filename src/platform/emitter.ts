@@ -2,7 +2,7 @@
  * A minimal typed event emitter. Listener lists live on the instance (never on a prototype), so
  * it keeps working after a Moddable preload froze every prototype.
  */
-export class Emitter<Events extends { [K in keyof Events]: (...args: any[]) => unknown }> {
+export class Emitter<Events extends { [K in keyof Events]: (a?: any, b?: any, c?: any) => unknown }> {
   private readonly listeners_: { [K in keyof Events]?: Events[K][] } = {};
 
   on<K extends keyof Events>(event: K, listener: Events[K]): () => void {
@@ -24,13 +24,17 @@ export class Emitter<Events extends { [K in keyof Events]: (...args: any[]) => u
     return !!list && list.length > 0;
   }
 
-  /** Calls every listener; returns what they returned (for listeners that hand back a promise). */
-  emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): unknown[] | undefined {
-    const list = this.listeners_[event];
+  /**
+   * Calls every listener; returns what they returned (for listeners that hand back a promise).
+   * Fixed arity (events carry at most three arguments): a rest parameter and a spread call would
+   * cost an array and stack slots on every message.
+   */
+  emit<K extends keyof Events>(event: K, a?: Parameters<Events[K]>[0], b?: Parameters<Events[K]>[1], c?: Parameters<Events[K]>[2]): unknown[] | undefined {
+    const list = this.listeners_[event] as ((a: unknown, b: unknown, c: unknown) => unknown)[] | undefined;
     if (!list || list.length === 0) return undefined;
-    if (list.length === 1) return [list[0](...args)];
+    if (list.length === 1) return [list[0](a, b, c)];
     const results: unknown[] = [];
-    for (const listener of list.slice()) results.push(listener(...args));
+    for (const listener of list.slice()) results.push(listener(a, b, c));
     return results;
   }
 }

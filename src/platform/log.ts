@@ -8,19 +8,28 @@ export interface Log {
 }
 
 /** A Log that drops everything. */
-export const silentLog: Log = {
+export const silentLog: Log = Object.freeze({
   debug() {},
   info() {},
   warn() {},
   error() {},
-};
+});
 
 /** Prefixes every line with a component name, e.g. "mqtt: connected". */
 export class PrefixLog implements Log {
-  constructor(
-    private readonly target_: Log,
-    private readonly prefix_: string,
-  ) {}
+  private readonly target_: Log;
+  private readonly prefix_: string;
+
+  /** A PrefixLog over a PrefixLog joins the prefixes ("a: b: "): one call per line, not one per level. */
+  constructor(target: Log, prefix: string) {
+    if (target instanceof PrefixLog) {
+      this.target_ = target.target_;
+      this.prefix_ = target.prefix_ + ': ' + prefix;
+    } else {
+      this.target_ = target;
+      this.prefix_ = prefix;
+    }
+  }
 
   debug(message: string): void {
     this.target_.debug(this.prefix_ + ': ' + message);

@@ -18,10 +18,15 @@ interface TextGlobals {
   TextDecoder?: new () => NativeDecoder;
 }
 
-// Created on first use, never at module load: a preloaded module must not touch host objects at
-// top level. An object in a module const may be written at run time after preload; a module let
-// holding a function may not.
-const native: { encoder?: NativeEncoder; decoder?: NativeDecoder } = {};
+// The encoder and decoder are made on first use, never at module load (a preloaded module must
+// not touch host objects at top level), and kept on the global object, which belongs to the
+// running machine: a module-level cache object would stay writable after a Moddable preload, an
+// alias of RAM that xsl warns about ("not frozen"), and a module let read here would be another
+// ("no const").
+interface TextCodecs {
+  tbxsTextEncoder?: NativeEncoder;
+  tbxsTextDecoder?: NativeDecoder;
+}
 
 function nativeCodec<T>(name: 'TextEncoder' | 'TextDecoder'): T {
   const C = (globalThis as TextGlobals)[name] as (new () => T) | undefined;
@@ -33,7 +38,8 @@ function nativeCodec<T>(name: 'TextEncoder' | 'TextDecoder'): T {
 
 /** Encodes with the native TextEncoder (lone surrogates become U+FFFD). */
 export function utf8Encode(text: string): Uint8Array {
-  return (native.encoder ??= nativeCodec<NativeEncoder>('TextEncoder')).encode(text);
+  const g = globalThis as TextCodecs;
+  return (g.tbxsTextEncoder ?? (g.tbxsTextEncoder = nativeCodec<NativeEncoder>('TextEncoder'))).encode(text);
 }
 
 /**
@@ -79,6 +85,7 @@ export function isValidUtf8(bytes: Uint8Array, start = 0, end = bytes.length, fo
 
 /** Decodes UTF-8 with the native TextDecoder; invalid sequences become U+FFFD. */
 export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  const decoder = (native.decoder ??= nativeCodec<NativeDecoder>('TextDecoder'));
+  const g = globalThis as TextCodecs;
+  const decoder = g.tbxsTextDecoder ?? (g.tbxsTextDecoder = nativeCodec<NativeDecoder>('TextDecoder'));
   return decoder.decode(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
 }

@@ -4,7 +4,7 @@ import type { Log } from '../platform/log';
 import { silentLog } from '../platform/log';
 import type { JsonValue } from '../platform/store';
 import type { MqttError } from '../mqtt/errors';
-import type { MessageInfo, MqttSession } from '../mqtt/session';
+import type { MessageInfo, MqttSession, PublishOptions } from '../mqtt/session';
 import { invalidArgument, notSent, TbError } from './errors';
 import { isObject, parseJson, preview, stringify, type JsonObject } from './json';
 import { PendingRequests } from './pending-requests';
@@ -28,6 +28,9 @@ export interface DeviceClientOptions {
 
 /** How many recent server RPC ids are remembered to skip a redelivered (DUP) request. */
 const RECENT_RPC_IDS = 8;
+
+/** Every device API message goes with QoS 1 (ThingsBoard: PUBACK when it was accepted). */
+const QOS1: PublishOptions = Object.freeze({ qos: 1 });
 
 /**
  * The ThingsBoard MQTT Device API (v1 topics) over an MqttSession: telemetry, client attributes,
@@ -57,7 +60,7 @@ export class DeviceClient implements TbDevice {
     this.rpcCalls_ = new PendingRequests(this.clock_, max, 'client-side RPC');
     this.rpc_ = new RpcRegistry({ clock: this.clock_, ...options.rpc });
 
-    this.unlisten_.push(this.session_.events.on('message', (topic, payload, info) => this.onMessage_(topic, payload, info)));
+    this.unlisten_.push(this.session_.events.on('message', this.onMessage_));
     this.unlisten_.push(this.session_.events.on('connect', () => (this.recentRpcIds_.length = 0)));
     const report = (filter: string) => (error?: MqttError) => {
       if (error) this.log_.error('subscription to ' + filter + ' failed: ' + describeError(error));
@@ -154,7 +157,8 @@ export class DeviceClient implements TbDevice {
 
   // ---- inbound ----
 
-  private onMessage_(topic: string, payload: Uint8Array, info: MessageInfo): void {
+  /** The session's 'message' listener itself (an arrow: no forwarding frame on the XS stack). */
+  private readonly onMessage_ = (topic: string, payload: Uint8Array, info: MessageInfo): void => {
     if (topic === T.DEVICE_ATTRIBUTES) {
       this.onSharedPush_(payload);
       return;
@@ -175,7 +179,7 @@ export class DeviceClient implements TbDevice {
       return;
     }
     this.log_.debug('message on unexpected topic ' + topic + ' ignored');
-  }
+  };
 
   private onSharedPush_(payload: Uint8Array): void {
     const body = parseJson(payload);
@@ -201,17 +205,26 @@ export class DeviceClient implements TbDevice {
     this.recentRpcIds_.push(id);
     if (this.recentRpcIds_.length > RECENT_RPC_IDS) this.recentRpcIds_.shift();
     const body = parseJson(payload);
-    const reply = (value: JsonValue) => {
-      this.publishJson_(T.DEVICE_RPC_RESPONSE + id, value).catch((error: unknown) =>
-        this.log_.error('RPC ' + id + ' reply not sent: ' + describeError(error)),
-      );
-    };
     if (body instanceof Error) {
       this.log_.warn('RPC request ' + id + ' is not JSON: ' + preview(payload));
-      reply({ error: 'request is not valid JSON' });
+      this.reply_(id, { error: 'request is not valid JSON' });
       return;
     }
-    this.rpc_.invoke(body, id, reply);
+    // A handler that answers at once is answered here, one frame up from the handler, not from
+    // inside the registry (stack depth, see MqttSession).
+    const answer = this.rpc_.invoke(body, id, (value) => this.reply_(id, value));
+    if (answer !== undefined) this.reply_(id, answer);
+  }
+
+  private reply_(id: string, value: JsonValue): void {
+    const text = stringify(value);
+    if (text instanceof Error) {
+      this.log_.error('RPC ' + id + ' reply cannot be sent as JSON: ' + text.message);
+      return;
+    }
+    this.session_.publish(T.DEVICE_RPC_RESPONSE + id, text, QOS1, (error) => {
+      if (error) this.log_.error('RPC ' + id + ' reply not sent: ' + describeError(error));
+    });
   }
 
   private onAttributeResponse_(idText: string, payload: Uint8Array): void {
@@ -245,7 +258,7 @@ export class DeviceClient implements TbDevice {
     if (this.closed_) return Promise.reject(new TbError('closed', 'the device client was closed'));
     const text = stringify(value);
     if (text instanceof Error) return Promise.reject(invalidArgument('cannot send ' + topic + ': ' + text.message));
-    return this.session_.publishAsync(topic, text, { qos: 1 });
+    return this.session_.publishAsync(topic, text, QOS1);
   }
 }
 

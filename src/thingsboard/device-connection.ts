@@ -71,7 +71,9 @@ export async function openDevice(platform: Platform, config: DeviceConnectionCon
     ...fields,
   });
   const client = new DeviceClient({ ...config.client, session, clock: platform.clock, log: new PrefixLog(log, 'thingsboard') });
-  session.start();
+  // The first connection starts from a promise job of its own, not under this async function
+  // and its callers (a device's XS stack is small, see MqttSession); closed before: no connection.
+  Promise.resolve().then(() => session.start());
   return {
     session,
     client,

@@ -171,7 +171,7 @@ export class GatewayClient {
     this.unlisten_.push(this.device.onRpc(RENAMED, (params) => this.onRenamed_(params)));
     this.unlisten_.push(this.device.onRpc(DELETED, (params) => this.onDeleted_(params)));
 
-    this.unlisten_.push(this.session_.events.on('message', (topic, payload, info) => this.onMessage_(topic, payload, info)));
+    this.unlisten_.push(this.session_.events.on('message', this.onMessage_));
     this.unlisten_.push(this.session_.events.on('connect', () => this.onConnect_()));
     this.unlisten_.push(this.session_.events.on('disconnect', () => this.announcer_.stop()));
     const report = (filter: string) => (error?: MqttError) => {
@@ -336,7 +336,8 @@ export class GatewayClient {
     this.announcer_.restart(Array.from(this.children_.values()));
   }
 
-  private onMessage_(topic: string, payload: Uint8Array, info: MessageInfo): void {
+  /** The session's 'message' listener itself (an arrow: no forwarding frame on the XS stack). */
+  private readonly onMessage_ = (topic: string, payload: Uint8Array, info: MessageInfo): void => {
     switch (topic) {
       case T.GATEWAY_RPC:
         this.onRpc_(payload, info.dup);
@@ -349,7 +350,7 @@ export class GatewayClient {
         return;
     }
     // Anything else belongs to the device client (v1/devices/me/*).
-  }
+  };
 
   // ---- inbound ----
 
@@ -411,19 +412,22 @@ export class GatewayClient {
       send({ error: 'busy: ' + this.runningRpc_ + ' RPCs are still running on the gateway' });
       return;
     }
-    this.runningRpc_++;
-    const reply = (value: JsonValue) => {
-      this.runningRpc_--;
-      send(value);
-    };
     const method = isString(data.method) ? data.method : '';
     const registry = child.rpcFor(method) ?? this.defaults_;
     this.invokingDevice_ = name;
+    let answer: JsonValue | undefined;
     try {
-      registry.invoke(data, id, reply);
+      this.runningRpc_++;
+      answer = registry.invoke(data, id, (value) => {
+        this.runningRpc_--;
+        send(value);
+      });
     } finally {
       this.invokingDevice_ = '';
     }
+    if (answer === undefined) return; // a promise: the registry replies when it settles
+    this.runningRpc_--;
+    send(answer);
   }
 
   private onAttributeResponse_(payload: Uint8Array): void {

@@ -4,7 +4,7 @@ import { invalidArgument, TbError } from './errors';
 interface Pending<T> {
   resolve: (value: T) => void;
   reject: (error: TbError) => void;
-  timer: TimerHandle;
+  timer: TimerHandle | undefined;
 }
 
 /**
@@ -32,14 +32,19 @@ export class PendingRequests<T> {
     }
     if (!(timeoutMs > 0)) return Promise.reject(invalidArgument(this.what_ + ' timeout must be > 0 ms'));
     const id = this.allocate_();
-    return new Promise<T>((resolve, reject) => {
-      const timer = this.clock_.setTimeout(() => {
-        if (!this.pending_.delete(id)) return;
-        reject(new TbError('timeout', 'no answer to ' + this.what_ + ' ' + id + ' within ' + timeoutMs + ' ms'));
-      }, timeoutMs);
-      this.pending_.set(id, { resolve, reject, timer });
-      send(id, (error) => this.fail(id, error));
+    let pending!: Pending<T>;
+    const promise = new Promise<T>((resolve, reject) => {
+      pending = { resolve, reject, timer: undefined };
     });
+    pending.timer = this.clock_.setTimeout(() => {
+      if (!this.pending_.delete(id)) return;
+      pending.reject(new TbError('timeout', 'no answer to ' + this.what_ + ' ' + id + ' within ' + timeoutMs + ' ms'));
+    }, timeoutMs);
+    this.pending_.set(id, pending);
+    // After the executor returned, not inside it: its frame would sit under the whole send on the
+    // XS stack (see MqttSession).
+    send(id, (error) => this.fail(id, error));
+    return promise;
   }
 
   /** True when a request with this id waits. */

@@ -40,7 +40,15 @@ export function provision(options: ProvisionOptions): Promise<DeviceCredentials>
   const { request, timeoutMs = 30_000, ...endpoint } = options;
   const problem = checkRequest(request);
   if (problem) return Promise.reject(new TbError('bad-config', 'provisioning request: ' + problem));
-  return new Promise<DeviceCredentials>((resolve, reject) => {
+  // The work starts after the Promise executor returned, not inside it (the executor's frame would
+  // sit under the session's construction on a device's small XS stack, see MqttSession).
+  let resolve!: (credentials: DeviceCredentials) => void;
+  let reject!: (error: TbError) => void;
+  const promise = new Promise<DeviceCredentials>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  {
     let lastError = '';
     let timer: TimerHandle | undefined;
     const session = new MqttSession({
@@ -82,8 +90,10 @@ export function provision(options: ProvisionOptions): Promise<DeviceCredentials>
         });
       });
     });
-    session.start();
-  });
+    // From a job of its own, as openDevice does.
+    Promise.resolve().then(() => session.start());
+  }
+  return promise;
 }
 
 function requestBody(r: ProvisionRequest): JsonObject {

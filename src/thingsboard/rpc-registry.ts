@@ -28,7 +28,8 @@ export interface RpcRegistryOptions {
 /**
  * Server-side RPC methods by exact name (never by prefix), and the rules every reply follows:
  * unknown method, throwing handler, rejected promise and missed deadline all answer
- * {"error": "..."}, so the server never waits in silence.
+ * {"error": "..."}, so the server never waits in silence. `maxConcurrent` bounds the handlers whose
+ * promises are pending (a synchronous handler is done when invoke returns).
  */
 export class RpcRegistry {
   private readonly handlers_ = new Map<string, RpcHandler>();
@@ -67,25 +68,27 @@ export class RpcRegistry {
   }
 
   /**
-   * Runs the handler for `request` and calls `reply` exactly once with the JSON reply.
-   * `body` is the parsed request ({method, params}); anything else gets an error reply.
+   * Runs the handler for `body` (the parsed request, {method, params}). A synchronous answer (the
+   * handler's value, or an error for a bad request, an unknown method, a busy registry or a
+   * throwing handler) is returned; for a promise, `reply` is called exactly once later (its value,
+   * its rejection, or a missed deadline, all as {"error": ...}) and invoke returns undefined.
+   * Returning instead of calling keeps the reply's encode and write off the handler's stack.
    */
-  invoke(body: JsonValue, id: string | number, reply: (value: JsonValue) => void): void {
-    if (!isObject(body) || !isString(body.method)) {
-      reply({ error: 'RPC request must be a JSON object with a string "method"' });
-      return;
-    }
+  invoke(body: JsonValue, id: string | number, reply: (value: JsonValue) => void): JsonValue | undefined {
+    if (!isObject(body) || !isString(body.method)) return { error: 'RPC request must be a JSON object with a string "method"' };
     const method = body.method;
     const params = body.params === undefined ? null : body.params;
     const handler = this.handlers_.get(method);
-    if (!handler) {
-      reply({ error: 'unknown method: ' + method });
-      return;
+    if (!handler) return { error: 'unknown method: ' + method };
+    if (this.running_ >= this.maxConcurrent_) return { error: 'busy: ' + this.running_ + ' RPCs are still running' };
+    let result: JsonValue | void | Promise<JsonValue | void>;
+    try {
+      result = handler(params, { method, params, id });
+    } catch (error) {
+      return { error: method + ' failed: ' + describeError(error) };
     }
-    if (this.running_ >= this.maxConcurrent_) {
-      reply({ error: 'busy: ' + this.running_ + ' RPCs are still running' });
-      return;
-    }
+    if (!isPromiseLike(result)) return result === undefined ? {} : (result as JsonValue);
+    this.running_++;
     let answered = false;
     const answer = (value: JsonValue) => {
       if (answered) return;
@@ -94,25 +97,14 @@ export class RpcRegistry {
       this.clock_.clearTimeout(timer);
       reply(value);
     };
-    this.running_++;
     const timer = this.clock_.setTimeout(
       () => answer({ error: 'method ' + method + ' did not answer within ' + this.handlerTimeoutMs_ + ' ms' }),
       this.handlerTimeoutMs_,
     );
-    let result: JsonValue | void | Promise<JsonValue | void>;
-    try {
-      result = handler(params, { method, params, id });
-    } catch (error) {
-      answer({ error: method + ' failed: ' + describeError(error) });
-      return;
-    }
-    if (isPromiseLike(result)) {
-      (result as PromiseLike<JsonValue | void>).then(
-        (value) => answer(value === undefined ? {} : value),
-        (error: unknown) => answer({ error: method + ' failed: ' + describeError(error) }),
-      );
-      return;
-    }
-    answer(result === undefined ? {} : (result as JsonValue));
+    (result as PromiseLike<JsonValue | void>).then(
+      (value) => answer(value === undefined ? {} : value),
+      (error: unknown) => answer({ error: method + ' failed: ' + describeError(error) }),
+    );
+    return undefined;
   }
 }

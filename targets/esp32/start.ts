@@ -43,7 +43,12 @@ export interface Target {
   prepare?(settings: FirmwareConfig, clock: EpochClock, log: Log): void;
 }
 
-const traceLevel = (level: string) => (message: string) => trace(level + ': ' + message + '\n');
+// The prefix is a const of the closure's own scope: a preloaded closure that captures a
+// parameter (or a module let) is an alias of RAM on the device (xsl: no const).
+const traceLevel = (level: string) => {
+  const prefix = level + ': ';
+  return (message: string) => trace(prefix + message + '\n');
+};
 
 /** trace() lines with a level; Moddable shows them in xsbug or on the serial console. */
 export const traceLog: Log = Object.freeze({
@@ -110,8 +115,9 @@ export function start(target: Target): void {
     const run = () => {
       connect(platform, clock, settings, io, board).catch((error: unknown) => log.error('tbxs: ' + describeError(error)));
     };
+    // From a promise job: here the stack still holds main() and start() (XS, a 384-slot stack).
     if (needTime) clock.onEpochKnown(run);
-    else run();
+    else Promise.resolve().then(run);
   });
 }
 

@@ -429,11 +429,13 @@ const api = {
     const framer = new Framer(65536);
     const parser = compactCodec.createParser();
     let k = 0;
-    const onFrame = (frame: Uint8Array) => {
-      const p = decodeFrame(frame, parser) as { type?: string; id?: number };
-      if (p.type === 'puback') k += p.id as number;
-    };
-    for (let i = 0; i < n; i++) framer.push(Uint8Array.of(0x40, 2, 0, 1), onFrame);
+    for (let i = 0; i < n; i++) {
+      framer.feed(Uint8Array.of(0x40, 2, 0, 1));
+      for (let frame = framer.next(); frame instanceof Uint8Array; frame = framer.next()) {
+        const p = decodeFrame(frame, parser) as { type?: string; id?: number };
+        if (p.type === 'puback') k += p.id as number;
+      }
+    }
     return k;
   },
   ids(n: number): number {

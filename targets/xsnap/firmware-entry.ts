@@ -10,12 +10,14 @@ import { utf8Decode, utf8Encode } from '../../src/platform/utf8';
 import type { DeviceConnectionConfig } from '../../src/thingsboard/device-connection';
 import type { XsApp, XsAppFactory } from './apps/app';
 import { startFirmwareApp } from './apps/firmware-app';
+import { startGatewayApp } from './apps/gateway-app';
 import { startProbeDevice } from './apps/probe-device';
 import { CMD, REC, type StartMessage } from './bridge/protocol';
 import { Bridge } from './bridge/xs-platform';
 
 const APPS: Readonly<{ [name: string]: XsAppFactory }> = Object.freeze({
   firmware: startFirmwareApp,
+  gateway: startGatewayApp,
   probe: startProbeDevice,
 });
 
@@ -31,7 +33,14 @@ const EMPTY = { result: new ArrayBuffer(0) };
 function start(payload: Uint8Array): void {
   if (state.bridge) throw new Error('the firmware is already started');
   const message = JSON.parse(utf8Decode(payload)) as StartMessage;
-  const bridge = new Bridge({ store: message.store ?? {}, seed: message.seed, logLevel: message.logLevel ?? 'info' });
+  const config = message.config as DeviceConnectionConfig;
+  const bridge = new Bridge({
+    store: message.store ?? {},
+    seed: message.seed,
+    logLevel: message.logLevel ?? 'info',
+    tls: config.tls,
+    resolved: message.resolved,
+  });
   state.bridge = bridge;
   const name = message.app ?? 'firmware';
   const factory = APPS[name];
@@ -41,7 +50,11 @@ function start(payload: Uint8Array): void {
     return;
   }
   state.starting = true;
-  factory(bridge.platform, message.config as DeviceConnectionConfig, message.appOptions, message.name ?? 'tbxs-xs').then(
+  // The app starts in a promise job, as the device's start() runs connect(): not under this
+  // command's frames on the XS stack.
+  Promise.resolve()
+    .then(() => factory(bridge.platform, config, message.appOptions, message.name ?? 'tbxs-xs'))
+    .then(
     (app) => {
       state.starting = false;
       if (state.bridge !== bridge) app.stop(); // stopped while starting
@@ -54,10 +67,20 @@ function start(payload: Uint8Array): void {
   );
 }
 
+/**
+ * The host's entry. Socket and timer commands go straight to the bridge with as few frames as can
+ * be: on the device their callbacks have only a native caller under them on the XS stack.
+ */
 function handleCommand(buffer: ArrayBuffer): { readonly result: ArrayBuffer } {
   const bytes = new Uint8Array(buffer);
+  const bridge = state.bridge;
+  if (bridge && bridge.dispatch(bytes[0], (bytes[1] << 8) | bytes[2], bytes.subarray(3))) return bridge.reply;
+  return control(bytes);
+}
+
+/** start, status, stop. */
+function control(bytes: Uint8Array): { readonly result: ArrayBuffer } {
   const op = bytes[0];
-  const id = (bytes[1] << 8) | bytes[2];
   const payload = bytes.subarray(3);
   if (op === CMD.start) {
     start(payload);
@@ -65,7 +88,6 @@ function handleCommand(buffer: ArrayBuffer): { readonly result: ArrayBuffer } {
   }
   const bridge = state.bridge;
   if (!bridge) return EMPTY; // not started (or stopped): nothing to do
-  if (bridge.dispatch(op, id, payload)) return bridge.reply;
   if (op === CMD.status) {
     const app = state.app;
     const status = {

@@ -25,6 +25,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { buildStackHost } from './native/build.mjs';
 
 /** What the worker reports after each request (evaluate or command). */
 export interface XsMeter {
@@ -63,6 +64,12 @@ export interface XsWorkerOptions {
   parserBufferSizeKb?: number;
 }
 
+/** See XsWorker.stackPeak(). */
+export interface StackPeak {
+  slots: number;
+  frames: { slots: number; name: string }[];
+}
+
 export type CommandHandler = (bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 
 export class XsExitError extends Error {
@@ -94,15 +101,22 @@ const QUERY = 0x3f; // '?'
 const COLON = 0x3a;
 const COMMA = 0x2c;
 
-/** Path of the xsnap-worker binary that @agoric/xsnap compiled in its postinstall. */
+/**
+ * Path of the XS engine binary. By default tbxs's XS host (native/stack-host.c): @agoric/xsnap's
+ * xsnap-worker, from the objects its install compiled, plus `tbxsLimitStack()` for a device-sized
+ * stack; built by npm's postinstall, or here on first use (a second, the C compiler only links).
+ * `debug` gives @agoric/xsnap's own debug build (-O0 -g), which cannot limit its stack.
+ * $XSNAP_WORKER overrides both.
+ */
 export function xsnapWorkerPath(debug = false): string {
   const fromEnv = process.env.XSNAP_WORKER;
   if (fromEnv) return fromEnv;
   const platform = process.platform === 'linux' ? 'lin' : process.platform === 'darwin' ? 'mac' : undefined;
   if (!platform) throw new Error(`xsnap-worker is built for Linux and macOS only, not ${process.platform}`);
+  if (!debug) return buildStackHost().path;
   const require = createRequire(import.meta.url);
   const root = dirname(require.resolve('@agoric/xsnap/package.json'));
-  const bin = join(root, 'xsnap-native/xsnap/build/bin', platform, debug ? 'debug' : 'release', 'xsnap-worker');
+  const bin = join(root, 'xsnap-native/xsnap/build/bin', platform, 'debug', 'xsnap-worker');
   if (!existsSync(bin)) {
     throw new Error(
       `${bin} is missing: @agoric/xsnap's install script did not run. ` +
@@ -110,6 +124,21 @@ export function xsnapWorkerPath(debug = false): string {
     );
   }
   return bin;
+}
+
+/**
+ * What the XS host prints on a stack overflow (stack-host.c): the stack size, then one line per
+ * frame, innermost first, with the slots in use at its entry. Turned into one line.
+ */
+export function describeOverflow(report: readonly string[]): string | undefined {
+  const head = report.find((line) => line.includes('stack overflow'));
+  if (!head) return undefined;
+  const frames = report
+    .map((line) => /^tbxs-xs:\s+(\d+) (.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => m[2] + '@' + m[1]);
+  const text = head.replace(/^tbxs-xs: /, '');
+  return frames.length > 0 ? text + '; innermost frames (slots in use at entry): ' + frames.slice(0, 8).join(' < ') : text;
 }
 
 /** Incremental netstring reader. */
@@ -177,6 +206,9 @@ export class XsWorker {
   private exitError: XsExitError | undefined;
   private readonly exited: Promise<void>;
   private closing = false;
+  /** The XS host's stack-overflow report (stack-host.c), kept for the exit error. */
+  private readonly overflowReport: string[] = [];
+  private stackSlotsValue: number | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -197,10 +229,15 @@ export class XsWorker {
       }
     });
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': stderr (the XS host's overflow report) has been read to its end by then.
+      child.once('close', (code, signal) => {
         if (!(this.closing && code === 0)) {
           const meaning = code !== null ? EXIT_MEANING[code] ?? 'unknown error' : `signal ${signal}`;
-          this.exitError = new XsExitError(`xsnap worker ${name} exited: ${meaning} (code ${code})`, code, signal);
+          const overflow = code === 12 ? describeOverflow(this.overflowReport) : undefined;
+          const message = overflow
+            ? `XS worker ${name} died: ${overflow}`
+            : `xsnap worker ${name} exited: ${meaning} (code ${code})` + (code === 12 && this.stackSlotsValue ? ` with a ${this.stackSlotsValue}-slot XS stack` : '');
+          this.exitError = new XsExitError(message, code, signal);
         } else {
           this.exitError = new XsExitError(`xsnap worker ${name} is closed`, code, signal);
         }
@@ -220,6 +257,7 @@ export class XsWorker {
     if (opts.parserBufferSizeKb) args.push('-s', String(opts.parserBufferSizeKb));
     const out = opts.stdout ?? 'inherit';
     const err = opts.stderr ?? 'inherit';
+    // stderr is always read: the XS host reports a stack overflow there (see onStderrLine).
     const child = spawn(bin, args, {
       argv0: name,
       // Its own process group: a Ctrl-C in the terminal reaches only Node, which then stops the
@@ -228,21 +266,80 @@ export class XsWorker {
       stdio: [
         'ignore',
         typeof out === 'function' ? 'pipe' : out,
-        typeof err === 'function' ? 'pipe' : err,
+        'pipe',
         'pipe', // 3: requests to the worker
         'pipe', // 4: replies from the worker
       ],
     });
     if (typeof out === 'function') child.stdout?.on('data', lineSink(out));
-    if (typeof err === 'function') child.stderr?.on('data', lineSink(err));
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', reject);
     });
     const worker = new XsWorker(child, name);
+    const forward = typeof err === 'function' ? err : err === 'inherit' ? (line: string) => process.stderr.write(line + '\n') : undefined;
+    child.stderr?.on(
+      'data',
+      lineSink((line) => {
+        worker.onStderrLine(line);
+        forward?.(line);
+      }),
+    );
     // Round-trip once so a broken binary fails here, not on the first evaluate.
     await worker.request(0x52 /* 'R' */, new Uint8Array(0));
     return worker;
+  }
+
+  /**
+   * Gives the machine a JavaScript stack of `slots` slots in all from now on, as a Moddable build's
+   * manifest `creation.stack` does (XS's ~160 intrinsic roots included, as on the device). Call it
+   * after loading the bundle: on a device the bundle is preloaded at build time, not run on the
+   * board's stack. Needs tbxs's XS host (the default binary).
+   */
+  async limitStack(slots: number): Promise<void> {
+    if (!Number.isInteger(slots) || slots < 64) throw new RangeError(`XS stack must be an integer of at least 64 slots, got ${slots}`);
+    try {
+      await this.evaluate(`tbxsLimitStack(${slots})`);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/tbxsLimitStack.*(not defined|not found)|undefined.*tbxsLimitStack/i.test(message)) {
+        throw new Error(`this XS binary cannot limit its stack (${message}): use tbxs's XS host, the default (not debug, not $XSNAP_WORKER)`);
+      }
+      throw error;
+    }
+    this.stackSlotsValue = slots;
+  }
+
+  /** The stack set by limitStack(), undefined while the worker has its own 4,096 slots. */
+  get stackSlots(): number | undefined {
+    return this.stackSlotsValue;
+  }
+
+  /** Slots of the XS stack in use at the moment of the call (XS host only). */
+  async stackUsed(): Promise<number> {
+    const result = await this.evaluate('var __tbxsUsed = new Uint32Array(1); __tbxsUsed[0] = tbxsStackUsed(); __tbxsUsed.buffer');
+    return new DataView(result.reply.buffer, result.reply.byteOffset, 4).getUint32(0, true);
+  }
+
+  /**
+   * The most XS stack slots in use since the last reset, with the frames at that moment (innermost
+   * first, each with the slots in use at its entry), sampled by the XS host at every call and
+   * branch. A profile that names the deep path; the smallest passing stack is found by search.
+   */
+  async stackPeak(reset = false): Promise<StackPeak> {
+    const result = await this.evaluate(`var __tbxsPeak = new TextEncoder().encode(tbxsStackPeak(${reset})); __tbxsPeak.buffer`);
+    const [slots, ...frames] = Buffer.from(result.reply).toString('utf8').split(';');
+    return {
+      slots: Number(slots),
+      frames: frames.map((f) => {
+        const space = f.indexOf(' ');
+        return { slots: Number(f.slice(0, space)), name: f.slice(space + 1) };
+      }),
+    };
+  }
+
+  private onStderrLine(line: string): void {
+    if (line.startsWith('tbxs-xs:') && this.overflowReport.length < 64) this.overflowReport.push(line);
   }
 
   /** Evaluates a script (not a module) in the global scope; resolves after the job queue drained. */

@@ -6,6 +6,8 @@
  *   ...
  *   await device.close();
  */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeConnector } from '../host/platform/node-connector';
@@ -15,9 +17,9 @@ import { silentLog } from '../../src/platform/log';
 import type { Socket } from '../../src/platform/socket';
 import type { JsonValue } from '../../src/platform/store';
 import type { DeviceConnectionConfig } from '../../src/thingsboard/device-connection';
-import { buildXsFirmware } from './bundle';
+import { buildXsFirmware, ROOT } from './bundle';
 import { CMD, decodeReply, encodeCommand, LOG_LEVELS, REC, type StartMessage } from './bridge/protocol';
-import { XsWorker, type XsWorkerOptions } from './worker';
+import { XsWorker, type StackPeak, type XsWorkerOptions } from './worker';
 
 /**
  * The Node device's options (DeviceConnectionConfig: host, port, tls, credentials or provisioning,
@@ -51,6 +53,14 @@ export interface XsDeviceOptions extends DeviceConnectionConfig {
    * before the app starts (preload/freeze.ts says what is and is not simulated). Default false.
    */
   preload?: boolean;
+  /**
+   * The XS stack in slots, as a Moddable build's manifest `creation.stack` sets it on the device
+   * (XS's intrinsic roots included). Applied once the bundle is loaded, before the app starts:
+   * on the device the bundle is preloaded at build time. Default: manifest.json's creation.stack
+   * (manifestStackSlots()); 0 leaves xsnap's own 4,096. An overflow kills the worker and `done`
+   * resolves with an Error naming the stack size and the innermost frames.
+   */
+  xsStack?: number;
 }
 
 export interface XsDevice {
@@ -61,6 +71,8 @@ export interface XsDevice {
   /** Resolves when the device stopped: undefined after close(), an Error when the worker or firmware failed. */
   readonly done: Promise<Error | undefined>;
   readonly worker: XsWorker;
+  /** The XS host's stack profile: the peak since the last reset and its frames (XsWorker.stackPeak). */
+  stackPeak(reset?: boolean): Promise<StackPeak>;
 }
 
 export interface XsDeviceStatus {
@@ -184,6 +196,10 @@ class XsDeviceHost implements XsDevice {
     }
   }
 
+  stackPeak(reset = false): Promise<StackPeak> {
+    return this.worker.stackPeak(reset);
+  }
+
   status(): Promise<XsDeviceStatus> {
     if (this.stopped) return Promise.reject(new Error('the XS device is closed'));
     const answer = new Promise<XsDeviceStatus>((resolve) => this.statusWaiters.push(resolve));
@@ -234,6 +250,7 @@ function readState(stateDir: string): { [key: string]: unknown } {
  */
 export async function runXsDevice(options: XsDeviceOptions): Promise<XsDevice> {
   const log = options.log ?? silentLog;
+  const stack = options.xsStack ?? manifestStackSlots();
   const store = new FileStore(options.stateDir); // creates the directory, checks the file
   const code = await buildXsFirmware(options.preload ? 'preload' : 'firmware', { minify: options.minify === true });
   const worker = await XsWorker.start({
@@ -244,6 +261,7 @@ export async function runXsDevice(options: XsDeviceOptions): Promise<XsDevice> {
   try {
     await worker.evaluate(code);
     if (options.preload) await worker.evaluate('tbxsPreload.freeze()');
+    if (stack > 0) await worker.limitStack(stack);
   } catch (error) {
     await worker.terminate();
     throw error;
@@ -261,6 +279,7 @@ export async function runXsDevice(options: XsDeviceOptions): Promise<XsDevice> {
   };
   const start: StartMessage = {
     config,
+    resolved: await resolveIpv4(options.host),
     name: options.name ?? 'tbxs-xs',
     store: readState(options.stateDir),
     seed: options.seed ?? Math.floor(Math.random() * 0xffffffff),
@@ -270,4 +289,36 @@ export async function runXsDevice(options: XsDeviceOptions): Promise<XsDevice> {
   };
   await device.send(CMD.start, 0, textEncoder.encode(JSON.stringify(start)));
   return device;
+}
+
+/**
+ * The XS stack the device gets: manifest.json's `creation.stack` (mcconfig's default, 384, when the
+ * manifest sets none, as Moddable's tools do).
+ */
+export function manifestStackSlots(manifestPath = join(ROOT, 'manifest.json')): number {
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { creation?: { stack?: unknown } };
+  const stack = manifest.creation?.stack;
+  if (stack === undefined) return MODDABLE_DEFAULT_STACK_SLOTS;
+  if (typeof stack !== 'number' || !Number.isInteger(stack) || stack < 64) {
+    throw new Error(`${manifestPath}: creation.stack must be an integer number of slots (>= 64), got ${JSON.stringify(stack)}`);
+  }
+  return stack;
+}
+
+/** What mcconfig gives an app whose manifest sets no creation.stack (tools/mcconfig, all platforms). */
+export const MODDABLE_DEFAULT_STACK_SLOTS = 384;
+
+/**
+ * The firmware's socket adapter takes IPv4 addresses only, as Moddable's embedded:io/socket/tcp
+ * does, and asks for names through the bridge: the host resolves the server's name once, here.
+ * An unresolvable name is left out, and the firmware reports it when it connects.
+ */
+async function resolveIpv4(host: string): Promise<{ [host: string]: string }> {
+  if (isIP(host) === 4) return {};
+  try {
+    const { address } = await lookup(host, { family: 4 });
+    return { [host]: address };
+  } catch {
+    return {};
+  }
 }

@@ -10,12 +10,17 @@
  * and never throw out of the socket callback, hang (recovery is a bounded number of steps of
  * bounded fake time) or hold more than its caps (session.stats, Framer.buffered, fake timers).
  *
+ * The session delivers messages and writes (PUBACKs, publishes, PINGREQs) from promise jobs, as
+ * on the device's event loop: so the harness lets the microtasks run after every chunk it feeds
+ * and every step it takes, like the event loop between two socket callbacks. A job that throws
+ * would surface as an unhandled rejection (vitest fails the run; the CLI exits with it).
+ *
  * CLI: node bin/run-ts.mjs test/fuzz/fuzz.ts --cases N [--seed S]
  * Prints `cases:`, `closed:`, `alive:`, `failures:` (and the first failures in detail).
  */
 import { MqttSession } from '../../src/mqtt/session';
 import { mulberry32 } from '../support/fault-proxy';
-import { FakeClock } from '../support/fake-clock';
+import { FakeClock, flushMicrotasks } from '../support/fake-clock';
 import { FakeConnector, type FakeSocket } from '../support/fake-connector';
 
 export interface FuzzOptions {
@@ -161,13 +166,17 @@ class Harness {
     return id;
   }
 
-  /** Sends a valid QoS 1 PUBLISH and reports whether the client answered it with its PUBACK. */
-  probe(): boolean {
+  /**
+   * Sends a valid QoS 1 PUBLISH and reports whether the client answered it with its PUBACK (written
+   * after the delivery job ran the handler).
+   */
+  async probe(): Promise<boolean> {
     const socket = this.socket;
     if (socket.closed || this.session.state !== 'connected') return false;
     const id = this.freshInboundId();
     socket.take();
     socket.receive(publish('cmd/probe', [0x6f, 0x6b], 1, id));
+    await flushMicrotasks();
     if (socket.closed || this.session.state !== 'connected') return false;
     const want = puback(id);
     const answered = socket.take().some((b) => b.length === 4 && b[0] === want[0] && b[1] === want[1] && b[2] === want[2] && b[3] === want[3]);
@@ -283,8 +292,11 @@ function mutate(rand: Rand, input: number[], other: () => number[]): number[] {
   return b;
 }
 
-/** Feeds bytes in random chunk sizes; returns an error message if the session threw. */
-function feed(rand: Rand, socket: FakeSocket, bytes: number[]): string | undefined {
+/**
+ * Feeds bytes in random chunk sizes, letting the session's jobs run after each chunk; returns an
+ * error message if the session threw.
+ */
+async function feed(rand: Rand, socket: FakeSocket, bytes: number[]): Promise<string | undefined> {
   const data = Uint8Array.from(bytes);
   let i = 0;
   const mode = rand();
@@ -298,6 +310,7 @@ function feed(rand: Rand, socket: FakeSocket, bytes: number[]): string | undefin
     } catch (error) {
       return 'threw: ' + (error instanceof Error ? error.stack ?? error.message : String(error));
     }
+    await flushMicrotasks();
   }
   return undefined;
 }
@@ -308,20 +321,22 @@ function feed(rand: Rand, socket: FakeSocket, bytes: number[]): string | undefin
  * probe on the original socket succeeded, 'closed' when it got there through a new connection, or
  * an error message.
  */
-function recover(h: Harness, startSocket: FakeSocket): 'alive' | 'closed' | string {
+async function recover(h: Harness, startSocket: FakeSocket): Promise<'alive' | 'closed' | string> {
   for (let step = 0; step < MAX_RECOVERY_STEPS; step++) {
+    await flushMicrotasks(); // what the last step set off (deliveries, writes) runs first
     const bounds = h.checkBounds();
     if (bounds) return 'bounds: ' + bounds;
     const socket = h.socket;
     const state = h.session.state;
     try {
       if (state === 'connected') {
-        if (h.probe()) return socket === startSocket ? 'alive' : 'closed';
+        if (await h.probe()) return socket === startSocket ? 'alive' : 'closed';
         if (h.session.state === 'connected' && !h.socket.closed) {
           // Waiting for the rest of a packet, or the probe was swallowed: only the keepalive
           // watchdog ends this. It must fire within 1.5 x keepalive.
           const before = h.connector.sockets.length;
           h.clock.advance(KEEPALIVE_S * 1500 + 1);
+          await flushMicrotasks();
           if (h.session.state === 'connected' && h.connector.sockets.length === before && !h.socket.closed) {
             return 'connection neither works nor closes after 1.5 x keepalive';
           }
@@ -361,7 +376,7 @@ function recover(h: Harness, startSocket: FakeSocket): 'alive' | 'closed' | stri
   return 'no working connection after ' + MAX_RECOVERY_STEPS + ' recovery steps (hang)';
 }
 
-export function runFuzz(options: FuzzOptions): FuzzResult {
+export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const seed = options.seed ?? 1;
   const rand = mulberry32(seed);
   const h = new Harness(mulberry32(seed ^ 0x5bd1e995));
@@ -375,7 +390,7 @@ export function runFuzz(options: FuzzOptions): FuzzResult {
   };
 
   // First connection.
-  const first = recover(h, h.socket);
+  const first = await recover(h, h.socket);
   if (first !== 'alive' && first !== 'closed') throw new Error('fuzz harness could not connect: ' + first);
 
   let published = 0;
@@ -391,6 +406,7 @@ export function runFuzz(options: FuzzOptions): FuzzResult {
       });
     }
     if (h.session.stats.subscriptions === 0) h.session.subscribe('cmd/#', 1);
+    await flushMicrotasks(); // written (and in flight) in the session's flush job
 
     // A fifth of the cases hit the CONNACK wait: drop the connection first, open the next socket.
     let handshake = false;
@@ -404,7 +420,7 @@ export function runFuzz(options: FuzzOptions): FuzzResult {
       }
       if (handshake) result.handshakeCases++;
       else {
-        const r = recover(h, h.socket);
+        const r = await recover(h, h.socket);
         if (r !== 'alive' && r !== 'closed') {
           fail(n, 'setup: ' + r, []);
           continue;
@@ -420,7 +436,7 @@ export function runFuzz(options: FuzzOptions): FuzzResult {
     else if (kind < 0.85) bytes = mutate(rand, validStream(rand, h, handshake), makeValid);
     else bytes = randomBytes(rand, int(rand, 1, 200));
 
-    const threw = feed(rand, startSocket, bytes);
+    const threw = await feed(rand, startSocket, bytes);
     if (threw) {
       fail(n, threw, bytes);
       // Start over from a clean connection so later cases still mean something.
@@ -428,7 +444,7 @@ export function runFuzz(options: FuzzOptions): FuzzResult {
     }
     const bounds = h.checkBounds();
     if (bounds) fail(n, 'bounds after feed: ' + bounds, bytes);
-    const outcome = recover(h, startSocket);
+    const outcome = await recover(h, startSocket);
     if (outcome === 'alive') result.alive++;
     else if (outcome === 'closed') result.closed++;
     else if (!threw) fail(n, outcome, bytes);
@@ -481,7 +497,8 @@ if (isMain) {
     process.exit(2);
   }
   const log = (line: string) => console.log(line);
-  const r = runFuzz({ cases, seed, log, progressEvery: cases >= 100_000 ? 100_000 : 0 });
-  printResult(r, log);
-  process.exitCode = r.failures > 0 ? 1 : 0;
+  void runFuzz({ cases, seed, log, progressEvery: cases >= 100_000 ? 100_000 : 0 }).then((r) => {
+    printResult(r, log);
+    process.exitCode = r.failures > 0 ? 1 : 0;
+  });
 }

@@ -355,20 +355,34 @@ describe('Firmware settings', () => {
 });
 
 describe('Firmware GPIO RPCs', () => {
-  it('toggle_gpio takes the pin as name, number or numeric string and answers {name: level}', () => {
+  it('toggle_gpio takes the pin as name, number or numeric string and answers {name: level}', async () => {
     const r = rig();
     r.firmware.start();
+    // Each RPC in a turn of its own: the change is reported from a promise job after the reply.
     expect(r.device.rpc('toggle_gpio', { pin: 'led' })).toEqual({ led: true });
     expect(r.io.pin(2).level).toBe(1);
+    expect(r.device.attributes).toHaveLength(1);
+    await flushMicrotasks();
+    expect(r.device.attributes.slice(1)).toEqual([{ led: true }]);
     expect(r.device.rpc('toggle_gpio', { pin: 2 })).toEqual({ led: false });
+    await flushMicrotasks();
     expect(r.device.rpc('toggle_gpio', { pin: '2' })).toEqual({ led: true });
+    await flushMicrotasks();
     expect(r.device.rpc('toggle_gpio', 'led')).toEqual({ led: false });
+    await flushMicrotasks();
     expect(r.device.rpc('toggle_gpio', '{"pin":2}')).toEqual({ led: true });
+    await flushMicrotasks();
     expect(r.firmware.isOn('led')).toBe(true);
     expect(r.device.attributes.slice(1)).toEqual([{ led: true }, { led: false }, { led: true }, { led: false }, { led: true }]);
+    // Toggles in one turn are reported once, with the level they left.
+    r.device.rpc('toggle_gpio', { pin: 'led' });
+    r.device.rpc('toggle_gpio', { pin: 'led' });
+    r.device.rpc('toggle_gpio', { pin: 'led' });
+    await flushMicrotasks();
+    expect(r.device.attributes.slice(6)).toEqual([{ led: false }]);
   });
 
-  it('setGpioStatus maps enabled through activeLow and answers every pin by GPIO number', () => {
+  it('setGpioStatus maps enabled through activeLow and answers every pin by GPIO number', async () => {
     const r = rig();
     r.firmware.start();
     expect(r.io.pin(25).level).toBe(1); // activeLow relay starts off
@@ -376,19 +390,31 @@ describe('Firmware GPIO RPCs', () => {
     expect(reply).toEqual({ '2': false, '25': true, '26': false, '0': false });
     expect(r.io.pin(25).level).toBe(0);
     expect(r.firmware.isOn('relay1')).toBe(true);
+    await flushMicrotasks();
     expect(r.device.rpc('setGpioStatus', { pin: '26', enabled: 'true' })).toMatchObject({ '26': true });
     expect(r.io.pin(26).level).toBe(1);
+    await flushMicrotasks();
     expect(r.device.rpc('setGpioStatus', { pin: 'relay2', enabled: '0' })).toMatchObject({ '26': false });
+    await flushMicrotasks();
     expect(r.device.rpc('setGpioStatus', { pin: 'led', enabled: 1 })).toMatchObject({ '2': true });
+    await flushMicrotasks();
     expect(r.device.rpc('setGpioStatus', { pin: 'relay1', enabled: 'false' })).toMatchObject({ '25': false });
     expect(r.io.pin(25).level).toBe(1);
+    await flushMicrotasks();
     expect(r.device.attributes.slice(1)).toEqual([{ relay1: true }, { relay2: true }, { relay2: false }, { led: true }, { relay1: false }]);
+    // Changes of several pins in one turn go out as one attributes message.
+    r.device.rpc('setGpioStatus', { pin: 'relay1', enabled: true });
+    r.device.rpc('setGpioStatus', { pin: 'relay2', enabled: true });
+    expect(r.device.attributes).toHaveLength(6);
+    await flushMicrotasks();
+    expect(r.device.attributes.slice(6)).toEqual([{ relay1: true, relay2: true }]);
   });
 
-  it('setGpioStatus to the current state answers but publishes nothing', () => {
+  it('setGpioStatus to the current state answers but publishes nothing', async () => {
     const r = rig();
     r.firmware.start();
     expect(r.device.rpc('setGpioStatus', { pin: 'led', enabled: false })).toMatchObject({ '2': false });
+    await flushMicrotasks();
     expect(r.device.attributes).toHaveLength(1);
   });
 
@@ -403,7 +429,7 @@ describe('Firmware GPIO RPCs', () => {
     expect(r.firmware.gpioStatus()).toEqual({ led: false, relay1: false, relay2: true, button: true });
   });
 
-  it('answers an unknown pin, an input pin or a bad value with an error and changes nothing', () => {
+  it('answers an unknown pin, an input pin or a bad value with an error and changes nothing', async () => {
     const r = rig();
     r.firmware.start();
     const unknown = r.device.rpc('toggle_gpio', { pin: 7 }) as { error: string };
@@ -417,12 +443,13 @@ describe('Firmware GPIO RPCs', () => {
     expect((r.device.rpc('setGpioStatus', [2, true]) as { error: string }).error).toContain('params must be');
     expect((r.device.rpc('toggle_gpio', {}) as { error: string }).error).toContain('unknown pin nothing');
     expect(r.firmware.gpioStatus()).toEqual({ led: false, relay1: false, relay2: false, button: false });
+    await flushMicrotasks();
     expect(r.device.attributes).toHaveLength(1);
   });
 });
 
 describe('Firmware inputs', () => {
-  it('publishes a debounced button edge once, however much the contact bounces', () => {
+  it('publishes a debounced button edge once, however much the contact bounces', async () => {
     const r = rig();
     r.firmware.start();
     const pin = r.io.pin(0);
@@ -430,20 +457,25 @@ describe('Firmware inputs', () => {
     for (const level of [0, 1, 0, 1, 0] as const) {
       pin.setLevel(level);
       r.clock.advance(3);
+      await flushMicrotasks();
     }
     expect(r.device.attributes).toHaveLength(1);
     r.clock.advance(29);
+    await flushMicrotasks();
     expect(r.device.attributes.slice(1)).toEqual([{ button: true }]);
     expect(r.firmware.isOn('button')).toBe(true);
     // A glitch that comes back within the window changes nothing.
     pin.setLevel(1);
     r.clock.advance(5);
+    await flushMicrotasks();
     pin.setLevel(0);
     r.clock.advance(100);
+    await flushMicrotasks();
     expect(r.device.attributes).toHaveLength(2);
     // Release.
     pin.release();
     r.clock.advance(30);
+    await flushMicrotasks();
     expect(r.device.attributes.slice(1)).toEqual([{ button: true }, { button: false }]);
   });
 });
@@ -500,9 +532,10 @@ describe('Firmware lifecycle', () => {
     expect(r.device.attributes).toHaveLength(2);
   });
 
-  it('close() leaves no timer pending, no pin open, no RPC method or listener registered', () => {
+  it('close() leaves no timer pending, no pin open, no RPC method or listener registered', async () => {
     const r = rig();
     r.firmware.start();
+    r.device.rpc('toggle_gpio', { pin: 'relay2' }); // its report is still waiting for its job
     r.clock.advance(5); // mid-conversion
     r.io.pin(0).setLevel(0); // mid-debounce
     expect(r.clock.pending()).toBeGreaterThan(1);
@@ -514,7 +547,9 @@ describe('Firmware lifecycle', () => {
     expect(r.device.handlers.size).toBe(0);
     expect(r.device.sharedListeners).toHaveLength(0);
     r.clock.advance(60_000);
+    await flushMicrotasks();
     expect(r.device.telemetry).toHaveLength(0);
+    expect(r.device.attributes).toHaveLength(1); // the GPIO report after close() sends nothing
     r.firmware.close();
   });
 

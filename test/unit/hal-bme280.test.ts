@@ -93,6 +93,15 @@ describe('Bme280Driver against the chip model', () => {
     }
   });
 
+  it('the model takes (register, value) pairs in one write: ctrl_hum and ctrl_meas both land, the forced conversion runs', () => {
+    const model = new Bme280Model();
+    expect(model.register(0xfa)).toBe(0x80); // temperature msb at its reset value
+    expect(model.write(Uint8Array.of(0xf2, 0x01, 0xf4, 0x25))).toBe(true);
+    expect(model.register(0xf2)).toBe(0x01);
+    expect(model.register(0xf4)).toBe(0x24); // mode bits back to sleep once the conversion is done
+    expect(model.register(0xfa)).not.toBe(0x80);
+  });
+
   it('reads id and trim once, writes ctrl_hum before ctrl_meas (forced, x1) on every start()', () => {
     const { bus, driver } = setup();
     measure(driver);

@@ -1,6 +1,18 @@
 import { generate } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
+import type { MqttError } from '../../src/mqtt/errors';
 import { Framer } from '../../src/mqtt/framer';
+
+/** feed() then next() until the chunk is used up: each frame to onFrame, the first error returned. */
+function push(framer: Framer, chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): MqttError | undefined {
+  framer.feed(chunk);
+  for (;;) {
+    const frame = framer.next();
+    if (frame === undefined) return undefined;
+    if (!(frame instanceof Uint8Array)) return frame;
+    onFrame(frame);
+  }
+}
 
 function packets(): Buffer[] {
   return [
@@ -17,7 +29,7 @@ describe('Framer', () => {
     const all = Buffer.concat(packets());
     const framer = new Framer(65536);
     const frames: Uint8Array[] = [];
-    for (const b of all) expect(framer.push(Uint8Array.of(b), (f) => frames.push(f))).toBeUndefined();
+    for (const b of all) expect(push(framer, Uint8Array.of(b), (f) => frames.push(f))).toBeUndefined();
     expect(frames.map((f) => Buffer.from(f))).toEqual(packets());
   });
 
@@ -31,7 +43,7 @@ describe('Framer', () => {
       while (i < all.length) {
         s = (s * 16807) % 2147483647;
         const n = 1 + (s % 3000);
-        framer.push(all.subarray(i, i + n), (f) => frames.push(f));
+        push(framer, all.subarray(i, i + n), (f) => frames.push(f));
         i += n;
       }
       expect(frames.length).toBe(10);
@@ -42,7 +54,7 @@ describe('Framer', () => {
   it('refuses an oversized packet as soon as its length is known, before its body', () => {
     const framer = new Framer(1024);
     // PUBLISH with remaining length 2,000,000 (3 bytes) and no body yet.
-    const error = framer.push(Uint8Array.of(0x30, 0x80, 0x89, 0x7a), () => {});
+    const error = push(framer, Uint8Array.of(0x30, 0x80, 0x89, 0x7a), () => {});
     expect(error?.code).toBe('packet-too-large');
     expect(framer.buffered).toBe(0);
   });
@@ -51,22 +63,22 @@ describe('Framer', () => {
     const p = generate({ cmd: 'publish', topic: 't', payload: 'z'.repeat(1024 - 6), qos: 0 } as never);
     expect(p.length).toBe(1024);
     const frames: Uint8Array[] = [];
-    expect(new Framer(1024).push(p, (f) => frames.push(f))).toBeUndefined();
+    expect(push(new Framer(1024), p, (f) => frames.push(f))).toBeUndefined();
     expect(frames.length).toBe(1);
-    expect(new Framer(1023).push(p, () => {})?.code).toBe('packet-too-large');
+    expect(push(new Framer(1023), p, () => {})?.code).toBe('packet-too-large');
   });
 
   it('refuses a remaining length of 5 bytes and non-minimal encodings', () => {
-    expect(new Framer(1 << 30).push(Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0xff, 0x01), () => {})?.code).toBe('malformed');
-    expect(new Framer(65536).push(Uint8Array.of(0xd0, 0x80, 0x00), () => {})?.code).toBe('malformed');
+    expect(push(new Framer(1 << 30), Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0xff, 0x01), () => {})?.code).toBe('malformed');
+    expect(push(new Framer(65536), Uint8Array.of(0xd0, 0x80, 0x00), () => {})?.code).toBe('malformed');
   });
 
   it('starts clean after reset', () => {
     const framer = new Framer(65536);
-    framer.push(Uint8Array.of(0x30, 10, 0, 1), () => {});
+    push(framer, Uint8Array.of(0x30, 10, 0, 1), () => {});
     framer.reset();
     const frames: Uint8Array[] = [];
-    framer.push(Uint8Array.of(0xd0, 0x00), (f) => frames.push(f));
+    push(framer, Uint8Array.of(0xd0, 0x00), (f) => frames.push(f));
     expect(frames.map((f) => Array.from(f))).toEqual([[0xd0, 0]]);
   });
 });

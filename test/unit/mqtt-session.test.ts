@@ -166,8 +166,14 @@ describe('MqttSession publish', () => {
     connector.last.take();
     let q0 = false;
     session.publish('t', 'a', { qos: 0 }, (e) => (q0 = !e));
+    // Writes are deferred to a flush job; the QoS 0 callback fires when the bytes are written.
+    expect(connector.last.written).toEqual([]);
+    expect(q0).toBe(false);
+    await flushMicrotasks();
+    expect(parse(connector.last.written[0])).toMatchObject({ cmd: 'publish', qos: 0, topic: 't' });
     expect(q0).toBe(true);
     const p = session.publishAsync('v1/devices/me/telemetry', '{"t":1}', { qos: 1 });
+    await flushMicrotasks();
     const sent = parse(connector.last.written[1]);
     expect(sent).toMatchObject({ cmd: 'publish', qos: 1, topic: 'v1/devices/me/telemetry', dup: false });
     let done = false;
@@ -215,12 +221,13 @@ describe('MqttSession publish', () => {
     expect(session.stats.queuedBytes).toBeLessThanOrEqual(100);
   });
 
-  it('resends unacknowledged publishes after reconnect: same ids, DUP=1, original order, before new ones', () => {
+  it('resends unacknowledged publishes after reconnect: same ids, DUP=1, original order, before new ones', async () => {
     const { clock, connector, session } = setup({ maxInflight: 4 });
     session.start();
     accept(connector.last);
     connector.last.take();
     for (let i = 0; i < 6; i++) session.publish('t', 'm' + i, { qos: 1 });
+    await flushMicrotasks();
     const first = connector.last.take().map(parse);
     expect(first.map((p) => p.payload.toString())).toEqual(['m0', 'm1', 'm2', 'm3']);
     connector.last.receive(puback(first[1].messageId));
@@ -228,6 +235,7 @@ describe('MqttSession publish', () => {
     expect(connector.last.take().map((b) => parse(b).payload.toString())).toEqual(['m4']);
     connector.last.drop(new Error('ECONNRESET'));
     session.publish('t', 'new', { qos: 1 });
+    await flushMicrotasks(); // the flush job finds no connection: 'new' stays queued
     clock.advance(1000);
     accept(connector.last);
     const again = connector.last.take().slice(1).map(parse);
@@ -246,7 +254,7 @@ describe('MqttSession publish', () => {
     ]);
   });
 
-  it('waits for drain when the socket pushes back', () => {
+  it('waits for drain when the socket pushes back', async () => {
     const { connector, session } = setup();
     session.start();
     accept(connector.last);
@@ -254,6 +262,7 @@ describe('MqttSession publish', () => {
     connector.last.acceptMore = false;
     session.publish('t', 'a', { qos: 0 });
     session.publish('t', 'b', { qos: 0 });
+    await flushMicrotasks();
     expect(connector.last.take().length).toBe(1);
     connector.last.drain();
     expect(connector.last.take().map((b) => parse(b).payload.toString())).toEqual(['b']);
@@ -290,6 +299,7 @@ describe('MqttSession subscriptions', () => {
     connector.last.take();
     const ok = session.subscribeAsync('v1/devices/me/rpc/request/+', 1);
     const bad = session.subscribeAsync('not/allowed', 1);
+    await flushMicrotasks();
     const [s1, s2] = connector.last.take().map(parse);
     expect(s1).toMatchObject({ cmd: 'subscribe', subscriptions: [{ topic: 'v1/devices/me/rpc/request/+', qos: 1 }] });
     connector.last.receive([0x90, 3, s1.messageId >> 8, s1.messageId & 0xff, 1]);
@@ -321,7 +331,7 @@ describe('MqttSession subscriptions', () => {
     expect(session.subscribe('a', 2 as never)).toBe(false);
   });
 
-  it('unsubscribe sends UNSUBSCRIBE and stops restoring', () => {
+  it('unsubscribe sends UNSUBSCRIBE and stops restoring', async () => {
     const { clock, connector, session } = setup();
     session.start();
     session.subscribe('a', 1);
@@ -330,6 +340,7 @@ describe('MqttSession subscriptions', () => {
     connector.last.receive([0x90, 3, 0, sub.messageId, 1]);
     let done = false;
     session.unsubscribe('a', () => (done = true));
+    await flushMicrotasks();
     const unsub = parse(connector.last.written[2]);
     expect(unsub).toMatchObject({ cmd: 'unsubscribe', unsubscriptions: ['a'] });
     connector.last.receive([0xb0, 2, 0, unsub.messageId]);
@@ -342,7 +353,7 @@ describe('MqttSession subscriptions', () => {
 });
 
 describe('MqttSession inbound', () => {
-  it('acknowledges QoS 1 after the handler accepted it, and repeats again', () => {
+  it('acknowledges QoS 1 after the handler accepted it, and repeats again', async () => {
     const { connector, session } = setup();
     const got: string[] = [];
     session.events.on('message', (topic, payload, info) => {
@@ -354,6 +365,10 @@ describe('MqttSession inbound', () => {
     const msg = pkt({ cmd: 'publish', topic: 'v1/devices/me/rpc/request/0', payload: '{}', qos: 1, messageId: 42 });
     connector.last.receive(msg);
     connector.last.receive(pkt({ cmd: 'publish', topic: 'v1/devices/me/rpc/request/0', payload: '{}', qos: 1, messageId: 42, dup: true }));
+    // The handler runs in the delivery job, and the PUBACK goes out after it.
+    expect(got).toEqual([]);
+    expect(connector.last.written).toEqual([]);
+    await flushMicrotasks();
     expect(got).toEqual(['v1/devices/me/rpc/request/0={}', 'v1/devices/me/rpc/request/0={} dup']);
     expect(connector.last.take().map((b) => Array.from(b))).toEqual([puback(42), puback(42)]);
   });
@@ -378,8 +393,10 @@ describe('MqttSession inbound', () => {
     expect(connector.last.take().map((b) => Array.from(b))).toEqual([puback(1)]);
     mode = 'refuse';
     connector.last.receive(pkt({ cmd: 'publish', topic: 'a', payload: 'x', qos: 1, messageId: 2 }));
+    await flushMicrotasks();
     mode = 'throw';
     connector.last.receive(pkt({ cmd: 'publish', topic: 'a', payload: 'x', qos: 1, messageId: 3 }));
+    await flushMicrotasks();
     expect(connector.last.take()).toEqual([]);
     expect(errors.map((e) => e.code)).toEqual(['handler']);
     expect(session.connected).toBe(true);
@@ -395,7 +412,7 @@ describe('MqttSession inbound', () => {
     expect(errors.filter((e) => e.code === 'queue-full').length).toBe(3);
   });
 
-  it('closes and reconnects with a fresh parser after a malformed packet, then works', () => {
+  it('closes and reconnects with a fresh parser after a malformed packet, then works', async () => {
     const { clock, connector, session, errors } = setup();
     const got: string[] = [];
     session.events.on('message', (t) => void got.push(t));
@@ -407,6 +424,7 @@ describe('MqttSession inbound', () => {
     clock.advance(1000);
     accept(connector.last);
     connector.last.receive(pkt({ cmd: 'publish', topic: 'ok', payload: '', qos: 0 }));
+    await flushMicrotasks();
     expect(got).toEqual(['ok']);
   });
 
@@ -419,15 +437,17 @@ describe('MqttSession inbound', () => {
     expect(connector.last.closed).toBe(true);
   });
 
-  it('keepalive: PINGREQ when idle, reconnect when PINGRESP never comes', () => {
+  it('keepalive: PINGREQ when idle, reconnect when PINGRESP never comes', async () => {
     const { clock, connector, session, errors } = setup({ keepaliveSeconds: 10 });
     session.start();
     accept(connector.last);
     connector.last.take();
     clock.advance(10_000);
+    await flushMicrotasks();
     expect(connector.last.take().map((b) => Array.from(b))).toEqual([[0xc0, 0]]);
     connector.last.receive([0xd0, 0]);
     clock.advance(10_000);
+    await flushMicrotasks();
     expect(connector.last.take().map((b) => Array.from(b))).toEqual([[0xc0, 0]]);
     clock.advance(5_000);
     expect(errors.map((e) => e.code)).toEqual(['keepalive-timeout']);
@@ -440,17 +460,19 @@ describe('MqttSession inbound', () => {
 }
 
 describe('MqttSession PUBACK timeout', () => {
-  it('reconnects and resends with DUP when a publish gets no PUBACK on a link that still answers pings', () => {
+  it('reconnects and resends with DUP when a publish gets no PUBACK on a link that still answers pings', async () => {
     const { clock, connector, session, errors } = setup({ keepaliveSeconds: 5, ackTimeoutMs: 20_000 });
     session.start();
     accept(connector.last);
     connector.last.take();
     let done: string | undefined = 'pending';
     session.publish('t', 'lost-ack', { qos: 1 }, (e) => (done = e?.code));
+    await flushMicrotasks();
     const first = parse(connector.last.take()[0]);
     // The server answers every PINGREQ but never this PUBACK.
     for (let t = 0; t < 19; t++) {
       clock.advance(1000);
+      await flushMicrotasks();
       for (const b of connector.last.take()) if (b[0] === 0xc0) connector.last.receive([0xd0, 0]);
     }
     expect(session.connected).toBe(true);
@@ -465,13 +487,14 @@ describe('MqttSession PUBACK timeout', () => {
     expect(done).toBeUndefined();
   });
 
-  it('does not fire while PUBACKs keep coming, and leaves no timer behind', () => {
+  it('does not fire while PUBACKs keep coming, and leaves no timer behind', async () => {
     const { clock, connector, session, errors } = setup({ keepaliveSeconds: 0, ackTimeoutMs: 5000 });
     session.start();
     accept(connector.last);
     connector.last.take();
     for (let i = 0; i < 50; i++) {
       session.publish('t', String(i), { qos: 1 });
+      await flushMicrotasks();
       const p = parse(connector.last.take()[0]);
       clock.advance(1000);
       connector.last.receive([0x40, 2, p.messageId >> 8, p.messageId & 0xff]);

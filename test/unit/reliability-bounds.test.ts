@@ -131,12 +131,13 @@ describe('broker unreachable for a long time', () => {
     expect(outcome.size).toBe(n);
   });
 
-  it('in-flight store stays within maxInflight through an outage and is resent (DUP) on return', () => {
+  it('in-flight store stays within maxInflight through an outage and is resent (DUP) on return', async () => {
     const { clock, connector, session } = setup({ maxQueuedMessages: 10, maxQueuedBytes: 4096, maxInflight: 3, reconnect: { initialMs: 500, maxMs: 30_000 } });
     session.start();
     accept(connector.last);
     const results: (string | undefined)[] = [];
     for (let i = 0; i < 6; i++) session.publish('t', 'm' + i, { qos: 1 }, (e) => results.push(e?.code));
+    await flushMicrotasks(); // publishes reach the wire (and the in-flight store) in the flush job
     expect(session.stats).toMatchObject({ inflight: 3, queued: 3 });
     connector.last.drop(new Error('link down'));
     let extra = 0;
@@ -199,6 +200,8 @@ describe('inbound floods faster than the handlers finish', () => {
     accept(connector.last);
     connector.last.take();
     for (let i = 1; i <= 10_000; i++) connector.last.receive(publishFrame('cmd', 'x' + i, 1, (i % 65535) + 1));
+    expect(session.stats.pendingInbound).toBe(8); // counted when accepted, before the delivery job
+    await flushMicrotasks();
     expect(session.stats.pendingInbound).toBe(8);
     expect(releases.length).toBe(8); // the handler ran only for the ones accepted
     expect(errors.filter((e) => e.code === 'queue-full').length).toBe(10_000 - 8);
@@ -220,6 +223,7 @@ describe('inbound floods faster than the handlers finish', () => {
     session.start();
     accept(connector.last);
     for (let i = 0; i < 10_000; i++) connector.last.receive(publishFrame('cmd', 'x' + i, 0));
+    await flushMicrotasks();
     expect(started).toBe(8);
     expect(session.stats.pendingInbound).toBe(8);
     expect(errors.filter((e) => e.code === 'queue-full').length).toBe(10_000 - 8);
@@ -227,6 +231,7 @@ describe('inbound floods faster than the handlers finish', () => {
     await flushMicrotasks();
     expect(session.stats.pendingInbound).toBe(0);
     connector.last.receive(publishFrame('cmd', 'again', 0));
+    await flushMicrotasks();
     expect(started).toBe(9);
   });
 
@@ -242,7 +247,7 @@ describe('inbound floods faster than the handlers finish', () => {
     expect(session.connected).toBe(true);
   });
 
-  it('handlers that never finish cannot pile up across reconnects: the cap holds over the session, not per connection', () => {
+  it('handlers that never finish cannot pile up across reconnects: the cap holds over the session, not per connection', async () => {
     const { clock, connector, session } = setup({ maxPendingInbound: 4, reconnect: { initialMs: 100, maxMs: 100 } });
     let started = 0;
     session.events.on('message', () => {
@@ -253,6 +258,7 @@ describe('inbound floods faster than the handlers finish', () => {
     for (let round = 0; round < 20; round++) {
       accept(connector.last);
       for (let i = 1; i <= 50; i++) connector.last.receive(publishFrame('cmd', 'x', 1, i));
+      await flushMicrotasks(); // the handlers run in the delivery job
       connector.last.drop(new Error('server dropped us'));
       clock.advance(100);
     }

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { runFuzz } from '../fuzz/fuzz';
 
 describe('MQTT session fuzzing', () => {
-  it('20,000 cases: no failures, both outcomes exercised', () => {
-    const r = runFuzz({ cases: 20_000, seed: 6 });
+  it('20,000 cases: no failures, both outcomes exercised', async () => {
+    const r = await runFuzz({ cases: 20_000, seed: 6 });
     console.log(`cases: ${r.cases}\nclosed: ${r.closed}\nalive: ${r.alive}\nfailures: ${r.failures}\nms: ${r.ms}`);
     expect(r.failureSamples).toEqual([]);
     expect(r.failures).toBe(0);

@@ -26,9 +26,13 @@ function setup(rpcTimeout = 4000, ackTimeoutMs?: number) {
   socket.receive([0x20, 2, 0, 0]);
   const subs = socket.take().slice(1).map(parse);
   for (const s of subs) socket.receive([0x90, 3, s.messageId >> 8, s.messageId & 0xff, 1]);
-  /** PUBLISH packets the client wrote since the last call, acknowledged. */
-  const sent = () =>
-    socket
+  /**
+   * PUBLISH packets the client wrote since the last call, acknowledged. Writes are deferred to the
+   * session's flush job, so the microtasks run first.
+   */
+  const sent = async () => {
+    await flushMicrotasks();
+    return socket
       .take()
       .map(parse)
       .filter((p) => p.cmd === 'publish')
@@ -36,13 +40,17 @@ function setup(rpcTimeout = 4000, ackTimeoutMs?: number) {
         if (p.qos === 1) socket.receive([0x40, 2, p.messageId >> 8, p.messageId & 0xff]);
         return { topic: p.topic as string, body: JSON.parse(p.payload.toString()) };
       });
-  const serverPublish = (topic: string, payload: string | object, dup = false) =>
+  };
+  /** The server publishes; resolves once the session's delivery job ran the listeners. */
+  const serverPublish = async (topic: string, payload: string | object, dup = false) => {
     socket.receive(generate({ cmd: 'publish', topic, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), qos: 1, messageId: 77, dup } as never));
+    await flushMicrotasks();
+  };
   return { clock, socket, session, client, subs, sent, serverPublish, warnings };
 }
 
 describe('DeviceClient', () => {
-  it('subscribes to exactly the filters ThingsBoard accepts', () => {
+  it('subscribes to exactly the filters ThingsBoard accepts', async () => {
     const { subs } = setup();
     expect(subs.map((s) => s.subscriptions[0].topic).sort()).toEqual([
       'v1/devices/me/attributes',
@@ -57,7 +65,7 @@ describe('DeviceClient', () => {
     const p1 = client.sendTelemetry({ temperature: 21.5 });
     const p2 = client.sendTelemetry({ ts: 1700000000123, values: { a: 1 } });
     const p3 = client.sendTelemetry([{ ts: 1, values: { a: 1 } }, { b: true }]);
-    expect(sent()).toEqual([
+    expect(await sent()).toEqual([
       { topic: 'v1/devices/me/telemetry', body: { temperature: 21.5 } },
       { topic: 'v1/devices/me/telemetry', body: { ts: 1700000000123, values: { a: 1 } } },
       { topic: 'v1/devices/me/telemetry', body: [{ ts: 1, values: { a: 1 } }, { b: true }] },
@@ -72,21 +80,21 @@ describe('DeviceClient', () => {
   it('requests attributes with comma-separated key strings and resolves the matching response', async () => {
     const { client, sent, serverPublish } = setup();
     const p = client.requestAttributes({ clientKeys: ['a', 'b'], sharedKeys: ['c'] });
-    const [req] = sent();
+    const [req] = await sent();
     expect(req.body).toEqual({ clientKeys: 'a,b', sharedKeys: 'c' });
     const id = req.topic.split('/').pop();
     expect(req.topic).toBe('v1/devices/me/attributes/request/' + id);
-    serverPublish('v1/devices/me/attributes/response/' + id, { client: { a: 1 } });
+    await serverPublish('v1/devices/me/attributes/response/' + id, { client: { a: 1 } });
     await expect(p).resolves.toEqual({ client: { a: 1 }, shared: {} });
   });
 
   it('gives concurrent requests distinct ids and matches each answer', async () => {
     const { client, sent, serverPublish } = setup();
     const ps = [0, 1, 2].map((i) => client.requestAttributes({ sharedKeys: ['k' + i] }));
-    const reqs = sent();
+    const reqs = await sent();
     const ids = reqs.map((r) => r.topic.split('/').pop());
     expect(new Set(ids).size).toBe(3);
-    for (const i of [2, 0, 1]) serverPublish('v1/devices/me/attributes/response/' + ids[i], { shared: { ['k' + i]: i } });
+    for (const i of [2, 0, 1]) await serverPublish('v1/devices/me/attributes/response/' + ids[i], { shared: { ['k' + i]: i } });
     expect(await Promise.all(ps)).toEqual([0, 1, 2].map((i) => ({ client: {}, shared: { ['k' + i]: i } })));
   });
 
@@ -104,25 +112,25 @@ describe('DeviceClient', () => {
     await expect(client.requestAttributes({ clientKeys: 'a' as never })).rejects.toMatchObject({ code: 'invalid-argument' });
   });
 
-  it('delivers shared attribute updates and deletions', () => {
+  it('delivers shared attribute updates and deletions', async () => {
     const { client, serverPublish } = setup();
     const updates: unknown[] = [];
     client.onSharedAttributes((u) => updates.push(u));
-    serverPublish('v1/devices/me/attributes', { telemetryIntervalMs: 2000 });
-    serverPublish('v1/devices/me/attributes', { deleted: ['old', 'older'] });
+    await serverPublish('v1/devices/me/attributes', { telemetryIntervalMs: 2000 });
+    await serverPublish('v1/devices/me/attributes', { deleted: ['old', 'older'] });
     expect(updates).toEqual([
       { values: { telemetryIntervalMs: 2000 }, deleted: [] },
       { values: {}, deleted: ['old', 'older'] },
     ]);
   });
 
-  it('logs and ignores invalid payloads from the server', () => {
+  it('logs and ignores invalid payloads from the server', async () => {
     const { client, serverPublish, warnings, session } = setup();
     const updates: unknown[] = [];
     client.onSharedAttributes((u) => updates.push(u));
-    serverPublish('v1/devices/me/attributes', '{not json');
-    serverPublish('v1/devices/me/attributes', '[1,2]');
-    serverPublish('v1/devices/me/attributes/response/999', '{}');
+    await serverPublish('v1/devices/me/attributes', '{not json');
+    await serverPublish('v1/devices/me/attributes', '[1,2]');
+    await serverPublish('v1/devices/me/attributes/response/999', '{}');
     expect(updates).toEqual([]);
     expect(warnings.length).toBe(2);
     expect(session.connected).toBe(true);
@@ -135,14 +143,14 @@ describe('DeviceClient', () => {
       throw new Error('relay stuck');
     });
     client.onRpc('async', async (params) => ({ echo: params }));
-    serverPublish('v1/devices/me/rpc/request/0', { method: 'getGpioStatus', params: {} });
-    serverPublish('v1/devices/me/rpc/request/1', { method: 'getGpio', params: {} });
-    serverPublish('v1/devices/me/rpc/request/2', { method: 'fail' });
-    serverPublish('v1/devices/me/rpc/request/3', { params: {} });
-    serverPublish('v1/devices/me/rpc/request/4', 'nope');
-    serverPublish('v1/devices/me/rpc/request/5', { method: 'async', params: { x: 1 } });
+    await serverPublish('v1/devices/me/rpc/request/0', { method: 'getGpioStatus', params: {} });
+    await serverPublish('v1/devices/me/rpc/request/1', { method: 'getGpio', params: {} });
+    await serverPublish('v1/devices/me/rpc/request/2', { method: 'fail' });
+    await serverPublish('v1/devices/me/rpc/request/3', { params: {} });
+    await serverPublish('v1/devices/me/rpc/request/4', 'nope');
+    await serverPublish('v1/devices/me/rpc/request/5', { method: 'async', params: { x: 1 } });
     await flushMicrotasks();
-    const replies = Object.fromEntries(sent().map((r) => [r.topic, r.body]));
+    const replies = Object.fromEntries((await sent()).map((r) => [r.topic, r.body]));
     expect(replies['v1/devices/me/rpc/response/0']).toEqual({ '2': true });
     expect(replies['v1/devices/me/rpc/response/1']).toEqual({ error: 'unknown method: getGpio' });
     expect(replies['v1/devices/me/rpc/response/2'].error).toContain('relay stuck');
@@ -157,32 +165,32 @@ describe('DeviceClient', () => {
     let finish!: (v: unknown) => void;
     client.onRpc('slow', () => new Promise((r) => (finish = r)) as never);
     const timersBefore = clock.pending();
-    serverPublish('v1/devices/me/rpc/request/9', { method: 'slow' });
+    await serverPublish('v1/devices/me/rpc/request/9', { method: 'slow' });
     clock.advance(2000);
-    expect(sent()).toEqual([{ topic: 'v1/devices/me/rpc/response/9', body: { error: 'method slow did not answer within 2000 ms' } }]);
+    expect(await sent()).toEqual([{ topic: 'v1/devices/me/rpc/response/9', body: { error: 'method slow did not answer within 2000 ms' } }]);
     finish({ late: true });
     await flushMicrotasks();
-    expect(sent()).toEqual([]);
+    expect(await sent()).toEqual([]);
     expect(clock.pending()).toBe(timersBefore); // the deadline timer is gone
   });
 
-  it('skips a redelivered (DUP) RPC request it already ran', () => {
+  it('skips a redelivered (DUP) RPC request it already ran', async () => {
     const { client, sent, serverPublish } = setup();
     let runs = 0;
     client.onRpc('toggle_gpio', () => ++runs);
-    serverPublish('v1/devices/me/rpc/request/4', { method: 'toggle_gpio', params: { pin: 'led' } });
-    serverPublish('v1/devices/me/rpc/request/4', { method: 'toggle_gpio', params: { pin: 'led' } }, true);
+    await serverPublish('v1/devices/me/rpc/request/4', { method: 'toggle_gpio', params: { pin: 'led' } });
+    await serverPublish('v1/devices/me/rpc/request/4', { method: 'toggle_gpio', params: { pin: 'led' } }, true);
     expect(runs).toBe(1);
-    expect(sent().length).toBe(1);
+    expect((await sent()).length).toBe(1);
   });
 
   it('client-side RPC: request with id, answer matched, timeout when none', async () => {
     const { client, sent, serverPublish, clock } = setup();
     const p = client.callRpc('getCurrentTime', {});
-    const [req] = sent();
+    const [req] = await sent();
     expect(req.body).toEqual({ method: 'getCurrentTime', params: {} });
     const id = req.topic.split('/').pop();
-    serverPublish('v1/devices/me/rpc/response/' + id, { time: 5 });
+    await serverPublish('v1/devices/me/rpc/response/' + id, { time: 5 });
     await expect(p).resolves.toEqual({ time: 5 });
     const q = client.callRpc('never', {}, 1000);
     const check = expect(q).rejects.toMatchObject({ code: 'timeout' });
@@ -195,7 +203,7 @@ describe('DeviceClient', () => {
     const { client, sent } = setup();
     const a = client.claim();
     const b = client.claim({ secretKey: 's3cret', durationMs: 60000 });
-    expect(sent()).toEqual([
+    expect(await sent()).toEqual([
       { topic: 'v1/devices/me/claim', body: {} },
       { topic: 'v1/devices/me/claim', body: { secretKey: 's3cret', durationMs: 60000 } },
     ]);

@@ -13,11 +13,14 @@ describe('utf8', () => {
   });
 
   it('without the TextEncoder/TextDecoder globals says what to install', async () => {
-    const g = globalThis as { TextEncoder?: unknown; TextDecoder?: unknown };
+    const g = globalThis as { TextEncoder?: unknown; TextDecoder?: unknown; tbxsTextEncoder?: unknown; tbxsTextDecoder?: unknown };
     const saved = { TextEncoder: g.TextEncoder, TextDecoder: g.TextDecoder };
     try {
       delete g.TextEncoder;
       delete g.TextDecoder;
+      // utf8.ts keeps the instances it made on the global object
+      delete g.tbxsTextEncoder;
+      delete g.tbxsTextDecoder;
       vi.resetModules();
       const fresh = await import('../../src/platform/utf8');
       expect(() => fresh.utf8Encode('x')).toThrow(/no global TextEncoder.*text\/encoder/);

@@ -1,4 +1,5 @@
 import type { BoardDescription } from '../../../hal/types';
+import { deepFreeze } from '../../../src/platform/freeze';
 import { dividerScale, ESP32_ADC_BITS } from './calibration';
 
 /**
@@ -9,7 +10,8 @@ import { dividerScale, ESP32_ADC_BITS } from './calibration';
  */
 export function esp32Board(name: string, batteryPin: number): BoardDescription {
   const bus = { data: 21, clock: 22, hz: 100_000 };
-  return Object.freeze({
+  // Deeply frozen: a preloaded table that stays writable costs RAM on the device (xsl: not frozen).
+  return deepFreeze({
     name,
     pins: {
       led: { pin: 2, mode: 'output' },

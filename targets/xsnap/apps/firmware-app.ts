@@ -16,6 +16,7 @@ import type { RpcHandler } from '../../../src/thingsboard/rpc-registry';
 import type { SharedAttributesListener } from '../../../src/thingsboard/shared-attributes';
 import type { AttributeRequest, AttributesResponse, ClaimOptions, TbDevice } from '../../../src/thingsboard/tb-device';
 import type { TelemetryInput } from '../../../src/thingsboard/telemetry';
+import { TimeAwareDevice, type EpochSource } from '../../esp32/time-aware-device';
 import type { XsApp } from './app';
 
 /** How many acknowledged telemetry time stamps are kept for status(). */
@@ -129,7 +130,9 @@ export async function startFirmwareApp(platform: Platform, config: DeviceConnect
   const o = (options ?? {}) as FirmwareAppOptions;
   const device = await openDevice(platform, config);
   platform.log.info('device: credentials from ' + device.source + ' (' + device.credentials.type + ')');
-  const counting = new CountingDevice(device.client);
+  // As on the device (targets/esp32/start.ts): the firmware's time stamps go through
+  // TimeAwareDevice; the bridge's clock is the device's EpochClock.
+  const counting = new CountingDevice(new TimeAwareDevice(device.client, platform.clock as unknown as EpochSource));
   let sim: SimulatedFirmware | undefined;
   try {
     sim = createSimulatedFirmware({

@@ -1,7 +1,7 @@
 /**
  * A small firmware for the bridge tests that needs only the DeviceClient: telemetry {seq, ts}
  * every `telemetryIntervalMs` (a shared attribute of that name changes it), a `toggle_gpio` RPC on
- * an in-memory pin, an `echo` RPC, and counts of what the server acknowledged (PUBACK) so a test
+ * an in-memory pin, an `echo` RPC, a `callServer` RPC that makes a client-side RPC, and counts of what the server acknowledged (PUBACK) so a test
  * can compare them with what the server stored.
  */
 import type { TimerHandle } from '../../../src/platform/clock';
@@ -35,6 +35,12 @@ class ProbeDevice implements XsApp {
       return { pin: pin === undefined ? 'led' : pin, value: this.pin };
     });
     client.onRpc('echo', (params) => params);
+    // Asks the server a client-side RPC and answers with its reply: an RPC handler that returns a
+    // promise, and the client-side RPC response path, in one call.
+    client.onRpc('callServer', (params) => {
+      const p = isObject(params) ? params : {};
+      return this.device.client.callRpc(typeof p.method === 'string' ? p.method : 'getSessionLimits', p.params ?? {});
+    });
     client.onSharedAttributes((update) => {
       const v = update.values.telemetryIntervalMs;
       if (typeof v === 'number' && Number.isInteger(v) && v >= 10) {

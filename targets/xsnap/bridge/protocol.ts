@@ -114,4 +114,6 @@ export interface StartMessage {
   app?: string;
   /** Options for the app (e.g. the simulated board's settings). */
   appOptions?: unknown;
+  /** Host names the host resolved (name -> IPv4): the socket adapter, like the device's, takes addresses only. */
+  resolved?: { [host: string]: string };
 }

@@ -1,11 +1,16 @@
 /**
  * The Platform of the firmware inside xsnap-worker, bridged to the Node host (xs-device.ts).
+ * Above the bridge it is the ESP32 target's own platform code, so that the XS engine in CI walks
+ * the device's call paths (and their stack depth): the firmware's clock is targets/esp32's
+ * EpochClock and its connector targets/esp32's Ecma419Connector, over the bridge standing in for
+ * Moddable's native Timer and embedded:io/socket/tcp.
  *
- * - Clock: now() is the worker's Date.now(); timers live in the worker (a small sorted list).
+ * - Timers: now() is the worker's Date.now(); timers live in the worker (a small sorted list).
  *   xsnap has no setTimeout, so after every command the reply tells the host how long until the
  *   earliest timer, and the host sends CMD.tick when that time has come.
- * - Connector: each socket is an id; connect/write/close are records in the reply, the host's
- *   node:net socket reports open/data/blocked/drain/closed as commands.
+ * - Sockets: each is an id and behaves like an ECMA-419 TCP socket (BridgeStream):
+ *   connect/write/close are records in the reply, the host's node:net socket reports
+ *   open/data/blocked/drain/closed as commands.
  * - Store: kept in the worker (synchronous, like Preference), loaded from the host's state file at
  *   start, every change mirrored to the host as a record (the host writes the file), so it survives
  *   a worker restart.
@@ -16,9 +21,11 @@
 import type { Clock, TimerHandle } from '../../../src/platform/clock';
 import type { Log, LogLevel } from '../../../src/platform/log';
 import type { Platform } from '../../../src/platform/platform';
-import type { ConnectOptions, Connector, Socket, SocketHandlers } from '../../../src/platform/socket';
+import type { TlsOptions } from '../../../src/platform/socket';
 import type { JsonValue, Store } from '../../../src/platform/store';
 import { utf8Decode, utf8Encode } from '../../../src/platform/utf8';
+import { EpochClock } from '../../esp32/clock';
+import { Ecma419Connector, isIpv4, type Ecma419Stream, type Ecma419StreamClass, type Ecma419StreamOptions } from '../../esp32/socket';
 import { CMD, LOG_LEVELS, RECORD_HEADER_BYTES, REC, REPLY_HEADER_BYTES } from './protocol';
 
 interface Timer {
@@ -99,37 +106,65 @@ interface PendingRecord {
   payload: Uint8Array | undefined;
 }
 
-class BridgeSocket implements Socket {
+/**
+ * Send space a BridgeStream reports: the host's socket buffers what it is given, so the figure
+ * only shapes the adapter's writes (lwIP's TCP_SND_BUF on an ESP32 is 5,744 bytes).
+ */
+const STREAM_SPACE = 5744;
+
+/**
+ * One host socket, shaped like Moddable's ECMA-419 TCP socket as targets/esp32/socket.ts expects
+ * it: onWritable(space) once open and after a drain, onReadable(count) then read() for data,
+ * onError() once at the end; write() returns the space left (0 while the host is blocked).
+ */
+export class BridgeStream implements Ecma419Stream {
   closed = false;
   blocked = false;
+  private data_: Uint8Array | undefined;
 
   constructor(
-    private readonly bridge: Bridge,
+    private readonly bridge_: Bridge,
     readonly id: number,
-    readonly handlers: SocketHandlers,
+    readonly options: Ecma419StreamOptions,
   ) {}
 
-  write(bytes: Uint8Array): boolean {
-    if (this.closed) return true;
-    // Kept by reference until the reply is encoded at the end of this command; the session does
-    // not change bytes it has handed over within the same command.
-    this.bridge.record(REC.write, this.id, bytes);
-    return !this.blocked;
+  read(): ArrayBuffer | undefined {
+    const data = this.data_;
+    this.data_ = undefined;
+    if (!data) return undefined;
+    // Our own copy: the payload is a view into the command buffer.
+    return data.slice().buffer as ArrayBuffer;
+  }
+
+  write(bytes: Uint8Array): number {
+    if (this.closed) throw new Error('write on a closed socket');
+    // Copied: the adapter may hand over a view of its queue, which it reuses.
+    this.bridge_.record(REC.write, this.id, bytes.slice());
+    return this.blocked ? 0 : STREAM_SPACE;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.bridge.forget(this);
-    this.bridge.record(REC.close, this.id, undefined);
+    this.bridge_.forget(this);
+    this.bridge_.record(REC.close, this.id, undefined);
   }
-}
 
-class BridgeConnector implements Connector {
-  constructor(private readonly bridge: Bridge) {}
-
-  connect(options: ConnectOptions, handlers: SocketHandlers): Socket {
-    return this.bridge.openSocket(options, handlers);
+  /** The host's events (Bridge.dispatch). */
+  opened(): void {
+    this.options.onWritable.call(this, STREAM_SPACE);
+  }
+  received(payload: Uint8Array): void {
+    this.data_ = payload;
+    this.options.onReadable.call(this, payload.length);
+  }
+  drained(): void {
+    this.blocked = false;
+    this.options.onWritable.call(this, STREAM_SPACE);
+  }
+  ended(): void {
+    this.closed = true;
+    this.options.onError.call(this);
   }
 }
 
@@ -160,6 +195,7 @@ class BridgeStore implements Store {
   }
 }
 
+/** Log lines as records; each level writes its record itself (one frame under the caller, like trace()). */
 class BridgeLog implements Log {
   constructor(
     private readonly bridge: Bridge,
@@ -167,20 +203,16 @@ class BridgeLog implements Log {
   ) {}
 
   debug(message: string): void {
-    this.line(0, message);
+    if (this.min <= 0) this.bridge.record(REC.log, 0, utf8Encode(message));
   }
   info(message: string): void {
-    this.line(1, message);
+    if (this.min <= 1) this.bridge.record(REC.log, 1, utf8Encode(message));
   }
   warn(message: string): void {
-    this.line(2, message);
+    if (this.min <= 2) this.bridge.record(REC.log, 2, utf8Encode(message));
   }
   error(message: string): void {
-    this.line(3, message);
-  }
-
-  private line(level: number, message: string): void {
-    if (level >= this.min) this.bridge.record(REC.log, level, utf8Encode(message));
+    this.bridge.record(REC.log, 3, utf8Encode(message));
   }
 }
 
@@ -208,6 +240,10 @@ export interface BridgeOptions {
   store: { [key: string]: unknown };
   seed: number;
   logLevel: LogLevel;
+  /** TLS material for TLS connections (the device's one server); PEM, as the host's TLS wants it. */
+  tls?: TlsOptions;
+  /** Host names the host resolved before the start (name -> IPv4), as Moddable's Net.resolve would. */
+  resolved?: { [host: string]: string };
 }
 
 /**
@@ -215,11 +251,12 @@ export interface BridgeOptions {
  * encodes them into the reply.
  */
 export class Bridge {
+  /** The worker's timers (what CMD.tick runs); the firmware sees them through platform.clock. */
   readonly clock: XsClock;
   readonly log: Log;
   readonly platform: Platform;
   private readonly records: PendingRecord[] = [];
-  private readonly sockets = new Map<number, BridgeSocket>();
+  private readonly sockets = new Map<number, BridgeStream>();
   private nextSocketId = 1;
   /** Handed to xsnap as the command's return value: it reads `.result` after the job queue ran. */
   readonly reply: { readonly result: ArrayBuffer };
@@ -227,11 +264,25 @@ export class Bridge {
   constructor(options: BridgeOptions) {
     const level = LOG_LEVELS.indexOf(options.logLevel);
     this.log = new BridgeLog(this, level < 0 ? 1 : level);
-    this.clock = new XsClock((error) => this.log.error('timer callback threw: ' + describe(error)));
+    const timers = new XsClock((error) => this.log.error('timer callback threw: ' + describe(error)));
+    this.clock = timers;
     const random = new SeededRandom(options.seed);
+    const clock = new EpochClock(
+      { wallNow: () => Date.now(), setTimer: (callback, ms) => timers.setTimeout(callback, ms), clearTimer: (timer) => timers.clearTimeout(timer) },
+      this.log,
+    );
+    const resolved = options.resolved ?? {};
     this.platform = {
-      clock: this.clock,
-      connector: new BridgeConnector(this),
+      clock,
+      connector: new Ecma419Connector({
+        TCP: this.streamClass_(undefined),
+        TLS: this.streamClass_(options.tls ?? {}),
+        clock,
+        resolve: (host, callback) => {
+          const address = resolved[host];
+          timers.setTimeout(() => callback(address !== undefined && isIpv4(address) ? address : undefined), 0);
+        },
+      }),
       store: new BridgeStore(this, options.store),
       log: this.log,
       random: () => random.next(),
@@ -248,20 +299,30 @@ export class Bridge {
     this.records.push({ op, id, payload });
   }
 
-  openSocket(options: ConnectOptions, handlers: SocketHandlers): Socket {
+  /** An ECMA-419 socket class whose instances are bridge sockets (TLS ones when `tls` is given). */
+  private streamClass_(tls: TlsOptions | undefined): Ecma419StreamClass {
+    const bridge = this;
+    return class {
+      constructor(options: Ecma419StreamOptions) {
+        return bridge.openStream_(options, tls);
+      }
+    } as unknown as Ecma419StreamClass;
+  }
+
+  private openStream_(options: Ecma419StreamOptions, tls: TlsOptions | undefined): BridgeStream {
     let id = this.nextSocketId;
     while (this.sockets.has(id)) id = id >= 0xffff ? 1 : id + 1;
     this.nextSocketId = id >= 0xffff ? 1 : id + 1;
-    const socket = new BridgeSocket(this, id, handlers);
-    this.sockets.set(id, socket);
-    const target: { host: string; port: number; tls?: unknown } = { host: options.host, port: options.port };
-    if (options.tls) target.tls = options.tls;
+    const stream = new BridgeStream(this, id, options);
+    this.sockets.set(id, stream);
+    const target: { host: string; port: number; tls?: TlsOptions } = { host: options.address, port: options.port };
+    if (tls) target.tls = { ...tls, serverName: tls.serverName ?? options.host };
     this.record(REC.connect, id, utf8Encode(JSON.stringify(target)));
-    return socket;
+    return stream;
   }
 
-  forget(socket: BridgeSocket): void {
-    if (this.sockets.get(socket.id) === socket) this.sockets.delete(socket.id);
+  forget(stream: BridgeStream): void {
+    if (this.sockets.get(stream.id) === stream) this.sockets.delete(stream.id);
   }
 
   get openSockets(): number {
@@ -270,28 +331,26 @@ export class Bridge {
 
   /**
    * Handles a socket or timer command; returns false for ops it does not know (the caller handles
-   * start/stop/status). Errors thrown by handlers are logged, never escape to xsnap.
+   * start/stop/status). Errors thrown by handlers are logged, never escape to xsnap. Kept small:
+   * it sits under every callback on the XS stack, where the device has only its native caller.
    */
   dispatch(op: number, id: number, payload: Uint8Array): boolean {
     if (op === CMD.tick) {
       this.clock.runDue();
       return true;
     }
-    const isSocketOp = op === CMD.open || op === CMD.data || op === CMD.blocked || op === CMD.drain || op === CMD.closed;
-    if (!isSocketOp) return false;
-    const socket = this.sockets.get(id);
-    if (!socket || socket.closed) return true; // closed by the firmware meanwhile: drop
+    if (op !== CMD.open && op !== CMD.data && op !== CMD.blocked && op !== CMD.drain && op !== CMD.closed) return false;
+    const stream = this.sockets.get(id);
+    if (!stream || stream.closed) return true; // closed by the firmware meanwhile: drop
     try {
-      if (op === CMD.open) socket.handlers.onConnect();
-      else if (op === CMD.data) socket.handlers.onData(payload);
-      else if (op === CMD.blocked) socket.blocked = true;
-      else if (op === CMD.drain) {
-        socket.blocked = false;
-        socket.handlers.onDrain();
-      } else {
-        socket.closed = true;
+      if (op === CMD.data) stream.received(payload);
+      else if (op === CMD.open) stream.opened();
+      else if (op === CMD.blocked) stream.blocked = true;
+      else if (op === CMD.drain) stream.drained();
+      else {
         this.sockets.delete(id);
-        socket.handlers.onClose(payload.length > 0 ? new Error(utf8Decode(payload)) : undefined);
+        if (payload.length > 0) this.log.debug('socket ' + id + ': ' + utf8Decode(payload));
+        stream.ended();
       }
     } catch (error) {
       this.log.error('socket ' + id + ' handler threw: ' + describe(error));
