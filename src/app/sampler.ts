@@ -33,7 +33,7 @@ const DECIMALS = 100;
 /**
  * The sampling loop: every interval, start() every sensor, wait the longest conversionMs on the
  * Clock, read() them all and publish one message. Cycles keep a fixed rate (the next one is due
- * one interval after the previous one began), the first one runs at start().
+ * one interval after the previous one began), the first one runs right after run() (0 ms timer).
  *
  * Keys: an I2C sensor's readings are `<sensor>_<reading>` (climate_temperature), an analog
  * input's reading is its own name (battery_v). A sensor that fails reports `<name>_error` with
@@ -86,7 +86,10 @@ export class Sampler {
     this.intervalMs_ = intervalMs;
     if (!this.running_) {
       this.running_ = true;
-      this.cycle_();
+      // The first cycle at once, but from a timer of its own: run() is called at start-up and from
+      // settings changes, deep in other work, and a cycle drives the sensors (on the simulator,
+      // chip models several calls deep) on a device's small XS stack.
+      this.cycleTimer_ = this.clock_.setTimeout(() => this.cycle_(), 0);
       return;
     }
     // Apply a new period at once: the next cycle is due one new period after the last one began.

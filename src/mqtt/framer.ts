@@ -27,12 +27,33 @@ export class Framer {
   constructor(private readonly maxPacketBytes_: number) {}
 
   /**
-   * Hands over the next chunk of the stream; next() reads it. The chunk is used in place until
-   * next() returned undefined for it, so a socket that reuses its buffer must wait until then.
+   * Hands over the next chunk of the stream; next() reads it. The chunk is used in place while
+   * the caller pulls frames; call hold() before returning to the socket with bytes left unread.
+   * Bytes still unread from an earlier chunk come first.
    */
   feed(chunk: Uint8Array): void {
+    const rest = this.unread;
+    if (rest > 0) {
+      const joined = new Uint8Array(rest + chunk.length);
+      joined.set((this.chunk_ as Uint8Array).subarray(this.index_), 0);
+      joined.set(chunk, rest);
+      chunk = joined;
+    }
     this.chunk_ = chunk;
     this.index_ = 0;
+  }
+
+  /** Bytes fed and not yet read by next(). */
+  get unread(): number {
+    return this.chunk_ ? this.chunk_.length - this.index_ : 0;
+  }
+
+  /** Keeps its own copy of the unread bytes, so the socket may reuse its buffer. */
+  hold(): void {
+    if (this.unread > 0) {
+      this.chunk_ = (this.chunk_ as Uint8Array).slice(this.index_);
+      this.index_ = 0;
+    }
   }
 
   /**

@@ -32,7 +32,17 @@ export function encodePublish(topic: string, payload: string | Uint8Array, qos: 
   const lengthBytes = remaining < 128 ? 1 : remaining < 16384 ? 2 : remaining < 2097152 ? 3 : 4;
   const bytes = new Uint8Array(1 + lengthBytes + remaining);
   bytes[0] = 0x30 | (qos << 1) | (retain ? 1 : 0);
-  let o = writeRemainingLength(bytes, 1, remaining);
+  // One or two length bytes inline (every packet under 16 KiB): one call less on the XS stack,
+  // where this is the innermost frame of every publish.
+  let o: number;
+  if (lengthBytes === 1) {
+    bytes[1] = remaining;
+    o = 2;
+  } else if (lengthBytes === 2) {
+    bytes[1] = (remaining & 0x7f) | 0x80;
+    bytes[2] = remaining >> 7;
+    o = 3;
+  } else o = writeRemainingLength(bytes, 1, remaining);
   bytes[o++] = topicLength >> 8;
   bytes[o++] = topicLength & 0xff;
   bytes.set(topicBytes, o);

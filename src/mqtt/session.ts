@@ -66,7 +66,9 @@ export interface MqttSessionOptions {
   maxSubscriptions?: number;
   /**
    * Inbound messages (QoS 0 and 1) whose handler promises have not settled, across reconnects; more
-   * are refused (QoS 1: no PUBACK) or dropped (QoS 0) until some settle. Default 16.
+   * are refused (QoS 1: no PUBACK) or dropped (QoS 0) until some settle. Also the most messages
+   * waiting for the delivery job: past that the session stops cutting packets out of what the
+   * socket brought (held, never dropped) until the job has run them. Default 16.
    */
   maxPendingInbound?: number;
 }
@@ -188,9 +190,9 @@ export class MqttSession {
   private reconnectTimer_: TimerHandle | undefined;
   private ackTimer_: TimerHandle | undefined;
   private connectedAt_ = 0;
-  /** Inbound messages accepted and not done with: queued for delivery, or handler still running. */
+  /** Inbound messages whose handler promises have not settled. */
   private pendingInbound_ = 0;
-  /** What arrived, in order, for deliver_ (bounded by maxPendingInbound plus one connect). */
+  /** What arrived, in order, for deliver_ (at most maxPendingInbound messages, plus one connect). */
   private readonly inbox_: Delivery[] = [];
   private deliverQueued_ = false;
   /** Control packets and resends for the current connection, in order, for flush_. */
@@ -358,7 +360,6 @@ export class MqttSession {
     for (const done of this.unsubscribeWaiters_.values()) if (done) done();
     this.unsubscribeWaiters_.clear();
     this.ids_.clear();
-    for (const d of this.inbox_) if (d.topic !== undefined) this.pendingInbound_--;
     this.inbox_.length = 0;
     if (wasConnected) this.events.emit('disconnect', closed);
   }
@@ -419,18 +420,35 @@ export class MqttSession {
 
   private onData_(conn: Connection, bytes: Uint8Array): void {
     const framer = conn.framer;
+    if (framer.unread > this.opts_.maxPacketBytes) {
+      // Handlers are behind and the server keeps sending: more than a packet's worth is held.
+      this.drop_(new MqttError('queue-full', 'inbound data arrives faster than the message handlers take it (' + framer.unread + ' bytes held)'));
+      return;
+    }
     framer.feed(bytes);
+    if (this.readFrames_(conn)) this.flush_();
+  }
+
+  /**
+   * Cuts and handles the packets the framer holds, until it is empty (true) or the delivery queue
+   * is full: then the rest stays in the framer, copied, and the delivery job reads on.
+   */
+  private readFrames_(conn: Connection): boolean {
+    const framer = conn.framer;
     for (;;) {
+      if (this.inbox_.length >= this.opts_.maxPendingInbound) {
+        framer.hold();
+        return true;
+      }
       const frame = framer.next();
-      if (frame === undefined) break;
+      if (frame === undefined) return true;
       if (frame instanceof MqttError) {
         this.drop_(frame);
-        return;
+        return false;
       }
       this.onFrame_(conn, frame);
-      if (this.conn_ !== conn) return;
+      if (this.conn_ !== conn) return false;
     }
-    this.flush_();
   }
 
   private onFrame_(conn: Connection, frame: Uint8Array): void {
@@ -668,20 +686,6 @@ export class MqttSession {
   // ---- receiving ----
 
   private onPublish_(topic: string, payload: Uint8Array, qos: 0 | 1, dup: boolean, retain: boolean, id: number): void {
-    if (this.pendingInbound_ >= this.opts_.maxPendingInbound) {
-      // Handlers are behind: refuse rather than queue without bound. QoS 1 gets no PUBACK
-      // (ThingsBoard never retransmits, so the sender sees a timeout; a standard broker resends
-      // after reconnect); QoS 0 is dropped, which its delivery guarantee allows.
-      this.events.emit(
-        'error',
-        new MqttError(
-          'queue-full',
-          'inbound QoS ' + qos + ' message on ' + topic + ' ' + (qos ? 'refused' : 'dropped') + ': ' + this.pendingInbound_ + ' handlers still running',
-        ),
-      );
-      return;
-    }
-    this.pendingInbound_++;
     this.queueDelivery_({ conn: this.conn_ as Connection, topic, payload, qos, dup, retain, id, sessionPresent: false });
   }
 
@@ -702,15 +706,30 @@ export class MqttSession {
       // A CONNACK whose connection already ended says nothing any more: its 'disconnect' is out.
       else if (d.conn === this.conn_ && this.connected) this.events.emit('connect', { sessionPresent: d.sessionPresent });
     }
+    // Packets the socket brought while the queue was full wait in the framer: read on.
+    const conn = this.conn_;
+    if (conn && conn.framer.unread > 0 && !this.readFrames_(conn)) return;
     this.flush_();
   }
 
   private deliverMessage_(d: Delivery): void {
+    if (this.pendingInbound_ >= this.opts_.maxPendingInbound) {
+      // Handlers are behind: refuse rather than queue without bound. QoS 1 gets no PUBACK
+      // (ThingsBoard never retransmits, so the sender sees a timeout; a standard broker resends
+      // after reconnect); QoS 0 is dropped, which its delivery guarantee allows.
+      this.events.emit(
+        'error',
+        new MqttError(
+          'queue-full',
+          'inbound QoS ' + d.qos + ' message on ' + d.topic + ' ' + (d.qos ? 'refused' : 'dropped') + ': ' + this.pendingInbound_ + ' handlers still running',
+        ),
+      );
+      return;
+    }
     let results: unknown[] | undefined;
     try {
       results = this.events.emit('message', d.topic as string, d.payload as Uint8Array, d);
     } catch (error) {
-      this.pendingInbound_--;
       this.events.emit('error', new MqttError('handler', 'message handler for ' + d.topic + ' threw: ' + describeError(error), undefined, error));
       return;
     }
@@ -723,7 +742,6 @@ export class MqttSession {
       }
     }
     if (!waits) {
-      this.pendingInbound_--;
       // A PUBACK belongs to the connection the PUBLISH came on [MQTT-4.4.0-1].
       if (d.qos === 1 && !refused && d.conn === this.conn_) this.send_(encodePuback(d.id));
       return;
@@ -732,6 +750,7 @@ export class MqttSession {
     // message could otherwise pile up without bound), and across reconnects: the count drops when
     // a handler settles, not when the connection ends, so handlers that never finish cannot add
     // maxPendingInbound more per reconnect. A rejection is reported, never left unhandled.
+    this.pendingInbound_++;
     Promise.all(waits).then(
       (values) => {
         this.pendingInbound_--;

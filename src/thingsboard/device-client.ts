@@ -101,9 +101,9 @@ export class DeviceClient implements TbDevice {
       if (problem) return Promise.reject(invalidArgument(field + ': ' + problem));
       body[field] = keys.join(',');
     }
-    return this.attributeRequests_.start(timeoutMs, (id, fail) => {
-      this.publishJson_(T.DEVICE_ATTRIBUTES_REQUEST + id, body).catch((error: unknown) => fail(notSent(error)));
-    });
+    const { id, promise } = this.attributeRequests_.open(timeoutMs);
+    if (id >= 0) this.publishJson_(T.DEVICE_ATTRIBUTES_REQUEST + id, body).catch((error: unknown) => this.attributeRequests_.fail(id, notSent(error)));
+    return promise;
   }
 
   onSharedAttributes(listener: SharedAttributesListener): () => void {
@@ -125,9 +125,9 @@ export class DeviceClient implements TbDevice {
       // The server drops a connection whose request has no method.
       return Promise.reject(invalidArgument('client-side RPC needs a method name'));
     }
-    return this.rpcCalls_.start(timeoutMs, (id, fail) => {
-      this.publishJson_(T.DEVICE_RPC_REQUEST + id, { method, params }).catch((error: unknown) => fail(notSent(error)));
-    });
+    const { id, promise } = this.rpcCalls_.open(timeoutMs);
+    if (id >= 0) this.publishJson_(T.DEVICE_RPC_REQUEST + id, { method, params }).catch((error: unknown) => this.rpcCalls_.fail(id, notSent(error)));
+    return promise;
   }
 
   claim(options: ClaimOptions = {}): Promise<void> {

@@ -118,6 +118,11 @@ export class GatewayClient {
   private runningRpc_ = 0;
   /** The child whose RPC runs a gateway-wide handler right now (handlers are called synchronously). */
   private invokingDevice_ = '';
+  /**
+   * True from this connection's 'connect' event on: the session's listeners run a job after the
+   * CONNACK, and a child connected in between is announced by the restart, not a second time.
+   */
+  private announcing_ = false;
   private closed_ = false;
 
   constructor(options: GatewayClientOptions) {
@@ -173,7 +178,12 @@ export class GatewayClient {
 
     this.unlisten_.push(this.session_.events.on('message', this.onMessage_));
     this.unlisten_.push(this.session_.events.on('connect', () => this.onConnect_()));
-    this.unlisten_.push(this.session_.events.on('disconnect', () => this.announcer_.stop()));
+    this.unlisten_.push(
+      this.session_.events.on('disconnect', () => {
+        this.announcing_ = false;
+        this.announcer_.stop();
+      }),
+    );
     const report = (filter: string) => (error?: MqttError) => {
       if (error) this.log_.error('subscription to ' + filter + ' failed: ' + describeError(error));
     };
@@ -224,7 +234,7 @@ export class GatewayClient {
     }
     const child = new GatewayChild(this.host_, name, type);
     this.children_.set(name, child);
-    if (this.session_.connected) this.announcer_.add(child);
+    if (this.announcing_) this.announcer_.add(child);
     return child;
   }
 
@@ -333,6 +343,7 @@ export class GatewayClient {
   private onConnect_(): void {
     this.recentRpcIds_.length = 0;
     // The server forgot every child session with the old connection: announce them all again.
+    this.announcing_ = true;
     this.announcer_.restart(Array.from(this.children_.values()));
   }
 
@@ -495,7 +506,7 @@ export class GatewayClient {
     child.renameTo(newName);
     this.log_.info('child ' + oldName + ' was renamed ' + newName);
     // The child session on the server follows the new name from now on.
-    if (this.session_.connected) this.announcer_.add(child);
+    if (this.announcing_) this.announcer_.add(child);
     this.events.emit('renamed', oldName, newName);
   }
 
@@ -518,12 +529,12 @@ export class GatewayClient {
   /** One attribute request for one scope; resolves with key -> value. */
   private requestScope_(child: GatewayChild, client: boolean, keys: string[], timeoutMs: number): Promise<JsonObject> {
     const name = child.name;
-    return this.requests_
-      .start(timeoutMs, (id, fail) => {
-        const body: JsonObject = keys.length === 1 ? { id, device: name, client, key: keys[0] } : { id, device: name, client, keys };
-        this.publishJson_(T.GATEWAY_ATTRIBUTES_REQUEST, body).catch((error: unknown) => fail(notSent(error)));
-      })
-      .then((response) => {
+    const { id, promise } = this.requests_.open(timeoutMs);
+    if (id >= 0) {
+      const body: JsonObject = keys.length === 1 ? { id, device: name, client, key: keys[0] } : { id, device: name, client, keys };
+      this.publishJson_(T.GATEWAY_ATTRIBUTES_REQUEST, body).catch((error: unknown) => this.requests_.fail(id, notSent(error)));
+    }
+    return promise.then((response) => {
         if (response.device !== name && response.device !== child.name) {
           throw new TbError('bad-response', 'attribute response for ' + String(response.device) + ' to a request for ' + name);
         }

@@ -23,14 +23,16 @@ export class PendingRequests<T> {
   ) {}
 
   /**
-   * Registers a request and returns its id and promise, or a TbError when too many are pending.
-   * `send` is called with the id; an error it returns fails the request at once.
+   * Registers a request: its id and the promise of its answer, or a rejected promise when too many
+   * are pending or the timeout is bad (then `id` is -1). The caller sends the request itself after
+   * this returned (not from a callback in here: that would stack under the send on a device's
+   * small XS stack), and calls fail(id, ...) if it could not be sent.
    */
-  start(timeoutMs: number, send: (id: number, fail: (error: TbError) => void) => void): Promise<T> {
+  open(timeoutMs: number): { id: number; promise: Promise<T> } {
     if (this.pending_.size >= this.max_) {
-      return Promise.reject(new TbError('too-many-pending', this.max_ + ' ' + this.what_ + 's are already waiting for an answer'));
+      return { id: -1, promise: Promise.reject(new TbError('too-many-pending', this.max_ + ' ' + this.what_ + 's are already waiting for an answer')) };
     }
-    if (!(timeoutMs > 0)) return Promise.reject(invalidArgument(this.what_ + ' timeout must be > 0 ms'));
+    if (!(timeoutMs > 0)) return { id: -1, promise: Promise.reject(invalidArgument(this.what_ + ' timeout must be > 0 ms')) };
     const id = this.allocate_();
     let pending!: Pending<T>;
     const promise = new Promise<T>((resolve, reject) => {
@@ -41,10 +43,7 @@ export class PendingRequests<T> {
       pending.reject(new TbError('timeout', 'no answer to ' + this.what_ + ' ' + id + ' within ' + timeoutMs + ' ms'));
     }, timeoutMs);
     this.pending_.set(id, pending);
-    // After the executor returned, not inside it: its frame would sit under the whole send on the
-    // XS stack (see MqttSession).
-    send(id, (error) => this.fail(id, error));
-    return promise;
+    return { id, promise };
   }
 
   /** True when a request with this id waits. */

@@ -248,6 +248,24 @@ function handPublish(encoder: { encode(text: string): Uint8Array }, topic: strin
   return bytes;
 }
 
+/**
+ * Promise jobs to let run: the session writes from a flush job and hands messages to listeners
+ * from a delivery job (see MqttSession). The measured loops await the same turns as `noop`, whose
+ * cost perCall() subtracts.
+ */
+const TURNS = 4;
+async function turns(): Promise<void> {
+  for (let i = 0; i < TURNS; i++) await undefined;
+}
+
+/** Advances the clock by one period and lets the socket and the jobs run, as the event loop would. */
+async function tick(clock: BenchClock, socket: LoopbackSocket, ms: number): Promise<void> {
+  clock.advance(ms);
+  await turns();
+  socket.flush();
+  await turns();
+}
+
 function toBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.slice().buffer as ArrayBuffer;
 }
@@ -274,15 +292,11 @@ async function setup(): Promise<void> {
     settings: { telemetryIntervalMs: INTERVAL_MS },
     onConnect: (listener) => device.session.events.on('connect', () => listener()),
   });
+  await turns(); // openDevice starts the session from a job
   const socket = () => connector.socket as LoopbackSocket;
-  socket().flush(); // open -> CONNECT
-  socket().flush(); // CONNACK -> SUBSCRIBEs
-  socket().flush(); // SUBACKs
+  for (let i = 0; i < 3; i++) await tick(clock, socket(), 0); // open -> CONNECT, CONNACK -> SUBSCRIBEs, SUBACKs
   firmware.start();
-  for (let i = 0; i < 3; i++) {
-    clock.advance(INTERVAL_MS);
-    socket().flush();
-  }
+  for (let i = 0; i < 3; i++) await tick(clock, socket(), INTERVAL_MS);
   io.replay();
   // The floor's own sensors: the same drivers on a second IO replaying the same chip answers.
   const floorIo = new ReplayIo(clock, silentLog, { random: () => 0.5 });
@@ -295,10 +309,7 @@ async function setup(): Promise<void> {
   for (const name of Object.keys(analog)) slots.push({ prefix: '', sensor: openAnalogSensor(floorIo, name, analog[name]) });
   const sensors = slots.filter((slot) => slot.prefix !== '').map((slot) => slot.sensor);
   // Settle: drop the first cycles' extra traffic (attributes, attribute request).
-  for (let i = 0; i < 15; i++) {
-    clock.advance(INTERVAL_MS);
-    socket().flush();
-  }
+  for (let i = 0; i < 15; i++) await tick(clock, socket(), INTERVAL_MS);
   const last = socket().lastPublish as Uint8Array;
   const payload = utf8Decode(last, last.length - payloadLength(last));
   const values = (JSON.parse(payload) as { values: { [key: string]: number | string } }).values;
@@ -335,18 +346,25 @@ function payloadLength(publish: Uint8Array): number {
 const api = {
   setup,
   /** n full telemetry cycles of the firmware. */
-  cycles(n: number): number {
+  async cycles(n: number): Promise<number> {
     const s = need();
     const socket = s.connector.socket as LoopbackSocket;
-    for (let i = 0; i < n; i++) {
-      s.clock.advance(INTERVAL_MS);
-      socket.flush();
-    }
+    for (let i = 0; i < n; i++) await tick(s.clock, socket, INTERVAL_MS);
     return socket.written;
   },
   noop(n: number): number {
     let x = 0;
     for (let i = 0; i < n; i++) x += i;
+    return x;
+  },
+  /** The loop and the awaited turns of cycles(), session() and client(), doing nothing: their baseline. */
+  async noopTurns(n: number): Promise<number> {
+    let x = 0;
+    for (let i = 0; i < n; i++) {
+      x += i;
+      await turns();
+      await turns();
+    }
     return x;
   },
   /**
@@ -405,22 +423,22 @@ const api = {
     return k;
   },
   /** MqttSession.publish of the payload string, QoS 1, and its PUBACK. */
-  session(n: number): number {
+  async session(n: number): Promise<number> {
     const s = need();
     const socket = s.connector.socket as LoopbackSocket;
     for (let i = 0; i < n; i++) {
       s.device.session.publish(TOPIC, s.payload, { qos: 1 }, () => undefined);
-      socket.flush();
+      await tick(s.clock, socket, 0);
     }
     return socket.written;
   },
   /** DeviceClient.sendTelemetry({ts, values}) and its PUBACK. */
-  client(n: number): number {
+  async client(n: number): Promise<number> {
     const s = need();
     const socket = s.connector.socket as LoopbackSocket;
     for (let i = 0; i < n; i++) {
       s.device.client.sendTelemetry({ ts: s.clock.now(), values: s.values }).then(undefined, () => undefined);
-      socket.flush();
+      await tick(s.clock, socket, 0);
     }
     return socket.written;
   },

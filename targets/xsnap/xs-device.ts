@@ -212,7 +212,8 @@ class XsDeviceHost implements XsDevice {
 
   private fail(error: Error): void {
     if (this.stopped) return;
-    this.log.error('xs worker: ' + error.message);
+    // Reported once, by whoever watches `done` (the CLI prints it as its one error line).
+    this.log.debug('xs worker: ' + error.message);
     void this.shutdown(error);
   }
 

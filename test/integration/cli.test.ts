@@ -25,6 +25,8 @@ describe('tbxs command line', () => {
     [['device', '--host', 'h', '--port', '1', '--provision-key', 'K'], /go together/],
     [['device', '--host', 'h', '--port', '1', '--token', 'T', '--ca', 'x.pem'], /need --tls/],
     [['device', '--host', 'h', '--port', '1', '--token', 'T', '--bogus'], /unknown option --bogus/],
+    [['device', '--host', 'h', '--port', '1', '--token', 'T', '--xs-stack', '512'], /--xs-stack is for --engine xs/],
+    [['device', '--host', 'h', '--port', '1', '--token', 'T', '--engine', 'xs', '--xs-stack', '32'], /--xs-stack must be 64\.\.65536/],
     [['server', '--device', ':x'], /NAME:TOKEN/],
     [['gateway', '--host', 'h', '--port', '1', '--token', 'T'], /--children/],
     [['frobnicate'], /unknown command/],
@@ -38,6 +40,36 @@ describe('tbxs command line', () => {
       expect(errors[0]).toMatch(message);
     });
   }
+
+  it('tbxs device --engine xs: runs at the manifest stack by default; a stack too small ends it with one clear line, no hang', async () => {
+    const { startTbServer } = await import('../../targets/host/tb-server/index');
+    const server = await startTbServer({ devices: [{ name: 'xscli', token: 'XS_CLI' }] });
+    const state = mkdtempSync(join(tmpdir(), 'tbxs-xscli-'));
+    try {
+      const args = ['device', '--engine', 'xs', '--host', '127.0.0.1', '--port', String(server.mqttPort), '--token', 'XS_CLI', '--state-dir', state];
+      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      await waitFor(() => server.isConnected('xscli'), 'the XS device to connect', 15_000);
+      expect(out).toMatch(/XS stack \d+ slots \(manifest\.json's creation\.stack\)/);
+      expect(await server.sendRpc('xscli', 'toggle_gpio', 'led', { timeoutMs: 3000 })).toEqual({ led: true });
+      child.kill('SIGINT');
+      await waitFor(() => child.exitCode !== null, 'the device to stop', 10_000);
+      expect(child.exitCode).toBe(0);
+
+      // 100 slots: the firmware cannot even start; the run ends at once with the stack size named.
+      const small = spawnSync(process.execPath, [BIN, ...args, '--xs-stack', '100'], { encoding: 'utf8', timeout: 30_000 });
+      expect(small.status).toBe(1);
+      const lines = (small.stdout + small.stderr).split('\n').filter((l) => /stack overflow/.test(l));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/device \(xs\): XS worker \S+ died: JavaScript stack overflow: the XS stack of 100 slots is full; innermost frames/);
+    } finally {
+      await server.close();
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('the installed bin exits with code 2 and one line on stderr', () => {
     const r = run(['device', '--host', 'h', '--port', '1']);

@@ -1,14 +1,17 @@
 /**
- * The ESP32 bundle's size budget (issue 7: the minified bundle under 64 KiB). Built fresh from the
- * sources, so any growth past the budget fails here, not only in `npm run bench:xs`.
+ * The ESP32 bundle's size budget: the minified bundle under 128 KiB. Flash is not what an ESP32
+ * lacks (preloaded code and data live in its 4 MB flash, and the app partition holds well over
+ * 1 MB); the budget leaves room for OTA, session limits and store-and-forward while still
+ * catching an accidental dependency. RAM is guarded by the stack and heap figures of bench:xs and
+ * test/xs. Built fresh from the sources, so any growth past it fails here, not only in bench:xs.
  */
 import { describe, expect, it } from 'vitest';
 import { buildEsp32Bundle } from '../support/esp32-bundle';
 
-const BUDGET = 65_536;
+const BUDGET = 131_072;
 
 describe('ESP32 bundle size', () => {
-  it('the minified bundle (dist/esp32/tbxs.min.js) stays under 65,536 bytes', async () => {
+  it('the minified bundle (dist/esp32/tbxs.min.js) stays under 131,072 bytes', async () => {
     const bundle = await buildEsp32Bundle();
     const bytes = Buffer.byteLength(bundle.minified);
     const largest = Object.entries(bundle.modules)

@@ -408,8 +408,27 @@ describe('MqttSession inbound', () => {
     session.start();
     accept(connector.last);
     for (let i = 1; i <= 5; i++) connector.last.receive(pkt({ cmd: 'publish', topic: 'a', payload: 'x', qos: 1, messageId: i }));
+    await flushMicrotasks();
     expect(session.stats.pendingInbound).toBe(2);
     expect(errors.filter((e) => e.code === 'queue-full').length).toBe(3);
+    expect(connector.last.types().filter((t) => t === 4)).toEqual([]); // no PUBACK while handlers run
+  });
+
+  it('a burst of PUBLISHes in one socket read, more than the cap, is delivered whole (read on after each delivery job)', async () => {
+    const { connector, session, errors } = setup({ maxPendingInbound: 4 });
+    const got: string[] = [];
+    session.events.on('message', (_t, payload) => void got.push(String.fromCharCode(...payload)));
+    session.start();
+    accept(connector.last);
+    const burst: number[] = [];
+    for (let i = 1; i <= 20; i++) burst.push(...pkt({ cmd: 'publish', topic: 'b', payload: String(i), qos: 1, messageId: i }));
+    const chunk = Uint8Array.from(burst);
+    connector.last.handlers.onData(chunk);
+    chunk.fill(0); // the socket may reuse its buffer: the session kept a copy of what it had not read
+    for (let i = 0; i < 10 && got.length < 20; i++) await flushMicrotasks();
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => String(i + 1)));
+    expect(errors).toEqual([]);
+    expect(connector.last.types().filter((t) => t === 4)).toHaveLength(20);
   });
 
   it('closes and reconnects with a fresh parser after a malformed packet, then works', async () => {

@@ -199,9 +199,11 @@ describe('inbound floods faster than the handlers finish', () => {
     session.start();
     accept(connector.last);
     connector.last.take();
-    for (let i = 1; i <= 10_000; i++) connector.last.receive(publishFrame('cmd', 'x' + i, 1, (i % 65535) + 1));
-    expect(session.stats.pendingInbound).toBe(8); // counted when accepted, before the delivery job
-    await flushMicrotasks();
+    // One socket read per event-loop turn, as on Node and Moddable: the delivery job runs between.
+    for (let i = 1; i <= 10_000; i++) {
+      connector.last.receive(publishFrame('cmd', 'x' + i, 1, (i % 65535) + 1));
+      await flushMicrotasks();
+    }
     expect(session.stats.pendingInbound).toBe(8);
     expect(releases.length).toBe(8); // the handler ran only for the ones accepted
     expect(errors.filter((e) => e.code === 'queue-full').length).toBe(10_000 - 8);
@@ -210,6 +212,18 @@ describe('inbound floods faster than the handlers finish', () => {
     await flushMicrotasks();
     expect(session.stats.pendingInbound).toBe(0);
     expect(connector.last.take().filter(isPuback).length).toBe(8);
+  });
+
+  it('a flood faster than the delivery jobs run: held bytes bounded by maxPacketBytes, then the connection is dropped (queue-full), not grown', async () => {
+    const { connector, session, errors } = setup({ maxPendingInbound: 8, maxPacketBytes: 4096 });
+    session.events.on('message', () => undefined);
+    session.start();
+    accept(connector.last);
+    const socket = connector.last;
+    for (let i = 0; i < 2000 && !socket.closed; i++) socket.receive(publishFrame('cmd', 'x' + i, 0));
+    expect(socket.closed).toBe(true);
+    expect(errors.some((e) => e.code === 'queue-full' && /faster than the message handlers/.test(e.message))).toBe(true);
+    await flushMicrotasks();
   });
 
   it('QoS 0 flood with async handlers: pending handlers are capped too and extra messages dropped and reported', async () => {
@@ -222,8 +236,10 @@ describe('inbound floods faster than the handlers finish', () => {
     });
     session.start();
     accept(connector.last);
-    for (let i = 0; i < 10_000; i++) connector.last.receive(publishFrame('cmd', 'x' + i, 0));
-    await flushMicrotasks();
+    for (let i = 0; i < 10_000; i++) {
+      connector.last.receive(publishFrame('cmd', 'x' + i, 0));
+      await flushMicrotasks();
+    }
     expect(started).toBe(8);
     expect(session.stats.pendingInbound).toBe(8);
     expect(errors.filter((e) => e.code === 'queue-full').length).toBe(10_000 - 8);

@@ -69,6 +69,26 @@ async function setup(options: Partial<GatewayClientOptions> = {}) {
 }
 
 describe('GatewayClient', () => {
+  it('a child connected between the CONNACK and the connect event is announced once', async () => {
+    const clock = new FakeClock();
+    const connector = new FakeConnector();
+    const session = new MqttSession({ connector, clock, host: 'h', port: 1, clientId: 'gw', username: 'GW', random: () => 0 });
+    const gateway = new GatewayClient({ session, clock });
+    closers.push(() => {
+      gateway.close();
+      session.close();
+    });
+    session.start();
+    const socket = connector.last;
+    socket.open();
+    socket.receive([0x20, 2, 0, 0]);
+    expect(session.connected).toBe(true); // the CONNACK is in; its 'connect' listeners run in a job
+    gateway.connectDevice('early');
+    await flushMicrotasks();
+    const announces = socket.take().flatMap(parseAll).filter((x) => x.cmd === 'publish' && x.topic === 'v1/gateway/connect');
+    expect(announces.map((x) => JSON.parse(x.payload.toString()).device)).toEqual(['early']);
+  });
+
   it('subscribes to the gateway filters and, through its device client, the device filters, once each', async () => {
     const { subs } = await setup();
     expect(subs.sort()).toEqual([

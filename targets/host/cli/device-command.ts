@@ -43,11 +43,22 @@ export async function deviceCommand(args: string[], until: Promise<void>): Promi
   const options = parseDeviceOptions(args);
   const log = consoleLog(options.verbose ? 'debug' : 'info');
   if (options.engine === 'xs') {
-    const { runXsDevice } = await import('../../xsnap/xs-device');
+    const { manifestStackSlots, runXsDevice } = await import('../../xsnap/xs-device');
     let device: Awaited<ReturnType<typeof runXsDevice>>;
     try {
       const info = firmwareInfo();
-      device = await runXsDevice({ ...options.config, stateDir: options.stateDir, name: info.name, appOptions: { version: info.version }, logLevel: options.verbose ? 'debug' : 'info', log });
+      log.info('device (xs): XS stack ' + (options.xsStack ?? manifestStackSlots()) + ' slots' + (options.xsStack ? ' (--xs-stack)' : " (manifest.json's creation.stack)"));
+      device = await runXsDevice({
+        ...options.config,
+        stateDir: options.stateDir,
+        name: info.name,
+        appOptions: { version: info.version },
+        logLevel: options.verbose ? 'debug' : 'info',
+        log,
+        xsStack: options.xsStack ?? manifestStackSlots(),
+        // The overflow report goes into the one-line error; the worker's stderr only into the debug log.
+        worker: { stderr: (line) => log.debug('xs: ' + line) },
+      });
     } catch (error) {
       log.error('device (xs): ' + describeError(error));
       return 1;

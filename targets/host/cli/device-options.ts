@@ -4,7 +4,7 @@ import type { DeviceConnectionConfig } from '../../../src/thingsboard/device-con
 import { parseFlags, UsageError } from './args';
 
 export const DEVICE_USAGE =
-  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs]';
+  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs [--xs-stack SLOTS]]';
 
 const SPEC = {
   host: 'string',
@@ -22,6 +22,7 @@ const SPEC = {
   key: 'string',
   'state-dir': 'string',
   engine: 'string',
+  'xs-stack': 'count',
   verbose: 'boolean',
 } as const;
 
@@ -29,6 +30,8 @@ export interface DeviceCommandOptions {
   config: DeviceConnectionConfig;
   stateDir: string;
   engine: 'node' | 'xs';
+  /** The XS stack in slots (--engine xs); undefined: manifest.json's creation.stack. */
+  xsStack?: number;
   name: string;
   verbose: boolean;
 }
@@ -51,6 +54,9 @@ export function parseDeviceOptions(args: string[]): DeviceCommandOptions {
   if (!f.tls && (f.ca || f.cert)) throw new UsageError('--ca, --cert and --key need --tls');
   const engine = f.engine ?? 'node';
   if (engine !== 'node' && engine !== 'xs') throw new UsageError('--engine must be node or xs, got "' + engine + '"');
+  const xsStack = f['xs-stack'];
+  if (xsStack !== undefined && engine !== 'xs') throw new UsageError('--xs-stack is for --engine xs');
+  if (xsStack !== undefined && (xsStack < 64 || xsStack > 65536)) throw new UsageError('--xs-stack must be 64..65536 slots, got ' + xsStack);
 
   const config: DeviceConnectionConfig = { host: f.host, port: f.port };
   if (f.tls) config.tls = readTls(f.ca, f.cert, f.key);
@@ -71,7 +77,7 @@ export function parseDeviceOptions(args: string[]): DeviceCommandOptions {
     name = f['device-name'] ?? 'provisioned';
   }
   const safe = name.replace(/[^A-Za-z0-9._-]/g, '_');
-  return { config, stateDir: f['state-dir'] ?? '.state/' + safe, engine, name, verbose: f.verbose === true };
+  return { config, stateDir: f['state-dir'] ?? '.state/' + safe, engine, xsStack, name, verbose: f.verbose === true };
 }
 
 function readTls(ca: string | undefined, cert: string | undefined, key: string | undefined): TlsOptions {
