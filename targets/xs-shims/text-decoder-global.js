@@ -1,2 +1,3 @@
 /** Stands in for Moddable's `text/decoder` module where TextDecoder is a global (xsnap, Node). */
-export default globalThis.TextDecoder;
+const GlobalTextDecoder = globalThis.TextDecoder;
+export default GlobalTextDecoder;

@@ -1,2 +1,3 @@
 /** Stands in for Moddable's `text/encoder` module where TextEncoder is a global (xsnap, Node). */
-export default globalThis.TextEncoder;
+const GlobalTextEncoder = globalThis.TextEncoder;
+export default GlobalTextEncoder;

@@ -23,6 +23,11 @@ export const ENTRIES = {
    * (preload-plugin.ts) and `tbxsPreload.freeze()` freezes them (runXsDevice({ preload: true })).
    */
   preload: join(ROOT, 'targets/xsnap/preload-entry.ts'),
+  /**
+   * The ESP32 and simulator firmware's modules with stubbed Moddable modules, registered like
+   * 'preload', for the linker's "not frozen" check (esp32-preload-entry.ts). Loaded, never run.
+   */
+  'esp32-preload': join(ROOT, 'targets/xsnap/esp32-preload-entry.ts'),
 } as const;
 
 export interface BuildOptions {
@@ -33,7 +38,7 @@ export interface BuildOptions {
 }
 
 /** Directories and files whose changes make a cached bundle stale. */
-const SOURCES = ['src', 'hal', 'targets/xsnap', 'targets/xs-shims', 'targets/host/simulated-board.ts', 'node_modules/mqtt-packet/package.json'];
+const SOURCES = ['src', 'hal', 'targets/xsnap', 'targets/xs-shims', 'targets/esp32', 'targets/host/simulated-board.ts', 'node_modules/mqtt-packet/package.json'];
 
 function newestMtime(path: string): number {
   let st;
@@ -83,6 +88,16 @@ export async function rollupXs(input: string, minify = false, extra: Plugin[] = 
   }
 }
 
+/** Every Moddable module id (see the root rollup.config.mjs) resolves to preload/moddable-stub.ts. */
+function moddableStubs(): Plugin {
+  const stub = join(ROOT, 'targets/xsnap/preload/moddable-stub.ts');
+  const moddable = new Set(['mc/config', 'timer', 'time', 'preference', 'wifi', 'net', 'sntp', 'dns', 'socket', 'Resource']);
+  return {
+    name: 'tbxs-moddable-stubs',
+    resolveId: (id) => (id.startsWith('embedded:') || moddable.has(id) ? stub : null),
+  };
+}
+
 /** Path of the cached bundle for an entry. */
 export function bundlePath(entry: keyof typeof ENTRIES, minify = false): string {
   return join(ROOT, 'dist/xsnap', entry + (minify ? '.min' : '') + '.js');
@@ -100,7 +115,8 @@ export async function buildXsFirmware(entry: keyof typeof ENTRIES = 'firmware', 
     }
     if (built > 0 && SOURCES.every((s) => newestMtime(join(ROOT, s)) < built)) return readFileSync(out, 'utf8');
   }
-  const extra = entry === 'preload' ? [preloadRegistryPlugin(ROOT, join(ROOT, 'targets/xsnap/preload/registry.ts'))] : [];
+  const extra = entry === 'preload' || entry === 'esp32-preload' ? [preloadRegistryPlugin(ROOT, join(ROOT, 'targets/xsnap/preload/registry.ts'))] : [];
+  if (entry === 'esp32-preload') extra.unshift(moddableStubs());
   const code = await rollupXs(ENTRIES[entry], options.minify, extra);
   mkdirSync(dirname(out), { recursive: true });
   // Atomic: test files build in parallel processes.

@@ -7,6 +7,7 @@
  * `globalThis.tbxsPreload`, for the host and the tests:
  * - freeze(): freezes, returns the report (PreloadReport as UTF-8 JSON in an ArrayBuffer, which
  *   the worker hands back as the reply); report(): the same, later;
+ * - aliases(pattern): what xsl would call "not frozen" in the modules matching `pattern`, before freeze();
  * - assertUnchanged(): throws a TypeError listing writes that cannot throw at once here (a module
  *   binding holding a function reassigned, preloaded bytes written);
  * - binding(id, name): a module's top-level binding, e.g. binding('src/platform/errors.ts', 'TbxsError')
@@ -15,7 +16,7 @@
  */
 import './firmware-entry';
 import { utf8Encode } from '../../src/platform/utf8';
-import { assertPreloadUnchanged, freezeAsPreloaded, preloadedBinding, preloadReport } from './preload/freeze';
+import { assertPreloadUnchanged, freezeAsPreloaded, preloadAliases, preloadedBinding, preloadReport } from './preload/freeze';
 
 /**
  * One module-level value of each kind, for the negative controls in test/xs/xs-preload.test.ts.
@@ -41,6 +42,8 @@ function json(value: unknown): ArrayBuffer {
 
 const api = {
   freeze: (): ArrayBuffer => json(freezeAsPreloaded()),
+  /** preloadAliases() of the modules whose id matches `pattern` (before freeze()). */
+  aliases: (pattern: string): ArrayBuffer => json(preloadAliases(new RegExp(pattern))),
   report: (): ArrayBuffer => json(preloadReport() ?? null),
   assertUnchanged: assertPreloadUnchanged,
   binding: preloadedBinding,

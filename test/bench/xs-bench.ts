@@ -3,13 +3,15 @@
  * bundle size, load cost, the running firmware's live heap, computrons per telemetry cycle vs a minimal hand
  * encoder, heap growth.
  *
- *   node bin/run-ts.mjs test/bench/xs-bench.ts [--cycles 1000] [--growth 10000] [--repeats 3] [--no-pieces]
+ *   node bin/run-ts.mjs test/bench/xs-bench.ts [--cycles 1000] [--growth 10000] [--repeats 3] [--no-pieces] [--no-stack]
  *
  * Targets: bundle_bytes < 131072, publish_ratio <= 4, heap_growth_slots <= 0 within noise,
  * stack_need_slots <= 75% of stack_limit_slots (the manifest's creation.stack).
  */
 import { buildXsFirmware } from '../../targets/xsnap/bundle';
 import { XsWorker } from '../../targets/xsnap/worker';
+import { manifestStackSlots } from '../../targets/xsnap/xs-device';
+import { runStackScenario } from '../xs/stack-scenario';
 import { buildEsp32Bundle } from '../support/esp32-bundle';
 
 export interface XsBenchOptions {
@@ -17,7 +19,42 @@ export interface XsBenchOptions {
   growthCycles: number;
   repeats: number;
   pieces: boolean;
+  /** Search the smallest stack at which the whole stack scenario passes (about 40 s). */
+  stackSearch: boolean;
   out: (line: string) => void;
+}
+
+/**
+ * The XS stack figures: the manifest's creation.stack, and the smallest stack at which every path
+ * of test/xs/stack-scenario.ts still passes, by binary search on tbxs's XS host (each probe is a
+ * whole scenario run: four XS workers, every step). Then the deepest path: the frames of the
+ * overflow one slot below the need, and the three deepest steps of a profiled run at the limit.
+ */
+async function stackFigures(o: XsBenchOptions, print: (name: string, value: number | string) => void): Promise<void> {
+  const limit = manifestStackSlots();
+  print('stack_limit_slots', limit);
+  o.out("# stack_limit_slots: manifest.json's creation.stack (what mcconfig gives the app; 384 if none)");
+  if (!o.stackSearch) return;
+  let fail = 64;
+  let pass = Math.max(limit, 512);
+  while (!(await runStackScenario({ stackSlots: pass })).passed) {
+    fail = pass;
+    pass *= 2;
+    if (pass > 65536) throw new Error('the stack scenario fails at every stack size: a bug, not the stack');
+  }
+  while (pass - fail > 1) {
+    const mid = (pass + fail) >> 1;
+    if ((await runStackScenario({ stackSlots: mid })).passed) pass = mid;
+    else fail = mid;
+  }
+  print('stack_need_slots', pass);
+  print('stack_need_ratio', Number((pass / limit).toFixed(3)));
+  const below = await runStackScenario({ stackSlots: pass - 1 });
+  o.out('# stack_need_slots: the smallest stack at which every path of the stack scenario passes (binary search); ' + (pass - 1) + ' fails');
+  o.out('# deepest path (the overflow at ' + (pass - 1) + ' slots): ' + (below.overflow ?? below.failures[0] ?? 'none').replace(/^XS worker \S+ died: /, ''));
+  const profiled = await runStackScenario({ stackSlots: limit, profile: true });
+  const deepest = profiled.peaks.sort((a, b) => b.peak.slots - a.peak.slots).slice(0, 3);
+  for (const d of deepest) o.out('# deep step at ' + limit + ': ' + d.peak.slots + ' slots, ' + d.step + ': ' + d.peak.frames.slice(0, 6).map((f) => f.name).join(' < '));
 }
 
 function flag(name: string, fallback: number): number {
@@ -67,6 +104,7 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
   const bundle = await bundleBytes();
   print('bundle_bytes', bundle.bytes);
   o.out('# bundle: ' + bundle.what);
+  await stackFigures(o, print);
 
   // Load: a fresh worker, the firmware bundle alone.
   const firmware = await buildXsFirmware('firmware');
@@ -155,11 +193,14 @@ if (process.argv[1] && /xs-bench\.ts$/.test(process.argv[1])) {
     growthCycles: flag('growth', 10_000),
     repeats: flag('repeats', 3),
     pieces: !process.argv.includes('--no-pieces'),
+    stackSearch: !process.argv.includes('--no-stack'),
     out: (line) => console.log(line),
   });
   const misses: string[] = [];
   if (figures.bundle_bytes >= 131072) misses.push('bundle_bytes >= 131072');
   if (figures.publish_ratio > 4) misses.push('publish_ratio > 4');
   if (figures.heap_growth_beyond_control_slots > 0) misses.push('heap_growth_slots > 0 beyond the control');
+  if (figures.stack_need_slots !== undefined && figures.stack_need_slots > 0.75 * figures.stack_limit_slots) misses.push('stack_need_slots > 75% of stack_limit_slots');
+  if (figures.stack_limit_slots > 512) misses.push('stack_limit_slots > 512');
   console.log('# targets: ' + (misses.length ? 'missed: ' + misses.join('; ') : 'all met'));
 }

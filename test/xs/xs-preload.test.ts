@@ -11,7 +11,9 @@
  * (or be reported), while what the device copies to RAM on first write must still work.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildXsFirmware } from '../../targets/xsnap/bundle';
 import type { PreloadReport } from '../../targets/xsnap/preload/freeze';
+import { XsWorker } from '../../targets/xsnap/worker';
 import { firmwareScenario, type FirmwareScenarioContext } from './firmware-scenario';
 
 const ERRORS = 'src/platform/errors.ts';
@@ -99,4 +101,36 @@ describe.each([
   { bundle: 'minified', minify: true },
 ])('the firmware on XS after a simulated Moddable preload ($bundle bundle)', ({ minify }) => {
   firmwareScenario({ minify, preload: true, checkPeriod: false, offlineMs: 1000, more: controls });
+});
+
+/**
+ * The linker's other check: a preloaded object our modules leave writable is an alias, RAM at run
+ * time on the device (xsl: "not frozen"). The ESP32 and simulator firmware's own modules are loaded
+ * on XS with Moddable's modules stubbed (bundle entry 'esp32-preload'), never started, and walked
+ * from every top-level binding, as xsl walks a preloaded `main`.
+ */
+describe('preloaded constant tables (xsl "not frozen")', () => {
+  it.each([false, true])('the ESP32 firmware leaves none writable (minified: %s)', async (minify) => {
+    const worker = await XsWorker.start({ stdout: 'ignore' });
+    try {
+      await worker.evaluate(await buildXsFirmware('esp32-preload', { minify }));
+      const found = JSON.parse(Buffer.from((await worker.evaluate('tbxsPreload.aliases()')).reply).toString('utf8')) as { entries: string[]; aliases: string[] };
+      expect(found.entries).toEqual(['function', 'function']); // both mains were loaded and walked
+      expect(found.aliases).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+  }, 60_000);
+
+  it('negative control: the walk finds the writable fixtures of the preload test entry', async () => {
+    const worker = await XsWorker.start({ stdout: 'ignore' });
+    try {
+      await worker.evaluate(await buildXsFirmware('preload'));
+      const found = JSON.parse(Buffer.from((await worker.evaluate("tbxsPreload.aliases('^targets/xsnap/preload-entry')")).reply).toString('utf8')) as string[];
+      expect(found).toEqual(expect.arrayContaining(['targets/xsnap/preload-entry.ts: FIXTURES', 'targets/xsnap/preload-entry.ts: FIXTURES.list', 'targets/xsnap/preload-entry.ts: FIXTURES.object']));
+      expect(found.some((f) => /FIXTURES\.(map|set|bytes)$/.test(f))).toBe(false); // collections and bytes: read-only, not aliases
+    } finally {
+      await worker.close();
+    }
+  }, 60_000);
 });

@@ -130,6 +130,30 @@ function anonymousIntrinsicSamples(): object[] {
   ];
 }
 
+/** A class's or function's `.prototype` (the linker freezes those with their function). */
+function isPrototype(value: object): boolean {
+  const d = Reflect.getOwnPropertyDescriptor(value, 'constructor');
+  return !!d && typeof d.value === 'function' && Reflect.getOwnPropertyDescriptor(d.value, 'prototype')?.value === value;
+}
+
+/** Walks the built-ins as freezeIntrinsics does, marking them seen without freezing them. */
+function markIntrinsics(seen: WeakSet<object>): void {
+  const stack: unknown[] = [];
+  for (const key of builtinGlobals) {
+    const d = Reflect.getOwnPropertyDescriptor(globalThis, key);
+    if (d) stack.push(d.value, d.get, d.set);
+  }
+  for (const sample of anonymousIntrinsicSamples()) stack.push(Object.getPrototypeOf(sample));
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (!isObject(value) || value === globalThis || seen.has(value)) continue;
+    seen.add(value);
+    const refs: [unknown, string][] = [];
+    pushReferences(refs, value, '');
+    for (const r of refs) stack.push(r[0]);
+  }
+}
+
 function freezeIntrinsics(seen: WeakSet<object>): number {
   const stack: [unknown, string][] = [];
   for (const key of builtinGlobals) {
@@ -210,6 +234,43 @@ function freezeModules(seen: WeakSet<object>, report: PreloadReport, functionBin
     }
     pushReferences(stack, value, where);
   }
+}
+
+/**
+ * What the XS linker would report as "not frozen" for the modules whose id matches `modules`:
+ * every ordinary object (plain objects, arrays, class instances) reachable from their top-level
+ * bindings that is not frozen. On the device each one stays writable after the preload and costs a
+ * RAM slot at run time. Functions and their prototypes are left out (the linker freezes those),
+ * and so are Maps, Sets and typed arrays (read-only after a preload; freezeAsPreloaded handles
+ * them). Call before freezeAsPreloaded(), which would hide them. Paths as xsl prints them,
+ * `module: binding.path`.
+ */
+export function preloadAliases(modules: RegExp): string[] {
+  const out: string[] = [];
+  const seen = new WeakSet<object>();
+  markIntrinsics(seen); // the built-ins are the linker's, not ours
+  const stack: [unknown, string][] = [];
+  for (const module of preloadModules) {
+    if (!modules.test(module.id)) continue;
+    const values = module.values();
+    for (let index = 0; index < module.names.length; index++) stack.push([values[index], module.id + ': ' + module.names[index]]);
+  }
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [value, where] = item;
+    if (!isObject(value) || seen.has(value) || value === globalThis) continue;
+    seen.add(value);
+    // xsl does not count these: typed arrays, buffers and collections become read-only, a RegExp's
+    // lastIndex is the engine's (a preloaded /re/ is not reported by Moddable 5.6.0's xsl).
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof RegExp || COLLECTION_MUTATORS.some(([C]) => value instanceof C)) continue;
+    if (typeof value !== 'function' && !Object.isFrozen(value) && !isPrototype(value)) out.push(where);
+    // Below a function: its own properties (statics) and its prototype's.
+    pushReferences(stack, value, where);
+    if (typeof value === 'function') {
+      const prototype = Reflect.getOwnPropertyDescriptor(value, 'prototype')?.value as unknown;
+      if (isObject(prototype)) seen.add(prototype), pushReferences(stack, prototype, where + '.prototype');
+    }
+  }
+  return out.sort();
 }
 
 /**
