@@ -1,5 +1,5 @@
 import type { I2cDevice } from '../types';
-import { describeError } from '../../src/platform/errors';
+import { describeError } from '../types/tbxs-error';
 import { HalError } from '../types';
 
 /**

@@ -1,4 +1,4 @@
-import { TbxsError } from '../../src/platform/errors';
+import { TbxsError } from './tbxs-error';
 
 /**
  * What went wrong with a piece of hardware. Callers switch on `code`; the message names the chip,

@@ -21,7 +21,8 @@ export interface ClaimOptions {
 
 /**
  * What firmware asks of a ThingsBoard device, whether it talks directly (DeviceClient) or through a
- * gateway (a gateway's child handle): firmware code does not care which.
+ * gateway (a gateway's child handle): firmware code does not care which. The methods returning a
+ * promise report every failure by rejecting it; they never throw.
  */
 export interface TbDevice {
   readonly connected: boolean;

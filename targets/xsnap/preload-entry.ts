@@ -10,7 +10,7 @@
  * - aliases(pattern): what xsl would call "not frozen" in the modules matching `pattern`, before freeze();
  * - assertUnchanged(): throws a TypeError listing writes that cannot throw at once here (a module
  *   binding holding a function reassigned, preloaded bytes written);
- * - binding(id, name): a module's top-level binding, e.g. binding('src/platform/errors.ts', 'TbxsError')
+ * - binding(id, name): a module's top-level binding, e.g. binding('hal/types/tbxs-error.ts', 'TbxsError')
  *   or binding('targets/xsnap/preload-entry.ts', 'FIXTURES');
  * - setFixtureFunction(f): reassigns `fixtureFunction` below (undefined restores it).
  */

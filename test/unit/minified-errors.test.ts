@@ -15,7 +15,7 @@ import { TERSER_OPTIONS } from '../../rollup.config.mjs';
 const ROOT = join(__dirname, '../..');
 
 async function minifiedErrorsModule(): Promise<{ describeError: (e: unknown) => string; TbxsError: new (c: string, m: string, n: string) => Error }> {
-  const ts = readFileSync(join(ROOT, 'src/platform/errors.ts'), 'utf8');
+  const ts = readFileSync(join(ROOT, 'hal/types/tbxs-error.ts'), 'utf8');
   const js = (await transform(ts, { loader: 'ts', format: 'esm', target: 'es2022' })).code;
   const min = (await minify(js, TERSER_OPTIONS)).code as string;
   return import('data:text/javascript;base64,' + Buffer.from(min).toString('base64'));

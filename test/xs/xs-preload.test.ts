@@ -16,7 +16,7 @@ import type { PreloadReport } from '../../targets/xsnap/preload/freeze';
 import { XsWorker } from '../../targets/xsnap/worker';
 import { firmwareScenario, type FirmwareScenarioContext } from './firmware-scenario';
 
-const ERRORS = 'src/platform/errors.ts';
+const ERRORS = 'hal/types/tbxs-error.ts';
 const FIXTURES = "tbxsPreload.binding('targets/xsnap/preload-entry.ts', 'FIXTURES')";
 
 /** Writes that fail after a real preload (DESIGN.md), as strict code run after the freeze. */

@@ -7,7 +7,10 @@
  *   node_modules/.cache/tbxs/xsnap-stack-worker
  * and says to run this script when it is missing.
  *
- *   node targets/xsnap/native/build.mjs [--check]   # --check: only report whether it is current
+ *   node targets/xsnap/native/build.mjs [--check] [--if-possible]
+ *     --check        only report whether it is current
+ *     --if-possible  (npm's postinstall) a failure is a warning, not a failed install: the XS tests
+ *                    then fail with the reason, and `node targets/xsnap/native/build.mjs` retries
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -45,7 +48,8 @@ function xsnapDefines(makefile) {
 
 export function buildStackHost({ check = false } = {}) {
   const xsnap = xsnapRoot();
-  const platform = process.platform === 'linux' ? 'lin' : process.platform === 'darwin' ? 'mac' : fail('Linux or macOS only, not ' + process.platform);
+  // The link uses GNU ld's --wrap: Linux (CI and the Debian machines this project runs on).
+  const platform = process.platform === 'linux' ? 'lin' : fail('the XS host is built on Linux only (GNU ld --wrap), not ' + process.platform);
   const objects = join(xsnap, 'xsnap-native/xsnap/build/tmp', platform, 'release/xsnap-worker');
   if (!existsSync(join(objects, 'xsnap-worker.o'))) {
     fail(objects + ' has no xsnap-worker.o: @agoric/xsnap did not build (npm rebuild @agoric/xsnap; needs make and a C compiler)');
@@ -68,8 +72,7 @@ export function buildStackHost({ check = false } = {}) {
   try {
     execFileSync(cc, ['-c', '-O2', '-fno-common', ...defines, ...includes, source, '-o', object], { stdio: 'inherit' });
     const wraps = ['fxCreateMachine', 'fxDeleteMachine', 'fxAbort', 'fxSetCurrentMeter'].map((f) => '-Wl,--wrap=' + f);
-    const link = platform === 'lin' ? ['-rdynamic', ...wraps] : fail('the --wrap link needs GNU ld (Linux)');
-    execFileSync(cc, [...link, ...inputs, object, '-ldl', '-lm', '-lpthread', '-o', binary], { stdio: 'inherit' });
+    execFileSync(cc, ['-rdynamic', ...wraps, ...inputs, object, '-ldl', '-lm', '-lpthread', '-o', binary], { stdio: 'inherit' });
   } catch (error) {
     fail('compiling ' + source + ' failed (' + error.message + '); a C compiler (gcc) is needed');
   }
@@ -86,6 +89,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     if (check && !result.current) process.exit(1);
   } catch (error) {
     process.stderr.write(error.message + '\n');
-    process.exit(1);
+    if (!process.argv.includes('--if-possible')) process.exit(1);
   }
 }
