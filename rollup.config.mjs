@@ -8,7 +8,7 @@
  *
  *   npm run build     # rollup -c
  *
- * tbxs.min.js is the same code through terser, for the size budget (< 65,536 bytes); the manifest
+ * tbxs.min.js is the same code through terser, for the size budget (< 131,072 bytes); the manifest
  * uses the readable one, since XS compiles either to the same kind of bytecode and xsbug shows
  * the source.
  */

@@ -37,10 +37,9 @@ export interface PacketParser {
 
 /**
  * Encodes the packets the session sends rarely and parses the variable-length ones it receives.
- * Two implementations pass one contract suite (test/unit/mqtt-codec-contract.test.ts):
- * mqtt-packet's (mqtt-packet-codec.ts, used on Node) and a compact hand-written one
- * (compact-codec.ts, the default, used on XS where mqtt-packet does not fit the flash budget).
- * PUBLISH, PUBACK and PINGREQ go through publish-encoder.ts in both.
+ * One implementation, on mqtt-packet (mqtt-packet-codec.ts), on every target, the ESP32
+ * included; test/unit/mqtt-codec-contract.test.ts is what any other must pass. PUBLISH, PUBACK
+ * and PINGREQ, sent on every cycle, go through publish-encoder.ts instead.
  */
 export interface MqttCodec {
   encodeConnect(fields: ConnectFields): Uint8Array;

@@ -48,6 +48,23 @@ export class Framer {
     return this.chunk_ ? this.chunk_.length - this.index_ : 0;
   }
 
+  /**
+   * The packet id of a whole PUBACK (40 02 id id) at the start of the unread bytes, consumed; 0
+   * when the next bytes are anything else, or a PUBACK with id 0, which next() then cuts and
+   * decodeFrame refuses [MQTT-2.3.1-1]. The one packet a publishing device gets per message skips
+   * the frame copy and the decoder: measured on XS, 822 computrons per PUBACK through next() and
+   * decodeFrame, about 100 here (bench:xs, piece ackPath).
+   */
+  puback(): number {
+    const chunk = this.chunk_;
+    if (this.state_ !== 0 || !chunk) return 0;
+    const i = this.index_;
+    if (i + 4 > chunk.length || chunk[i] !== 0x40 || chunk[i + 1] !== 2) return 0;
+    const id = (chunk[i + 2] << 8) | chunk[i + 3];
+    if (id !== 0) this.index_ = i + 4;
+    return id;
+  }
+
   /** Keeps its own copy of the unread bytes, so the socket may reuse its buffer. */
   hold(): void {
     if (this.unread > 0) {

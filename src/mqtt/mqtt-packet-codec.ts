@@ -1,12 +1,14 @@
 /**
  * The codec on mqtt-packet: the one file that imports it [DESIGN: only one src/mqtt file does].
- * The Node targets use it; XS targets use compact-codec.ts, because mqtt-packet and its Node shims
- * take 38.7 KB of a minified firmware bundle whose budget is 64 KB (measured in bench:xs). Both pass
- * the same contract suite.
+ * Every target uses it, the ESP32 too: there mqtt-packet and its shims (targets/xs-shims) are
+ * preloaded into flash with the rest, which costs flash (plentiful) and no RAM after load. What runs
+ * per message stays off it: the framer and decode.ts check every frame before it gets here, and
+ * PUBLISH, PUBACK and PINGREQ are hand-encoded (publish-encoder.ts).
  */
 import { generate, parser as createParser, writeToStream } from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import type { ConnectFields, MqttCodec, PacketParser, ParsedPublish, ParsedSuback } from './codec-types';
+import { deepFreeze } from '../platform/freeze';
 
 // Must happen at module top level, before the first generate(): left on, mqtt-packet builds a
 // 65,536-entry number cache (on XS ~30 M computrons and 450,000 slots), and after a Moddable
@@ -65,10 +67,10 @@ class MqttPacketParser implements PacketParser {
   }
 }
 
-export const mqttPacketCodec: MqttCodec = {
+export const mqttPacketCodec: MqttCodec = deepFreeze({
   encodeConnect,
   encodeSubscribe: (id, filter, qos) => generate({ cmd: 'subscribe', messageId: id, subscriptions: [{ topic: filter, qos }] } as Packet) as Uint8Array,
   encodeUnsubscribe: (id, filter) => generate({ cmd: 'unsubscribe', messageId: id, unsubscriptions: [filter] } as Packet) as Uint8Array,
   encodeDisconnect: () => generate({ cmd: 'disconnect' } as Packet) as Uint8Array,
   createParser: () => new MqttPacketParser(),
-};
+});

@@ -6,11 +6,11 @@ import { silentLog } from '../platform/log';
 import type { Connector, Socket, TlsOptions } from '../platform/socket';
 import { Backoff, type BackoffOptions } from './backoff';
 import type { MqttCodec, PacketParser, Will } from './codec-types';
-import { compactCodec } from './compact-codec';
 import { decodeFrame, type Inbound } from './decode';
 import { connackRefusal, invalidArgument, isCredentialRefusal, MqttError } from './errors';
 import { Framer } from './framer';
 import { Keepalive } from './keepalive';
+import { mqttPacketCodec } from './mqtt-packet-codec';
 import { Outbox, type Done, type OutgoingPublish } from './outbox';
 import { PacketIdAllocator } from './packet-ids';
 import { encodePingreq, encodePuback, encodePublish, setDup, setPacketId } from './publish-encoder';
@@ -23,7 +23,7 @@ export interface MqttSessionOptions {
   log?: Log;
   /** Source of randomness for backoff jitter (0 <= x < 1). */
   random?: () => number;
-  /** Packet codec; default the compact one (see codec-types.ts). */
+  /** Packet codec; default mqtt-packet's (see codec-types.ts). */
   codec?: MqttCodec;
 
   host: string;
@@ -109,6 +109,8 @@ interface Subscription {
   /** Packet id of the SUBSCRIBE awaiting its SUBACK, 0 when none. */
   id: number;
   waiters: Done[];
+  /** The SUBSCRIBE, encoded on its first send; each send copies it with its own id. */
+  packet: Uint8Array | undefined;
 }
 
 /** One attempt at a connection; callbacks from an older one are ignored. */
@@ -182,6 +184,14 @@ export class MqttSession {
   private readonly refusedBackoff_: Backoff;
   private readonly keepalive_: Keepalive;
   private readonly codec_: MqttCodec;
+  /**
+   * CONNECT and SUBSCRIBE are encoded once, from a shallow stack: CONNECT on the first connection
+   * attempt (start() runs from a job, reconnects from a timer), each SUBSCRIBE on its first send
+   * (from the delivery job after CONNACK). mqtt-packet's generate() runs 10 to 12 frames deep: on
+   * a CONNACK socket callback, or under openDevice() building the session, that overflowed the
+   * device's stack (test/xs/xs-stack.test.ts at 288 slots, 75% of the manifest's 384).
+   */
+  private connectPacket_: Uint8Array | undefined;
 
   private stateValue_: SessionState = 'idle';
   private conn_: Connection | undefined;
@@ -215,8 +225,9 @@ export class MqttSession {
     this.where_ = o.host + ':' + o.port;
     this.log_ = o.log ?? silentLog;
     this.clock_ = o.clock;
-    this.codec_ = o.codec ?? compactCodec;
+    this.codec_ = o.codec ?? mqttPacketCodec;
     this.outbox_ = new Outbox(o);
+
     const random = o.random ?? Math.random;
     this.backoff_ = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...o.reconnect }, random);
     this.refusedBackoff_ = new Backoff({ initialMs: 120_000, maxMs: 1_800_000, jitter: 0.2, ...o.refusedBackoff }, random);
@@ -301,9 +312,9 @@ export class MqttSession {
           done,
         );
       }
-      entry = { qos, id: 0, waiters: [] };
+      entry = { qos, id: 0, waiters: [], packet: undefined };
       this.subscriptions_.set(filter, entry);
-    }
+    } else if (entry.qos !== qos) entry.packet = undefined;
     entry.qos = qos;
     if (done) entry.waiters.push(done);
     if (this.connected) this.sendSubscribe_(filter, entry);
@@ -368,6 +379,18 @@ export class MqttSession {
 
   private connectNow_(): void {
     this.reconnectTimer_ = undefined;
+    if (!this.connectPacket_) {
+      const o = this.opts_;
+      // ThingsBoard keeps no session state, so always ask for a clean one and restore ourselves.
+      this.connectPacket_ = this.codec_.encodeConnect({
+        clientId: o.clientId,
+        username: o.username,
+        password: o.password,
+        keepaliveSeconds: o.keepaliveSeconds,
+        cleanSession: true,
+        will: o.will,
+      });
+    }
     this.stateValue_ = 'connecting';
     const conn: Connection = { socket: undefined, framer: new Framer(this.opts_.maxPacketBytes), parser: this.codec_.createParser() };
     this.conn_ = conn;
@@ -404,17 +427,7 @@ export class MqttSession {
       () => this.drop_(new MqttError('connack-timeout', 'no CONNACK within ' + this.opts_.connackTimeoutMs + ' ms')),
       this.opts_.connackTimeoutMs,
     );
-    // ThingsBoard keeps no session state, so always ask for a clean one and restore ourselves.
-    this.send_(
-      this.codec_.encodeConnect({
-        clientId: this.opts_.clientId,
-        username: this.opts_.username,
-        password: this.opts_.password,
-        keepaliveSeconds: this.opts_.keepaliveSeconds,
-        cleanSession: true,
-        will: this.opts_.will,
-      }),
-    );
+    this.send_(this.connectPacket_ as Uint8Array);
     this.flush_();
   }
 
@@ -439,6 +452,14 @@ export class MqttSession {
       if (this.inbox_.length >= this.opts_.maxPendingInbound) {
         framer.hold();
         return true;
+      }
+      if (this.stateValue_ === 'connected') {
+        const id = framer.puback();
+        if (id !== 0) {
+          this.keepalive_.onReceived();
+          this.onPuback_(id);
+          continue;
+        }
       }
       const frame = framer.next();
       if (frame === undefined) return true;
@@ -478,17 +499,9 @@ export class MqttSession {
       case 'publish':
         this.onPublish_(packet.topic, packet.payload, packet.qos, packet.dup, packet.retain, packet.id);
         return;
-      case 'puback': {
-        const message = this.outbox_.acknowledge(packet.id);
-        if (!message) {
-          // A repeated PUBACK (a duplicating link, or the server acking a resend twice) is harmless.
-          this.log_.debug('PUBACK for unknown packet id ' + packet.id + ' ignored');
-          return;
-        }
-        this.ids_.release(packet.id);
-        if (message.done) message.done();
-        return; // onData_ flushes (and pumps) once the chunk is read
-      }
+      case 'puback':
+        this.onPuback_(packet.id);
+        return;
       case 'suback':
         this.onSuback_(packet.id, packet.granted);
         return;
@@ -505,6 +518,17 @@ export class MqttSession {
     }
   }
 
+  private onPuback_(id: number): void {
+    const message = this.outbox_.acknowledge(id);
+    if (!message) {
+      // A repeated PUBACK (a duplicating link, or the server acking a resend twice) is harmless.
+      this.log_.debug('PUBACK for unknown packet id ' + id + ' ignored');
+      return;
+    }
+    this.ids_.release(id);
+    if (message.done) message.done(); // onData_ flushes (and pumps) once the chunk is read
+  }
+
   private onConnack_(returnCode: number, sessionPresent: boolean): void {
     this.handshakeTimer_ = clearTimer(this.clock_, this.handshakeTimer_);
     if (returnCode !== 0) {
@@ -516,7 +540,6 @@ export class MqttSession {
     this.refusedBackoff_.reset();
     this.keepalive_.start();
     this.log_.info('connected to ' + this.where_);
-    for (const [filter, entry] of this.subscriptions_) this.sendSubscribe_(filter, entry);
     // Unacknowledged publishes go first, same ids, DUP set, original order [MQTT-4.4.0-1].
     for (const message of this.outbox_.inflight.values()) {
       setDup(message.bytes);
@@ -659,7 +682,19 @@ export class MqttSession {
     }
     entry.id = this.ids_.allocate();
     this.subscribeIds_.set(entry.id, filter);
-    this.send_(this.codec_.encodeSubscribe(entry.id, filter, entry.qos));
+    const packet = entry.packet ?? (entry.packet = this.codec_.encodeSubscribe(1, filter, entry.qos));
+    const bytes = packet.slice();
+    setPacketId(bytes, bodyOffset(bytes), entry.id);
+    this.send_(bytes);
+  }
+
+  /**
+   * After CONNACK, from the delivery job rather than the CONNACK callback (see connectPacket_), and
+   * a method of its own: its loop's locals would otherwise widen deliver_'s frame, which sits under
+   * every message handler. An entry with an id was subscribed on this connection already.
+   */
+  private restoreSubscriptions_(): void {
+    for (const [filter, entry] of this.subscriptions_) if (entry.id === 0) this.sendSubscribe_(filter, entry);
   }
 
   private onSuback_(id: number, granted: number[]): void {
@@ -704,7 +739,10 @@ export class MqttSession {
       const d = inbox.shift() as Delivery;
       if (d.topic !== undefined) this.deliverMessage_(d);
       // A CONNACK whose connection already ended says nothing any more: its 'disconnect' is out.
-      else if (d.conn === this.conn_ && this.connected) this.events.emit('connect', { sessionPresent: d.sessionPresent });
+      else if (d.conn === this.conn_ && this.connected) {
+        this.restoreSubscriptions_();
+        this.events.emit('connect', { sessionPresent: d.sessionPresent });
+      }
     }
     // Packets the socket brought while the queue was full wait in the framer: read on.
     const conn = this.conn_;
@@ -793,6 +831,13 @@ function promised(): { promise: Promise<void>; done: Done } {
     done = (error) => (error ? reject(error) : resolve());
   });
   return { promise, done };
+}
+
+/** Where the variable header starts: after the type byte and the Remaining Length [MQTT-2.2.3]. */
+function bodyOffset(packet: Uint8Array): number {
+  let o = 1;
+  while (packet[o] & 0x80) o++;
+  return o + 1;
 }
 
 function failAll(waiters: Done[], error: MqttError): void {

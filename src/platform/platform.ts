@@ -12,6 +12,6 @@ export interface Platform {
   log: Log;
   /** 0 <= x < 1; defaults to Math.random. */
   random?: () => number;
-  /** MQTT packet codec; default the compact one. Node targets pass the mqtt-packet codec. */
+  /** MQTT packet codec; default mqtt-packet's (src/mqtt/mqtt-packet-codec.ts). */
   mqttCodec?: MqttCodec;
 }

@@ -9,47 +9,13 @@
  * as in Node), toString('utf8' | 'hex' | 'latin1', start, end), readUInt8/16BE/32BE,
  * writeUInt16BE, equals.
  *
- * Preload-safe: no writes to statics or prototypes after load; the TextEncoder/TextDecoder are
- * created on first use and kept in module `let`s (objects, not functions), as is the small cache
- * of the last two strings encoded.
+ * Preload-safe: no writes to statics or prototypes after load, and no module state: UTF-8 goes
+ * through src/platform/utf8 (the native TextEncoder/TextDecoder, kept on the global object), never
+ * a charCodeAt loop (XS keeps strings as UTF-8, so a JavaScript loop is quadratic there). mqtt-packet
+ * measures a string more than once, so CONNECT and SUBSCRIBE encode their strings two or three
+ * times; they are sent once per connection, and PUBLISH does not come here (publish-encoder.ts).
  */
-import TextEncoder from 'text/encoder';
-import TextDecoder from 'text/decoder';
-
-let encoder = null;
-let decoder = null;
-
-// UTF-8 goes through the native TextEncoder, never a charCodeAt loop: XS keeps strings as UTF-8,
-// so charCodeAt(i) walks from the start (xsnap meters it per character walked), which makes a
-// JavaScript UTF-8 loop quadratic. mqtt-packet measures each string two or three times (length
-// pass, writeString, concat), alternating topic and payload: the last two encodings are kept.
-let key0 = null;
-let bytes0 = null;
-let key1 = null;
-let bytes1 = null;
-let nextSlot = 0;
-
-function encode(string) {
-  if (!encoder) encoder = new TextEncoder();
-  return encoder.encode(string);
-}
-
-/** UTF-8 bytes of `string`, shared (callers must not modify them). */
-function utf8(string) {
-  if (string === key0) return bytes0;
-  if (string === key1) return bytes1;
-  const bytes = encode(string);
-  if (nextSlot === 0) {
-    key0 = string;
-    bytes0 = bytes;
-    nextSlot = 1;
-  } else {
-    key1 = string;
-    bytes1 = bytes;
-    nextSlot = 0;
-  }
-  return bytes;
-}
+import { utf8Decode, utf8Encode as utf8 } from '../../src/platform/utf8';
 
 export class Buffer extends Uint8Array {
   static alloc(size) {
@@ -151,8 +117,9 @@ export class Buffer extends Uint8Array {
       for (let i = start; i < end; i++) s += String.fromCharCode(this[i]);
       return s;
     }
-    if (!decoder) decoder = new TextDecoder();
-    return decoder.decode(start === 0 && end === this.length ? this : this.subarray(start, end));
+    // A plain Uint8Array view: subarray() on a Buffer runs the Buffer constructor (species), three
+    // frames on the XS stack under mqtt-packet's parse of every PUBLISH topic (the deepest path).
+    return utf8Decode(start === 0 && end === this.length ? this : new Uint8Array(this.buffer, this.byteOffset + start, end - start));
   }
 
   equals(other) {
@@ -193,4 +160,6 @@ export class Buffer extends Uint8Array {
   }
 }
 
-export default { Buffer };
+// Named and frozen: a preloaded module's table must not stay writable (DESIGN.md, preload).
+const bufferModule = Object.freeze({ Buffer });
+export default bufferModule;

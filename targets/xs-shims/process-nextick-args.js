@@ -6,4 +6,6 @@ export function nextTick(callback, ...args) {
   Promise.resolve().then(() => callback(...args));
 }
 
-export default { nextTick };
+// Named and frozen: a preloaded module's table must not stay writable (DESIGN.md, preload).
+const processNextickArgs = Object.freeze({ nextTick });
+export default processNextickArgs;

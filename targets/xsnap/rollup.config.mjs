@@ -43,11 +43,44 @@ export function xsShimAliases({ textModules = 'global' } = {}) {
  * - varByteIntCache: grows by ~7 slots per distinct packet length, up to 16,384 entries
  *   (DESIGN.md); on a 4,928-slot heap that is a leak. Compute the length bytes every time.
  */
+const WRITE_TO_STREAM = /mqtt-packet[\\/]writeToStream\.js$/;
 const MQTT_PACKET_PATCHES = [
   {
-    file: /mqtt-packet[\\/]writeToStream\.js$/,
+    file: WRITE_TO_STREAM,
     find: 'if (num < 16384) varByteIntCache[num] = buffer',
     replace: '/* tbxs: varByteIntCache disabled (unbounded slot growth on XS) */',
+  },
+  // The number cache off for good, as constants: after a Moddable preload a module `let` read by
+  // a closure is an alias of RAM (xsl "no const"), and the empty caches stay frozen ("not frozen").
+  {
+    file: WRITE_TO_STREAM,
+    find: 'let writeNumber = writeNumberCached\nlet toGenerate = true',
+    replace: 'const writeNumber = writeNumberGenerated /* tbxs: no number cache */',
+  },
+  {
+    file: WRITE_TO_STREAM,
+    find: '  if (toGenerate) {\n    toGenerate = false\n    generateCache()\n  }\n',
+    replace: '',
+  },
+  {
+    file: WRITE_TO_STREAM,
+    find:
+      '  set (value) {\n    if (value) {\n      if (!numCache || Object.keys(numCache).length === 0) toGenerate = true\n      writeNumber = writeNumberCached\n' +
+      '    } else {\n      toGenerate = false\n      writeNumber = writeNumberGenerated\n    }\n  }',
+    replace: "  set (value) {\n    if (value) throw new Error('mqtt-packet number cache: off on XS (65,536 entries; DESIGN.md)')\n  }",
+  },
+  { file: WRITE_TO_STREAM, find: 'const varByteIntCache = {}', replace: 'const varByteIntCache = Object.freeze({})' },
+  { file: /mqtt-packet[\\/]mqtt\.js$/, find: "exports.writeToStream = require('./writeToStream')\n", replace: "exports.writeToStream = require('./writeToStream')\nObject.freeze(exports)\n" },
+  { file: /mqtt-packet[\\/]numbers\.js$/, find: 'const cache = {}', replace: 'const cache = Object.freeze({})' },
+  // The protocol tables, deeply frozen so a preload keeps them in flash (xsl "not frozen").
+  {
+    file: /mqtt-packet[\\/]constants\.js$/,
+    find: 'const protocol = module.exports\n',
+    replace: 'const protocol = module.exports\n',
+    // Buffers (typed arrays with elements) cannot be frozen: those stay as they are.
+    append:
+      '\n;(function tbxsDeepFreeze (o) { if (ArrayBuffer.isView(o)) return; Object.freeze(o); ' +
+      "for (const k of Object.keys(o)) if (o[k] && typeof o[k] === 'object') tbxsDeepFreeze(o[k]) })(protocol)\n",
   },
 ];
 
@@ -67,7 +100,24 @@ export function patchMqttPacket({ stripDebug = true } = {}) {
         const count = out.split(patch.find).length - 1;
         if (count !== 1) this.error(`mqtt-packet patch expected once in ${id}, found ${count}: ${patch.find}`);
         out = out.replace(patch.find, patch.replace);
+        if (patch.append) out += patch.append;
       }
+      return out === code ? null : { code: out, map: null };
+    },
+  };
+}
+
+/**
+ * The commonjs plugin binds an imported CommonJS module as `var xExports = requireX();` at top
+ * level; a var read by preloaded functions is an alias of RAM (xsl "no const"). Nothing assigns
+ * these again, so they become const.
+ */
+const REQUIRE_BINDING = /^var (\w+) = (require\w+\(\));$/gm;
+export function constRequireBindings() {
+  return {
+    name: 'tbxs-const-require-bindings',
+    renderChunk(code) {
+      const out = code.replace(REQUIRE_BINDING, 'const $1 = $2;');
       return out === code ? null : { code: out, map: null };
     },
   };
@@ -93,6 +143,7 @@ export function xsPlugins(options = {}) {
     patchMqttPacket(options),
     nodeResolve({ extensions: ['.mjs', '.js', '.ts', '.json'], preferBuiltins: false, browser: false }),
     commonjs({ requireReturnsDefault: 'auto', ignoreDynamicRequires: true, transformMixedEsModules: true }),
+    constRequireBindings(),
   ];
 }
 

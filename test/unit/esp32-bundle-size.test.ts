@@ -24,6 +24,10 @@ describe('ESP32 bundle size', () => {
     expect(bundle.minified).toContain('v1/devices/me/');
     expect(Object.keys(bundle.modules).some((p) => p.endsWith('src/mqtt/session.ts'))).toBe(true);
     expect(Object.keys(bundle.modules).some((p) => p.endsWith('hal/drivers/bme280.ts'))).toBe(true);
+    // The device's MQTT codec is mqtt-packet's (its parser and generator), not a hand-written one.
+    for (const file of ['mqtt-packet/parser.js', 'mqtt-packet/writeToStream.js', 'src/mqtt/mqtt-packet-codec.ts']) {
+      expect(Object.keys(bundle.modules).some((p) => p.endsWith(file)), file + ' in the ESP32 bundle').toBe(true);
+    }
     expect(bytes).toBeGreaterThan(30_000);
   }, 60_000);
 });

@@ -1,7 +1,6 @@
 import { generate } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import type { ConnectFields, MqttCodec } from '../../src/mqtt/codec-types';
-import { compactCodec } from '../../src/mqtt/compact-codec';
 import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
 import { mulberry32 } from '../support/random';
 import { parsePacket as parseWithMqttPacket } from '../support/mqtt-parse';
@@ -81,5 +80,4 @@ function codecContract(name: string, codec: MqttCodec): void {
   });
 }
 
-codecContract('compact', compactCodec);
 codecContract('mqtt-packet', mqttPacketCodec);

@@ -1,18 +1,17 @@
 import { generate } from 'mqtt-packet';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { compactCodec } from '../../src/mqtt/compact-codec';
 import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
 import { decodeFrame } from '../../src/mqtt/decode';
 import { MqttError } from '../../src/mqtt/errors';
 
-let codec = compactCodec;
+let codec = mqttPacketCodec;
 const decode = (bytes: number[] | Uint8Array) => decodeFrame(Uint8Array.from(bytes), codec.createParser());
 const code = (bytes: number[] | Uint8Array) => {
   const r = decode(bytes);
   return r instanceof MqttError ? r.code : 'ok';
 };
 
-for (const [name, c] of [['compact', compactCodec], ['mqtt-packet', mqttPacketCodec]] as const) {
+for (const [name, c] of [['mqtt-packet', mqttPacketCodec]] as const) {
 describe(name + ' codec', () => {
   beforeEach(() => {
     codec = c;

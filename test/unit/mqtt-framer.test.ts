@@ -81,4 +81,41 @@ describe('Framer', () => {
     push(framer, Uint8Array.of(0xd0, 0x00), (f) => frames.push(f));
     expect(frames.map((f) => Array.from(f))).toEqual([[0xd0, 0]]);
   });
+
+  describe('puback() fast path', () => {
+    /** Reads a chunk the way the session does: puback() first, then next(). */
+    function pull(framer: Framer, chunk: number[]): (number | number[] | string)[] {
+      framer.feed(Uint8Array.from(chunk));
+      const out: (number | number[] | string)[] = [];
+      for (;;) {
+        const id = framer.puback();
+        if (id !== 0) {
+          out.push(id);
+          continue;
+        }
+        const frame = framer.next();
+        if (frame === undefined) return out;
+        out.push(frame instanceof Uint8Array ? Array.from(frame) : frame.code);
+        if (!(frame instanceof Uint8Array)) return out;
+      }
+    }
+
+    it('takes coalesced PUBACKs and leaves other packets, in order, to next()', () => {
+      const framer = new Framer(65536);
+      expect(pull(framer, [0x40, 2, 0, 1, 0x40, 2, 1, 2, 0xd0, 0, 0x40, 2, 0xff, 0xff])).toEqual([1, 258, [0xd0, 0], 65535]);
+      expect(framer.unread).toBe(0);
+    });
+
+    it('a PUBACK split across chunks goes through next(), whole', () => {
+      const framer = new Framer(65536);
+      expect(pull(framer, [0x40, 2, 0])).toEqual([]);
+      expect(pull(framer, [7, 0x40, 2, 0, 8])).toEqual([[0x40, 2, 0, 7], 8]);
+    });
+
+    it('leaves id 0 and wrong lengths to next() and the decoder', () => {
+      expect(pull(new Framer(65536), [0x40, 2, 0, 0])).toEqual([[0x40, 2, 0, 0]]);
+      expect(pull(new Framer(65536), [0x40, 3, 0, 1, 9])).toEqual([[0x40, 3, 0, 1, 9]]);
+      expect(pull(new Framer(65536), [0x41, 2, 0, 1])).toEqual([[0x41, 2, 0, 1]]);
+    });
+  });
 });

@@ -1,7 +1,6 @@
 import { generate } from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MqttCodec } from '../../src/mqtt/codec-types';
-import { compactCodec } from '../../src/mqtt/compact-codec';
 import { MqttError } from '../../src/mqtt/errors';
 import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
 import { MqttSession, type MqttSessionOptions } from '../../src/mqtt/session';
@@ -15,7 +14,7 @@ const puback = (id: number) => [0x40, 2, id >> 8, id & 0xff];
 
 let sessions: MqttSession[] = [];
 /** Every test runs once per codec (see describe blocks at the end of the file). */
-let codec: MqttCodec = compactCodec;
+let codec: MqttCodec = mqttPacketCodec;
 afterEach(() => {
   for (const s of sessions) s.close();
   sessions = [];
@@ -38,7 +37,7 @@ function accept(socket: FakeSocket): void {
   socket.receive(CONNACK_OK);
 }
 
-for (const [name, c] of [['compact', compactCodec], ['mqtt-packet', mqttPacketCodec]] as const) {
+for (const [name, c] of [['mqtt-packet', mqttPacketCodec]] as const) {
 describe(name + ' codec', () => {
   beforeEach(() => {
     codec = c;
@@ -309,6 +308,7 @@ describe('MqttSession subscriptions', () => {
     connector.last.drop();
     clock.advance(1000);
     accept(connector.last);
+    await flushMicrotasks(); // restored from the delivery job
     const restored = connector.last.written.slice(1).map(parse);
     expect(restored.map((p) => p.subscriptions[0].topic)).toEqual(['v1/devices/me/rpc/request/+']);
   });
@@ -319,6 +319,7 @@ describe('MqttSession subscriptions', () => {
     let done = false;
     session.subscribe('a/b', 1, () => (done = true));
     accept(connector.last);
+    await flushMicrotasks();
     const sub = parse(connector.last.written[1]);
     expect(done).toBe(false);
     connector.last.receive([0x90, 3, 0, sub.messageId, 1]);
@@ -336,6 +337,7 @@ describe('MqttSession subscriptions', () => {
     session.start();
     session.subscribe('a', 1);
     accept(connector.last);
+    await flushMicrotasks();
     const sub = parse(connector.last.written[1]);
     connector.last.receive([0x90, 3, 0, sub.messageId, 1]);
     let done = false;

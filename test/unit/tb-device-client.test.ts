@@ -9,7 +9,7 @@ import { parsePacket as parse } from '../support/mqtt-parse';
 const closers: (() => void)[] = [];
 afterEach(() => closers.splice(0).forEach((c) => c()));
 
-function setup(rpcTimeout = 4000, ackTimeoutMs?: number) {
+async function setup(rpcTimeout = 4000, ackTimeoutMs?: number) {
   const clock = new FakeClock();
   const connector = new FakeConnector();
   const warnings: string[] = [];
@@ -24,6 +24,7 @@ function setup(rpcTimeout = 4000, ackTimeoutMs?: number) {
   const socket = connector.last;
   socket.open();
   socket.receive([0x20, 2, 0, 0]);
+  await flushMicrotasks(); // the SUBSCRIBEs go out from the session's delivery job
   const subs = socket.take().slice(1).map(parse);
   for (const s of subs) socket.receive([0x90, 3, s.messageId >> 8, s.messageId & 0xff, 1]);
   /**
@@ -51,7 +52,7 @@ function setup(rpcTimeout = 4000, ackTimeoutMs?: number) {
 
 describe('DeviceClient', () => {
   it('subscribes to exactly the filters ThingsBoard accepts', async () => {
-    const { subs } = setup();
+    const { subs } = await setup();
     expect(subs.map((s) => s.subscriptions[0].topic).sort()).toEqual([
       'v1/devices/me/attributes',
       'v1/devices/me/attributes/response/+',
@@ -61,7 +62,7 @@ describe('DeviceClient', () => {
   });
 
   it('sends telemetry in all three shapes and rejects bad shapes', async () => {
-    const { client, sent } = setup();
+    const { client, sent } = await setup();
     const p1 = client.sendTelemetry({ temperature: 21.5 });
     const p2 = client.sendTelemetry({ ts: 1700000000123, values: { a: 1 } });
     const p3 = client.sendTelemetry([{ ts: 1, values: { a: 1 } }, { b: true }]);
@@ -78,7 +79,7 @@ describe('DeviceClient', () => {
   });
 
   it('requests attributes with comma-separated key strings and resolves the matching response', async () => {
-    const { client, sent, serverPublish } = setup();
+    const { client, sent, serverPublish } = await setup();
     const p = client.requestAttributes({ clientKeys: ['a', 'b'], sharedKeys: ['c'] });
     const [req] = await sent();
     expect(req.body).toEqual({ clientKeys: 'a,b', sharedKeys: 'c' });
@@ -89,7 +90,7 @@ describe('DeviceClient', () => {
   });
 
   it('gives concurrent requests distinct ids and matches each answer', async () => {
-    const { client, sent, serverPublish } = setup();
+    const { client, sent, serverPublish } = await setup();
     const ps = [0, 1, 2].map((i) => client.requestAttributes({ sharedKeys: ['k' + i] }));
     const reqs = await sent();
     const ids = reqs.map((r) => r.topic.split('/').pop());
@@ -99,7 +100,7 @@ describe('DeviceClient', () => {
   });
 
   it('an attribute request with no answer fails with a timeout instead of hanging', async () => {
-    const { client, clock } = setup();
+    const { client, clock } = await setup();
     const p = client.requestAttributes({ sharedKeys: ['x'] }, 3000);
     const check = expect(p).rejects.toMatchObject({ code: 'timeout' });
     clock.advance(3000);
@@ -107,13 +108,13 @@ describe('DeviceClient', () => {
   });
 
   it('rejects keys the format cannot carry', async () => {
-    const { client } = setup();
+    const { client } = await setup();
     await expect(client.requestAttributes({ clientKeys: ['a,b'] })).rejects.toMatchObject({ code: 'invalid-argument' });
     await expect(client.requestAttributes({ clientKeys: 'a' as never })).rejects.toMatchObject({ code: 'invalid-argument' });
   });
 
   it('delivers shared attribute updates and deletions', async () => {
-    const { client, serverPublish } = setup();
+    const { client, serverPublish } = await setup();
     const updates: unknown[] = [];
     client.onSharedAttributes((u) => updates.push(u));
     await serverPublish('v1/devices/me/attributes', { telemetryIntervalMs: 2000 });
@@ -125,7 +126,7 @@ describe('DeviceClient', () => {
   });
 
   it('logs and ignores invalid payloads from the server', async () => {
-    const { client, serverPublish, warnings, session } = setup();
+    const { client, serverPublish, warnings, session } = await setup();
     const updates: unknown[] = [];
     client.onSharedAttributes((u) => updates.push(u));
     await serverPublish('v1/devices/me/attributes', '{not json');
@@ -137,7 +138,7 @@ describe('DeviceClient', () => {
   });
 
   it('answers server-side RPC by exact method name, with errors for unknown, throwing and bad requests', async () => {
-    const { client, sent, serverPublish } = setup();
+    const { client, sent, serverPublish } = await setup();
     client.onRpc('getGpioStatus', () => ({ '2': true }));
     client.onRpc('fail', () => {
       throw new Error('relay stuck');
@@ -161,7 +162,7 @@ describe('DeviceClient', () => {
 
   it('a handler past its deadline gets an error reply, and its late answer is dropped', async () => {
     // No PUBACK timer (its lazy timer would outlive the reply): this test counts timers.
-    const { client, sent, serverPublish, clock } = setup(2000, 0);
+    const { client, sent, serverPublish, clock } = await setup(2000, 0);
     let finish!: (v: unknown) => void;
     client.onRpc('slow', () => new Promise((r) => (finish = r)) as never);
     const timersBefore = clock.pending();
@@ -175,7 +176,7 @@ describe('DeviceClient', () => {
   });
 
   it('skips a redelivered (DUP) RPC request it already ran', async () => {
-    const { client, sent, serverPublish } = setup();
+    const { client, sent, serverPublish } = await setup();
     let runs = 0;
     client.onRpc('toggle_gpio', () => ++runs);
     await serverPublish('v1/devices/me/rpc/request/4', { method: 'toggle_gpio', params: { pin: 'led' } });
@@ -185,7 +186,7 @@ describe('DeviceClient', () => {
   });
 
   it('client-side RPC: request with id, answer matched, timeout when none', async () => {
-    const { client, sent, serverPublish, clock } = setup();
+    const { client, sent, serverPublish, clock } = await setup();
     const p = client.callRpc('getCurrentTime', {});
     const [req] = await sent();
     expect(req.body).toEqual({ method: 'getCurrentTime', params: {} });
@@ -200,7 +201,7 @@ describe('DeviceClient', () => {
   });
 
   it('claims with optional secret and duration', async () => {
-    const { client, sent } = setup();
+    const { client, sent } = await setup();
     const a = client.claim();
     const b = client.claim({ secretKey: 's3cret', durationMs: 60000 });
     expect(await sent()).toEqual([
@@ -212,7 +213,7 @@ describe('DeviceClient', () => {
   });
 
   it('close() fails pending requests', async () => {
-    const { client } = setup();
+    const { client } = await setup();
     const p = client.requestAttributes();
     client.close();
     await expect(p).rejects.toMatchObject({ code: 'closed' });

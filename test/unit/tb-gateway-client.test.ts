@@ -38,6 +38,7 @@ async function setup(options: Partial<GatewayClientOptions> = {}) {
     socket = connector.last;
     socket.open();
     socket.receive([0x20, 2, 0, 0]);
+    await flushMicrotasks(); // the SUBSCRIBEs go out from the session's delivery job
     const packets = socket.take().flatMap(parseAll);
     const subs = packets.filter((p) => p.cmd === 'subscribe');
     for (const s of subs) socket.receive([0x90, 3, s.messageId >> 8, s.messageId & 0xff, 1]);
