@@ -122,13 +122,6 @@ function decodePublish(
   const headerEnd = topicEnd + (qos > 0 ? 2 : 0);
   if (headerEnd > frame.length) return malformed('PUBLISH topic or packet id runs past the packet end');
   if (topicLength === 0) return malformed('PUBLISH with an empty topic name [MQTT-4.7.3-1]');
-  if (!isValidUtf8(frame, bodyStart + 2, topicEnd, true)) {
-    return malformed('PUBLISH topic name is not valid UTF-8 [MQTT-1.5.3-1]');
-  }
-  for (let i = bodyStart + 2; i < topicEnd; i++) {
-    const c = frame[i];
-    if (c === 0x23 || c === 0x2b) return malformed('PUBLISH topic name contains a wildcard [MQTT-3.3.2-2]');
-  }
   let id = 0;
   if (qos > 0) {
     id = (frame[topicEnd] << 8) | frame[topicEnd + 1];
@@ -136,9 +129,20 @@ function decodePublish(
   }
   const parsed = parser.parsePublish(frame, bodyStart);
   if (parsed instanceof Error) return malformed('PUBLISH: ' + parsed.message);
+  // The topic's text checks run on the decoded string with native indexOf: a JavaScript loop over
+  // the bytes cost about 39 computrons a byte on XS (1,201 for a 31-byte RPC topic, measured on
+  // xsnap). A topic of as many UTF-16 units as bytes, none of them U+FFFD, is plain ASCII (every
+  // other byte is part of a multi-byte character or replaced by U+FFFD); any other gets the byte
+  // check.
+  const topic = parsed.topic;
+  if ((topic.length !== topicLength || topic.indexOf('\uFFFD') >= 0) && !isValidUtf8(frame, bodyStart + 2, topicEnd, true)) {
+    return malformed('PUBLISH topic name is not valid UTF-8 [MQTT-1.5.3-1]');
+  }
+  if (topic.indexOf('\u0000') >= 0) return malformed('PUBLISH topic name contains U+0000 [MQTT-1.5.3-2]');
+  if (topic.indexOf('#') >= 0 || topic.indexOf('+') >= 0) return malformed('PUBLISH topic name contains a wildcard [MQTT-3.3.2-2]');
   return {
     type: 'publish',
-    topic: parsed.topic,
+    topic,
     payload: parsed.payload,
     qos: qos as 0 | 1,
     dup,

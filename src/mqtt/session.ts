@@ -3,13 +3,13 @@ import { Emitter } from '../platform/emitter';
 import { describeError } from '../platform/errors';
 import type { Log } from '../platform/log';
 import { silentLog } from '../platform/log';
-import type { Connector, Socket, TlsOptions } from '../platform/socket';
+import type { Connector, Socket, SocketHandlers, TlsOptions } from '../platform/socket';
 import { Backoff, type BackoffOptions } from './backoff';
 import type { MqttCodec, PacketParser, Will } from './codec-types';
 import { decodeFrame, type Inbound } from './decode';
 import { connackRefusal, invalidArgument, isCredentialRefusal, MqttError } from './errors';
 import { Framer } from './framer';
-import { Keepalive } from './keepalive';
+import { Keepalive, type KeepaliveCallbacks } from './keepalive';
 import { mqttPacketCodec } from './mqtt-packet-codec';
 import { Outbox, type Done, type OutgoingPublish } from './outbox';
 import { PacketIdAllocator } from './packet-ids';
@@ -113,11 +113,56 @@ interface Subscription {
   packet: Uint8Array | undefined;
 }
 
-/** One attempt at a connection; callbacks from an older one are ignored. */
-interface Connection {
-  socket: Socket | undefined;
-  framer: Framer;
-  parser: PacketParser;
+/** The session's side of its connections' socket callbacks. */
+interface ConnectionOwner {
+  socketOpened(conn: Connection): void;
+  socketData(conn: Connection, bytes: Uint8Array): void;
+  socketDrained(conn: Connection): void;
+  socketClosed(conn: Connection, reason: Error | undefined): void;
+}
+
+/**
+ * One attempt at a connection, and its socket's handlers; callbacks from an older one are ignored.
+ * Methods of a class, not four closures per attempt: once preloaded the methods are in flash, and
+ * on XS each closure is about 11 heap slots (measured on xsnap).
+ */
+class Connection implements SocketHandlers {
+  socket: Socket | undefined = undefined;
+
+  constructor(
+    private readonly owner_: ConnectionOwner,
+    readonly framer: Framer,
+    readonly parser: PacketParser,
+  ) {}
+
+  onConnect(): void {
+    this.owner_.socketOpened(this);
+  }
+
+  onData(bytes: Uint8Array): void {
+    this.owner_.socketData(this, bytes);
+  }
+
+  onDrain(): void {
+    this.owner_.socketDrained(this);
+  }
+
+  onClose(reason?: Error): void {
+    this.owner_.socketClosed(this, reason);
+  }
+}
+
+/** The keepalive's calls into its session: methods of a class for the reason Connection gives. */
+class KeepaliveHooks implements KeepaliveCallbacks {
+  constructor(private readonly owner_: { keepalivePing(): void; keepaliveTimeout(): void }) {}
+
+  ping(): void {
+    this.owner_.keepalivePing();
+  }
+
+  timeout(): void {
+    this.owner_.keepaliveTimeout();
+  }
 }
 
 /**
@@ -168,7 +213,7 @@ type ResolvedOptions = MqttSessionOptions & typeof DEFAULTS;
  * Promise jobs run from Moddable's event loop on the device and the simulator (fxQueuePromiseJobs
  * in xs/platforms/esp/xsHost.c and lin_xs.c), i.e. with the callback's stack unwound.
  */
-export class MqttSession {
+export class MqttSession implements ConnectionOwner {
   readonly events = new Emitter<MqttSessionEvents>();
   private readonly opts_: ResolvedOptions;
   /** "host:port", for messages. */
@@ -231,10 +276,18 @@ export class MqttSession {
     const random = o.random ?? Math.random;
     this.backoff_ = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...o.reconnect }, random);
     this.refusedBackoff_ = new Backoff({ initialMs: 120_000, maxMs: 1_800_000, jitter: 0.2, ...o.refusedBackoff }, random);
-    this.keepalive_ = new Keepalive(this.clock_, o.keepaliveSeconds * 1000, {
-      ping: () => this.send_(encodePingreq()),
-      timeout: () => this.drop_(new MqttError('keepalive-timeout', 'nothing received for 1.5 x keepalive (' + o.keepaliveSeconds * 1.5 + ' s): the link is dead')),
-    });
+    this.keepalive_ = new Keepalive(this.clock_, o.keepaliveSeconds * 1000, new KeepaliveHooks(this));
+  }
+
+  /** @internal (KeepaliveHooks) */
+  keepalivePing(): void {
+    this.send_(encodePingreq());
+  }
+
+  /** @internal (KeepaliveHooks) */
+  keepaliveTimeout(): void {
+    const s = this.opts_.keepaliveSeconds * 1.5;
+    this.drop_(new MqttError('keepalive-timeout', 'nothing received for 1.5 x keepalive (' + s + ' s): the link is dead'));
   }
 
   get state(): SessionState {
@@ -392,7 +445,7 @@ export class MqttSession {
       });
     }
     this.stateValue_ = 'connecting';
-    const conn: Connection = { socket: undefined, framer: new Framer(this.opts_.maxPacketBytes), parser: this.codec_.createParser() };
+    const conn = new Connection(this, new Framer(this.opts_.maxPacketBytes), this.codec_.createParser());
     this.conn_ = conn;
     this.writable_ = true;
     this.handshakeTimer_ = this.clock_.setTimeout(
@@ -400,27 +453,17 @@ export class MqttSession {
       this.opts_.connectTimeoutMs,
     );
     try {
-      conn.socket = this.opts_.connector.connect(
-        { host: this.opts_.host, port: this.opts_.port, tls: this.opts_.tls },
-        {
-          onConnect: () => this.conn_ === conn && this.onSocketOpen_(),
-          onData: (bytes) => this.conn_ === conn && this.onData_(conn, bytes),
-          onDrain: () => {
-            if (this.conn_ !== conn) return;
-            this.writable_ = true;
-            this.flush_();
-          },
-          onClose: (reason) =>
-            this.conn_ === conn &&
-            this.drop_(new MqttError('socket', reason ? 'connection lost: ' + reason.message : 'the server closed the connection', undefined, reason)),
-        },
-      );
+      conn.socket = this.opts_.connector.connect({ host: this.opts_.host, port: this.opts_.port, tls: this.opts_.tls }, conn);
     } catch (error) {
       this.drop_(new MqttError('socket', 'cannot connect to ' + this.where_ + ': ' + describeError(error), undefined, error));
     }
   }
 
-  private onSocketOpen_(): void {
+  // ---- socket callbacks (through Connection, whose methods call these; not for other callers) ----
+
+  /** @internal */
+  socketOpened(conn: Connection): void {
+    if (this.conn_ !== conn) return;
     this.stateValue_ = 'handshake';
     this.handshakeTimer_ = clearTimer(this.clock_, this.handshakeTimer_);
     this.handshakeTimer_ = this.clock_.setTimeout(
@@ -431,7 +474,22 @@ export class MqttSession {
     this.flush_();
   }
 
-  private onData_(conn: Connection, bytes: Uint8Array): void {
+  /** @internal */
+  socketDrained(conn: Connection): void {
+    if (this.conn_ !== conn) return;
+    this.writable_ = true;
+    this.flush_();
+  }
+
+  /** @internal */
+  socketClosed(conn: Connection, reason: Error | undefined): void {
+    if (this.conn_ !== conn) return;
+    this.drop_(new MqttError('socket', reason ? 'connection lost: ' + reason.message : 'the server closed the connection', undefined, reason));
+  }
+
+  /** @internal */
+  socketData(conn: Connection, bytes: Uint8Array): void {
+    if (this.conn_ !== conn) return;
     const framer = conn.framer;
     if (framer.unread > this.opts_.maxPacketBytes) {
       // Handlers are behind and the server keeps sending: more than a packet's worth is held.

@@ -83,6 +83,16 @@ class BenchClock implements Clock {
   }
 }
 
+/** The PUBACK for the QoS 1 PUBLISH whose packet id is at `idAt`, written by hand. */
+function pubackFor(publish: Uint8Array, idAt: number): Uint8Array {
+  const ack = new Uint8Array(4);
+  ack[0] = 0x40;
+  ack[1] = 2;
+  ack[2] = publish[idAt];
+  ack[3] = publish[idAt + 1];
+  return ack;
+}
+
 /** A socket that answers like a broker; answers are delivered by flush(). */
 class LoopbackSocket implements Socket {
   readonly answers: Uint8Array[] = [];
@@ -104,12 +114,7 @@ class LoopbackSocket implements Socket {
         while (bytes[o] & 0x80) o++;
         o++;
         o += 2 + ((bytes[o] << 8) | bytes[o + 1]);
-        const ack = new Uint8Array(4);
-        ack[0] = 0x40;
-        ack[1] = 2;
-        ack[2] = bytes[o];
-        ack[3] = bytes[o + 1];
-        this.answers.push(ack);
+        this.answers.push(pubackFor(bytes, o));
       }
     } else if (type === 0x10) this.answers.push(Uint8Array.of(0x20, 2, 0, 0));
     else if (type === 0x80) this.answers.push(Uint8Array.of(0x90, 3, bytes[2], bytes[3], 1));
@@ -218,7 +223,31 @@ interface BenchState {
   floorId: number;
 }
 
-const bench: { state: BenchState | undefined } = { state: undefined };
+const bench: { state: BenchState | undefined; rpcFrames: Uint8Array[]; rpcSeq: number } = { state: undefined, rpcFrames: [], rpcSeq: 0 };
+
+const RPC_REQUEST = 'v1/devices/me/rpc/request/';
+const RPC_RESPONSE = 'v1/devices/me/rpc/response/';
+const GET_GPIO_STATUS = '{"method":"getGpioStatus","params":{}}';
+
+/**
+ * The floor of one server-side RPC: a hand parse of the QoS 1 PUBLISH (no checks beyond what is
+ * needed to find the fields), the PUBACK written, JSON.parse, the method looked up, the same
+ * GPIO status read, JSON.stringify and the hand encoder for the reply.
+ */
+function handRpc(s: BenchState, frame: Uint8Array, decoder: { decode(bytes: Uint8Array): string }): void {
+  let o = 1;
+  while (frame[o] & 0x80) o++;
+  o++;
+  const topicLength = (frame[o] << 8) | frame[o + 1];
+  const topic = decoder.decode(frame.subarray(o + 2, o + 2 + topicLength));
+  o += 2 + topicLength;
+  s.sink.write(pubackFor(frame, o));
+  const request = JSON.parse(decoder.decode(frame.subarray(o + 2))) as { method: string };
+  if (request.method !== 'getGpioStatus') throw new Error('floor: unexpected method');
+  const id = topic.substring(RPC_REQUEST.length);
+  s.floorId = s.floorId === 0xffff ? 1 : s.floorId + 1;
+  s.sink.write(handPublish(s.encoder, RPC_RESPONSE + id, JSON.stringify(s.firmware.gpioStatus()), s.floorId));
+}
 
 function need(): BenchState {
   if (!bench.state) throw new Error('tbxsBench.setup() first');
@@ -442,6 +471,51 @@ const api = {
     }
     return socket.written;
   },
+  /** Builds n server-side getGpioStatus requests (QoS 1 PUBLISH frames) for rpc() or rpcFloor(). */
+  prepareRpc(n: number): number {
+    const s = need();
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const seq = ++bench.rpcSeq;
+      frames.push(handPublish(s.encoder, RPC_REQUEST + seq, GET_GPIO_STATUS, (seq % 0xfffe) + 1));
+    }
+    bench.rpcFrames = frames;
+    return frames.length;
+  },
+  /**
+   * One server-side RPC per iteration through the firmware: the frame is cut, checked and parsed
+   * (mqtt-packet), PUBACKed, dispatched in the delivery job to the getGpioStatus handler, and its
+   * reply published (QoS 1) and acknowledged. Returns the replies seen.
+   */
+  async rpc(n: number): Promise<number> {
+    const s = need();
+    const socket = s.connector.socket as LoopbackSocket;
+    const frames = bench.rpcFrames;
+    let replies = 0;
+    let previous = socket.lastPublish;
+    for (let i = 0; i < n; i++) {
+      socket.handlers.onData(frames[i]);
+      await turns();
+      socket.flush();
+      await turns();
+      if (socket.lastPublish !== previous) replies++;
+      previous = socket.lastPublish;
+    }
+    // The last PUBLISH written must be the reply to the last request (checked once, outside the loop).
+    const last = previous as Uint8Array;
+    const topicAt = last[1] & 0x80 ? 5 : 4;
+    const topic = utf8Decode(last, topicAt, topicAt + ((last[topicAt - 2] << 8) | last[topicAt - 1]));
+    if (n > 0 && topic !== RPC_RESPONSE + bench.rpcSeq) throw new Error('rpc bench: last reply went to ' + topic);
+    return replies;
+  },
+  /** handRpc() for each prepared frame. */
+  rpcFloor(n: number): number {
+    const s = need();
+    const frames = bench.rpcFrames;
+    const decoder = new (globalThis as unknown as { TextDecoder: new () => { decode(bytes: Uint8Array): string } }).TextDecoder();
+    for (let i = 0; i < n; i++) handRpc(s, frames[i], decoder);
+    return s.sink.written;
+  },
   /** Finer pieces of the MQTT path. */
   ackPath(n: number): number {
     const framer = new Framer(65536);
@@ -455,6 +529,20 @@ const api = {
         const p = decodeFrame(frame, parser) as { type?: string; id?: number };
         if (p.type === 'puback') k += p.id as number;
       }
+    }
+    return k;
+  },
+  /** Framer, decodeFrame's checks and mqtt-packet's parse of the prepared RPC request frames. */
+  rpcParse(n: number): number {
+    const framer = new Framer(65536);
+    const parser = mqttPacketCodec.createParser();
+    const frames = bench.rpcFrames;
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      framer.feed(frames[i]);
+      const frame = framer.next() as Uint8Array;
+      const p = decodeFrame(frame, parser) as { type?: string; payload?: Uint8Array };
+      if (p.type === 'publish') k += (p.payload as Uint8Array).length;
     }
     return k;
   },

@@ -86,7 +86,7 @@ async function heapAfterGc(worker: XsWorker): Promise<number> {
 }
 
 /** Pieces that await the session's jobs, measured against a loop awaiting the same turns. */
-const ASYNC_PIECES = new Set(['cycles', 'session', 'client']);
+const ASYNC_PIECES = new Set(['cycles', 'session', 'client', 'rpc']);
 
 async function perCall(worker: XsWorker, expr: string, n: number): Promise<number> {
   const work = await worker.evaluate(`tbxsBench.${expr}(${n})`);
@@ -159,8 +159,23 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
     print('mqtt_ratio', Number((mqtt / encoderOnly).toFixed(2)));
     o.out('# mqtt_publish: DeviceClient.sendTelemetry({ts, values}) -> checks, JSON, session, encoder, write, then its PUBACK read and the promise settled; floor_encoder: hand encoder + write of the same payload string');
 
+    // One server-side RPC (getGpioStatus) through the firmware, and its hand-written floor.
+    await worker.evaluate('tbxsBench.prepareRpc(10)');
+    await worker.evaluate('tbxsBench.rpc(10).then((n) => { globalThis.tbxsRpcReplies = n; }, (e) => { globalThis.tbxsRpcReplies = String(e); })');
+    const replies = new TextDecoder().decode((await worker.evaluate('new TextEncoder().encode(String(globalThis.tbxsRpcReplies)).buffer')).reply);
+    if (replies !== '10') throw new Error('rpc bench: 10 requests got ' + replies + ' replies');
+    await worker.evaluate(`tbxsBench.prepareRpc(${o.cycles})`);
+    const rpc = await perCall(worker, 'rpc', o.cycles);
+    await worker.evaluate(`tbxsBench.prepareRpc(${o.cycles})`);
+    const rpcFloor = await perCall(worker, 'rpcFloor', o.cycles);
+    print('rpc_computrons', Math.round(rpc));
+    print('rpc_floor_computrons', Math.round(rpcFloor));
+    print('rpc_ratio', Number((rpc / rpcFloor).toFixed(2)));
+    o.out('# rpc: a getGpioStatus request frame into the socket handler -> framer, checks, mqtt-packet parse, PUBACK, delivery job, RPC dispatch, handler, reply JSON, QoS 1 reply publish and its PUBACK; floor: hand parse, PUBACK write, JSON.parse, the same GPIO read, JSON.stringify, hand encoder, write');
+
     if (o.pieces) {
-      for (const piece of ['sensors', 'json', 'encode', 'session', 'ackPath', 'ids', 'checks', 'promise', 'collect']) {
+      await worker.evaluate(`tbxsBench.prepareRpc(${o.cycles})`);
+      for (const piece of ['sensors', 'json', 'encode', 'session', 'ackPath', 'rpcParse', 'ids', 'checks', 'promise', 'collect']) {
         o.out('# piece ' + piece + ': ' + Math.round(await perCall(worker, piece, o.cycles)) + ' computrons per call');
       }
     }

@@ -17,6 +17,12 @@ describe(name + ' codec', () => {
     codec = c;
   });
 describe('decodeFrame accepts what a server may send', () => {
+  it('PUBLISH with non-ASCII topics, a literal U+FFFD included', () => {
+    for (const topic of ['tést/温度', 'a/\uFFFD/b', 'emoji/\u{1F600}']) {
+      const p = decode(generate({ cmd: 'publish', topic, payload: 'x', qos: 0 } as never));
+      expect(p).toMatchObject({ type: 'publish', topic });
+    }
+  });
   it('CONNACK', () => {
     expect(decode([0x20, 2, 0, 0])).toEqual({ type: 'connack', sessionPresent: false, returnCode: 0 });
     expect(decode([0x20, 2, 1, 0])).toEqual({ type: 'connack', sessionPresent: true, returnCode: 0 });
@@ -65,6 +71,12 @@ describe('decodeFrame refuses malformed or unexpected packets', () => {
     ['PUBLISH wildcard topic #', [0x30, 3, 0, 1, 0x23], 'malformed'],
     ['PUBLISH invalid UTF-8 topic', [0x30, 4, 0, 2, 0xc0, 0x80], 'malformed'],
     ['PUBLISH topic with U+0000', [0x30, 4, 0, 2, 0x61, 0x00], 'malformed'],
+    // One invalid byte decodes to one U+FFFD: as many units as bytes, yet not ASCII.
+    ['PUBLISH topic with a lone 0xFF byte', [0x30, 4, 0, 2, 0x61, 0xff], 'malformed'],
+    ['PUBLISH topic with a lone continuation byte', [0x30, 5, 0, 3, 0x61, 0x80, 0x62], 'malformed'],
+    ['PUBLISH topic with an encoded surrogate', [0x30, 5, 0, 3, 0xed, 0xa0, 0x80], 'malformed'],
+    ['PUBLISH topic with an overlong slash', [0x30, 5, 0, 3, 0x61, 0xc0, 0xaf], 'malformed'],
+    ['PUBLISH topic truncated in a character', [0x30, 4, 0, 2, 0x61, 0xc3], 'malformed'],
     ['CONNECT from server', Array.from(generate({ cmd: 'connect', clientId: 'x' } as never)), 'protocol'],
     ['SUBSCRIBE from server', [0x82, 6, 0, 1, 0, 1, 0x61, 0], 'protocol'],
     ['PINGREQ from server', [0xc0, 0], 'protocol'],

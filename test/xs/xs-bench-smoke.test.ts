@@ -11,7 +11,7 @@ describe('bench:xs smoke', () => {
     xsnapWorkerPath(); // fails (never skips) without the binary: "run `npm rebuild @agoric/xsnap`"
     const lines: string[] = [];
     const f = await runXsBench({ cycles: 20, growthCycles: 50, repeats: 1, pieces: false, stackSearch: false, out: (l) => lines.push(l) });
-    for (const name of ['bundle_bytes', 'stack_limit_slots', 'load_computrons', 'load_heap_slots', 'run_heap_slots', 'publish_computrons', 'floor_computrons', 'publish_ratio', 'heap_growth_slots']) {
+    for (const name of ['bundle_bytes', 'stack_limit_slots', 'load_computrons', 'load_heap_slots', 'run_heap_slots', 'publish_computrons', 'floor_computrons', 'publish_ratio', 'rpc_computrons', 'rpc_floor_computrons', 'rpc_ratio', 'heap_growth_slots']) {
       expect(lines.some((l) => l.startsWith(name + ': ')), name).toBe(true);
       expect(Number.isFinite(f[name]), name).toBe(true);
     }
@@ -21,8 +21,12 @@ describe('bench:xs smoke', () => {
     expect(f.floor_computrons).toBeGreaterThan(0);
     expect(f.publish_ratio).toBeGreaterThan(1);
     expect(f.publish_ratio).toBeLessThan(20);
+    // The RPC path parses, acknowledges, dispatches and replies: more than its floor, not wildly.
+    expect(f.rpc_floor_computrons).toBeGreaterThan(100);
+    expect(f.rpc_ratio).toBeGreaterThan(1);
+    expect(f.rpc_ratio).toBeLessThan(40);
     expect(Math.abs(f.heap_growth_beyond_control_slots)).toBeLessThan(200);
-    // The running firmware's own state (1,803 slots measured, harness included) must leave most of
+    // The running firmware's own state (1,856 slots measured, harness and simulated chips included) must leave most of
     // Moddable's default ESP32 heap (4,928 slots) to the runtime, TLS and the network stack.
     expect(f.run_heap_slots).toBeGreaterThan(100);
     expect(f.run_heap_slots).toBeLessThan(2500);
