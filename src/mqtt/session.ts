@@ -434,15 +434,23 @@ export class MqttSession implements ConnectionOwner {
     this.reconnectTimer_ = undefined;
     if (!this.connectPacket_) {
       const o = this.opts_;
-      // ThingsBoard keeps no session state, so always ask for a clean one and restore ourselves.
-      this.connectPacket_ = this.codec_.encodeConnect({
-        clientId: o.clientId,
-        username: o.username,
-        password: o.password,
-        keepaliveSeconds: o.keepaliveSeconds,
-        cleanSession: true,
-        will: o.will,
-      });
+      try {
+        // ThingsBoard keeps no session state, so always ask for a clean one and restore ourselves.
+        this.connectPacket_ = this.codec_.encodeConnect({
+          clientId: o.clientId,
+          username: o.username,
+          password: o.password,
+          keepaliveSeconds: o.keepaliveSeconds,
+          cleanSession: true,
+          will: o.will,
+        });
+      } catch (error) {
+        // Bad options (a will mqtt-packet refuses): no attempt can succeed, so say so and stop
+        // rather than throw from a job or a timer.
+        this.events.emit('error', invalidArgument('MQTT session options: cannot encode CONNECT: ' + describeError(error)));
+        this.close();
+        return;
+      }
     }
     this.stateValue_ = 'connecting';
     const conn = new Connection(this, new Framer(this.opts_.maxPacketBytes), this.codec_.createParser());

@@ -54,6 +54,15 @@ describe('MqttSession connect', () => {
     expect(session.connected).toBe(true);
   });
 
+  it('options that cannot make a CONNECT end the session with an error, never a throw', () => {
+    const { connector, session, errors } = setup({ will: { topic: 'w', payload: 42 as never, qos: 0, retain: false } });
+    expect(() => session.start()).not.toThrow();
+    expect(errors.map((e) => e.code)).toEqual(['invalid-argument']);
+    expect(errors[0].message).toMatch(/cannot encode CONNECT/);
+    expect(session.state).toBe('closed');
+    expect(connector.sockets).toHaveLength(0);
+  });
+
   for (const [rc, longWait] of [[1, true], [2, true], [3, false], [4, true], [5, true]] as const) {
     it(`CONNACK ${rc} is a typed error and ${longWait ? 'backs off for minutes' : 'retries with normal backoff'}`, () => {
       const { clock, connector, session, errors } = setup();
