@@ -151,7 +151,8 @@ function decodePublish(
   };
 }
 
-function bodyOffset(frame: Uint8Array): number {
+/** Where the variable header starts: after the type byte and the Remaining Length [MQTT-2.2.3]. */
+export function bodyOffset(frame: Uint8Array): number {
   let i = 1;
   while (frame[i] & 0x80) i++;
   return i + 1;

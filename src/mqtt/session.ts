@@ -6,7 +6,7 @@ import { silentLog } from '../platform/log';
 import type { Connector, Socket, SocketHandlers, TlsOptions } from '../platform/socket';
 import { Backoff, type BackoffOptions } from './backoff';
 import type { MqttCodec, PacketParser, Will } from './codec-types';
-import { decodeFrame, type Inbound } from './decode';
+import { bodyOffset, decodeFrame, type Inbound } from './decode';
 import { connackRefusal, invalidArgument, isCredentialRefusal, MqttError } from './errors';
 import { Framer } from './framer';
 import { Keepalive, type KeepaliveCallbacks } from './keepalive';
@@ -592,7 +592,7 @@ export class MqttSession implements ConnectionOwner {
       return;
     }
     this.ids_.release(id);
-    if (message.done) message.done(); // onData_ flushes (and pumps) once the chunk is read
+    if (message.done) message.done(); // socketData flushes (and pumps) once the chunk is read
   }
 
   private onConnack_(returnCode: number, sessionPresent: boolean): void {
@@ -897,13 +897,6 @@ function promised(): { promise: Promise<void>; done: Done } {
     done = (error) => (error ? reject(error) : resolve());
   });
   return { promise, done };
-}
-
-/** Where the variable header starts: after the type byte and the Remaining Length [MQTT-2.2.3]. */
-function bodyOffset(packet: Uint8Array): number {
-  let o = 1;
-  while (packet[o] & 0x80) o++;
-  return o + 1;
 }
 
 function failAll(waiters: Done[], error: MqttError): void {
