@@ -1,4 +1,4 @@
-import { utf8Encode } from '../platform/utf8';
+import { intoEncoder, isAsciiWrite, utf8Encode } from '../platform/utf8';
 import { isString } from '../platform/guards';
 
 /**
@@ -22,12 +22,40 @@ export interface EncodedPublish {
  * checkTopicName.
  */
 export function encodePublish(topic: string, payload: string | Uint8Array, qos: 0 | 1, retain: boolean): EncodedPublish {
+  const into = isString(payload) ? intoEncoder() : undefined;
+  if (into !== undefined) {
+    // ASCII topic and payload (telemetry, RPC replies): written straight into the packet, no
+    // intermediate arrays and no copies (the calls inline: this runs on every publish).
+    const text = payload as string;
+    const t = topic.length;
+    const p = text.length;
+    const packet = layoutPublish(t, p, qos, retain);
+    const bytes = packet.bytes;
+    const at = packet.idOffset;
+    const payloadAt = at + (qos > 0 ? 2 : 0);
+    if (isAsciiWrite(into.encodeInto(topic, bytes.subarray(at - t, at)), t) && isAsciiWrite(into.encodeInto(text, bytes.subarray(payloadAt)), p)) {
+      if (qos === 0) packet.idOffset = 0;
+      return packet;
+    }
+  }
   // Native TextEncoder where there is one (see platform/utf8.ts): one small copy beats a
   // JavaScript loop over the string on XS.
   const topicBytes = utf8Encode(topic);
   const payloadBytes = isString(payload) ? utf8Encode(payload) : payload;
-  const topicLength = topicBytes.length;
-  const payloadLength = payloadBytes.length;
+  const packet = layoutPublish(topicBytes.length, payloadBytes.length, qos, retain);
+  const bytes = packet.bytes;
+  bytes.set(topicBytes, packet.idOffset - topicBytes.length);
+  bytes.set(payloadBytes, packet.idOffset + (qos > 0 ? 2 : 0));
+  if (qos === 0) packet.idOffset = 0;
+  return packet;
+}
+
+/**
+ * A PUBLISH with its fixed header and topic length written, room for the topic, packet id and
+ * payload; idOffset is where the packet id goes (QoS 1) or would go (QoS 0: the payload starts
+ * there), i.e. just after the topic.
+ */
+function layoutPublish(topicLength: number, payloadLength: number, qos: 0 | 1, retain: boolean): EncodedPublish {
   const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + payloadLength;
   const lengthBytes = remaining < 128 ? 1 : remaining < 16384 ? 2 : remaining < 2097152 ? 3 : 4;
   const bytes = new Uint8Array(1 + lengthBytes + remaining);
@@ -43,17 +71,9 @@ export function encodePublish(topic: string, payload: string | Uint8Array, qos: 
     bytes[2] = remaining >> 7;
     o = 3;
   } else o = writeRemainingLength(bytes, 1, remaining);
-  bytes[o++] = topicLength >> 8;
-  bytes[o++] = topicLength & 0xff;
-  bytes.set(topicBytes, o);
-  o += topicLength;
-  let idOffset = 0;
-  if (qos > 0) {
-    idOffset = o;
-    o += 2;
-  }
-  bytes.set(payloadBytes, o);
-  return { bytes, idOffset };
+  bytes[o] = topicLength >> 8;
+  bytes[o + 1] = topicLength & 0xff;
+  return { bytes, idOffset: o + 2 + topicLength };
 }
 
 export function setPacketId(bytes: Uint8Array, idOffset: number, id: number): void {

@@ -34,6 +34,24 @@ describe('hand PUBLISH encoder matches mqtt-packet byte for byte', () => {
     expect(Buffer.from(encoded.bytes).equals(reference('v1/devices/me/telemetry', payload, 1, false, 7))).toBe(true);
   });
 
+  it('falls back to encode + copy where the TextEncoder has no encodeInto', () => {
+    const g = globalThis as { tbxsTextEncoder?: unknown };
+    const saved = g.tbxsTextEncoder;
+    const native = new TextEncoder();
+    let calls = 0;
+    g.tbxsTextEncoder = { encode: (text: string) => (calls++, native.encode(text)) };
+    try {
+      for (const payload of ['{"t":21.5}', '{"t":"21.5°C"}']) {
+        const encoded = encodePublish('v1/devices/me/telemetry', payload, 1, false);
+        setPacketId(encoded.bytes, encoded.idOffset, 9);
+        expect(Buffer.from(encoded.bytes).equals(reference('v1/devices/me/telemetry', payload, 1, false, 9))).toBe(true);
+      }
+      expect(calls).toBe(4);
+    } finally {
+      g.tbxsTextEncoder = saved;
+    }
+  });
+
   it('sets DUP like mqtt-packet', () => {
     const encoded = encodePublish('a/b', '{}', 1, false);
     setPacketId(encoded.bytes, encoded.idOffset, 300);
