@@ -43,6 +43,12 @@ export class Framer {
     this.index_ = 0;
   }
 
+  /** Nothing unread and no packet half read: the next byte fed starts a packet. */
+  get idle(): boolean {
+    const chunk = this.chunk_;
+    return this.state_ === 0 && (chunk === undefined || this.index_ >= chunk.length);
+  }
+
   /** Bytes fed and not yet read by next(). */
   get unread(): number {
     return this.chunk_ ? this.chunk_.length - this.index_ : 0;
@@ -68,7 +74,8 @@ export class Framer {
   /** Keeps its own copy of the unread bytes, so the socket may reuse its buffer. */
   hold(): void {
     if (this.unread > 0) {
-      this.chunk_ = (this.chunk_ as Uint8Array).slice(this.index_);
+      const chunk = this.chunk_ as Uint8Array;
+      this.chunk_ = copyOf(chunk, this.index_, chunk.length);
       this.index_ = 0;
     }
   }
@@ -83,6 +90,26 @@ export class Framer {
     if (!chunk) return undefined;
     const n = chunk.length;
     let i = this.index_;
+    if (i >= n) {
+      this.chunk_ = undefined;
+      return undefined;
+    }
+    if (this.state_ === 0 && i + 1 < n && chunk[i + 1] < 0x80) {
+      // The common case, a packet under 128 bytes wholly in this chunk (an RPC request, a
+      // SUBACK), cut in one step: the state machine below, one byte a turn, cost about 700
+      // computrons a frame on XS (measured on xsnap), this about 100.
+      const end = i + 2 + chunk[i + 1];
+      if (end <= n) {
+        if (end - i > this.maxPacketBytes_) return this.next_(chunk, n, i);
+        this.index_ = end;
+        return copyOf(chunk, i, end);
+      }
+    }
+    return this.next_(chunk, n, i);
+  }
+
+  /** The byte-at-a-time state machine: long packets, and packets split across chunks. */
+  private next_(chunk: Uint8Array, n: number, i: number): Uint8Array | MqttError | undefined {
     while (i < n) {
       if (this.state_ === 0) {
         this.header_ = chunk[i++];
@@ -155,4 +182,14 @@ export class Framer {
     this.reset();
     return error;
   }
+}
+
+/**
+ * A fresh copy of bytes[start, end). Through ArrayBuffer slice: on XS a Uint8Array's slice() or
+ * set() is metered per byte (170 computrons for 70 bytes on xsnap), the buffer's slice is not
+ * (28), and on the device both are one memcpy.
+ */
+export function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const at = bytes.byteOffset;
+  return new Uint8Array((bytes.buffer as ArrayBuffer).slice(at + start, at + end));
 }

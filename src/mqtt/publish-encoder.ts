@@ -1,4 +1,4 @@
-import { intoEncoder, isAsciiWrite, utf8Encode } from '../platform/utf8';
+import { intoEncoder, type IntoEncoder, utf8Encode } from '../platform/utf8';
 import { isString } from '../platform/guards';
 
 /**
@@ -20,60 +20,59 @@ export interface EncodedPublish {
 /**
  * Encodes a PUBLISH with packet id 0 (set later with setPacketId). The topic must have passed
  * checkTopicName.
+ *
+ * One frame, no helpers: this is the innermost frame of every publish, and publishes start from
+ * deep stacks (a handler's client-side RPC, a SUBACK callback); a layout helper's frame overflowed
+ * 75% of the device's stack (test/xs/xs-stack.test.ts).
  */
 export function encodePublish(topic: string, payload: string | Uint8Array, qos: 0 | 1, retain: boolean): EncodedPublish {
-  const into = isString(payload) ? intoEncoder() : undefined;
-  if (into !== undefined) {
-    // ASCII topic and payload (telemetry, RPC replies): written straight into the packet, no
-    // intermediate arrays and no copies (the calls inline: this runs on every publish).
-    const text = payload as string;
-    const t = topic.length;
-    const p = text.length;
-    const packet = layoutPublish(t, p, qos, retain);
-    const bytes = packet.bytes;
-    const at = packet.idOffset;
-    const payloadAt = at + (qos > 0 ? 2 : 0);
-    if (isAsciiWrite(into.encodeInto(topic, bytes.subarray(at - t, at)), t) && isAsciiWrite(into.encodeInto(text, bytes.subarray(payloadAt)), p)) {
-      if (qos === 0) packet.idOffset = 0;
-      return packet;
-    }
+  // First pass, strings: assume ASCII and write them straight into the packet with the native
+  // encodeInto (no intermediate arrays, no copies: TypedArray set() is metered per byte on XS).
+  // Not ASCII, or no encodeInto: encode both (native TextEncoder) and copy them in. Few locals
+  // and no nested calls: every one is a slot of this frame or of the calls above it.
+  let topicBytes: Uint8Array | undefined;
+  let payloadBytes: Uint8Array | undefined;
+  if (!isString(payload)) {
+    topicBytes = utf8Encode(topic);
+    payloadBytes = payload;
+  } else if (intoEncoder() === undefined) {
+    topicBytes = utf8Encode(topic);
+    payloadBytes = utf8Encode(payload);
   }
-  // Native TextEncoder where there is one (see platform/utf8.ts): one small copy beats a
-  // JavaScript loop over the string on XS.
-  const topicBytes = utf8Encode(topic);
-  const payloadBytes = isString(payload) ? utf8Encode(payload) : payload;
-  const packet = layoutPublish(topicBytes.length, payloadBytes.length, qos, retain);
-  const bytes = packet.bytes;
-  bytes.set(topicBytes, packet.idOffset - topicBytes.length);
-  bytes.set(payloadBytes, packet.idOffset + (qos > 0 ? 2 : 0));
-  if (qos === 0) packet.idOffset = 0;
-  return packet;
-}
-
-/**
- * A PUBLISH with its fixed header and topic length written, room for the topic, packet id and
- * payload; idOffset is where the packet id goes (QoS 1) or would go (QoS 0: the payload starts
- * there), i.e. just after the topic.
- */
-function layoutPublish(topicLength: number, payloadLength: number, qos: 0 | 1, retain: boolean): EncodedPublish {
-  const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + payloadLength;
-  const lengthBytes = remaining < 128 ? 1 : remaining < 16384 ? 2 : remaining < 2097152 ? 3 : 4;
-  const bytes = new Uint8Array(1 + lengthBytes + remaining);
-  bytes[0] = 0x30 | (qos << 1) | (retain ? 1 : 0);
-  // One or two length bytes inline (every packet under 16 KiB): one call less on the XS stack,
-  // where this is the innermost frame of every publish.
-  let o: number;
-  if (lengthBytes === 1) {
-    bytes[1] = remaining;
-    o = 2;
-  } else if (lengthBytes === 2) {
-    bytes[1] = (remaining & 0x7f) | 0x80;
-    bytes[2] = remaining >> 7;
-    o = 3;
-  } else o = writeRemainingLength(bytes, 1, remaining);
-  bytes[o] = topicLength >> 8;
-  bytes[o + 1] = topicLength & 0xff;
-  return { bytes, idOffset: o + 2 + topicLength };
+  for (;;) {
+    const t = topicBytes ? topicBytes.length : topic.length;
+    const remaining = 2 + t + (qos > 0 ? 2 : 0) + (payloadBytes ? payloadBytes.length : payload.length);
+    const bytes = new Uint8Array((remaining < 128 ? 2 : remaining < 16384 ? 3 : remaining < 2097152 ? 4 : 5) + remaining);
+    bytes[0] = 0x30 | (qos << 1) | (retain ? 1 : 0);
+    // One or two length bytes inline (every packet under 16 KiB).
+    let o: number;
+    if (remaining < 128) {
+      bytes[1] = remaining;
+      o = 2;
+    } else if (remaining < 16384) {
+      bytes[1] = (remaining & 0x7f) | 0x80;
+      bytes[2] = remaining >> 7;
+      o = 3;
+    } else o = writeRemainingLength(bytes, 1, remaining);
+    bytes[o] = t >> 8;
+    bytes[o + 1] = t & 0xff;
+    o += 2;
+    if (topicBytes !== undefined) {
+      bytes.set(topicBytes, o);
+      bytes.set(payloadBytes as Uint8Array, o + t + (qos > 0 ? 2 : 0));
+      return { bytes, idOffset: qos > 0 ? o + t : 0 };
+    }
+    // Read whole and exactly filled: the string was ASCII (see intoEncoder).
+    let view = bytes.subarray(o, o + t);
+    let r = (intoEncoder() as IntoEncoder).encodeInto(topic, view);
+    if (r.read === t && r.written === t) {
+      view = bytes.subarray(o + t + (qos > 0 ? 2 : 0));
+      r = (intoEncoder() as IntoEncoder).encodeInto(payload as string, view);
+      if (r.read === view.length && r.written === view.length) return { bytes, idOffset: qos > 0 ? o + t : 0 };
+    }
+    topicBytes = utf8Encode(topic);
+    payloadBytes = utf8Encode(payload as string);
+  }
 }
 
 export function setPacketId(bytes: Uint8Array, idOffset: number, id: number): void {

@@ -58,22 +58,16 @@ export interface IntoEncoder {
  * The native TextEncoder when it has encodeInto (Node, xsnap, Moddable's text/encoder), else
  * undefined. The hot path's way to put a string into a packet without a copy: measured on
  * xsnap, TypedArray set() of a 210-byte payload costs 368 computrons, encodeInto 18.
- * isAsciiWrite() tells whether a write was the whole of an ASCII string.
+ *
+ * encodeInto of a string of n UTF-16 units into exactly n bytes wrote all of it (read === n and
+ * written === n) only when the string is ASCII: a non-ASCII string needs more bytes than it has
+ * units, so it cannot both be read whole and fit (Moddable counts `read` by code point, Node by
+ * unit: either is below n when the end was not reached).
  */
 export function intoEncoder(): IntoEncoder | undefined {
   const g = globalThis as TextCodecs;
   const encoder = g.tbxsTextEncoder ?? (g.tbxsTextEncoder = nativeCodec<NativeEncoder>('TextEncoder'));
   return encoder.encodeInto === undefined ? undefined : (encoder as IntoEncoder);
-}
-
-/**
- * True when encodeInto of a `length`-unit string into exactly `length` bytes wrote all of it: the
- * string was ASCII. A non-ASCII string needs more bytes than it has UTF-16 units, so it cannot
- * both be read whole and fit (Moddable counts `read` by code point, Node by unit: either is below
- * `length` when the end was not reached).
- */
-export function isAsciiWrite(result: EncodeIntoResult, length: number): boolean {
-  return result.read === length && result.written === length;
 }
 
 /**

@@ -47,7 +47,6 @@ export class DeviceClient implements TbDevice {
   private readonly rpc_: RpcRegistry;
   private readonly sharedListeners_: SharedAttributesListener[] = [];
   private readonly recentRpcIds_: string[] = [];
-  private readonly unlisten_: (() => void)[] = [];
   private closed_ = false;
 
   constructor(options: DeviceClientOptions) {
@@ -60,8 +59,10 @@ export class DeviceClient implements TbDevice {
     this.rpcCalls_ = new PendingRequests(this.clock_, max, 'client-side RPC');
     this.rpc_ = new RpcRegistry({ clock: this.clock_, ...options.rpc });
 
-    this.unlisten_.push(this.session_.events.on('message', this.onMessage_));
-    this.unlisten_.push(this.session_.events.on('connect', () => (this.recentRpcIds_.length = 0)));
+    // Taken off again by close() with off(): the unlisten closures on() returns would be kept
+    // for the client's life (about 11 heap slots each on XS).
+    this.session_.events.on('message', this.onMessage_);
+    this.session_.events.on('connect', this.onConnect_);
     // One callback for the four (the session's errors name the filter): a closure per filter
     // would be about 11 heap slots each on XS, for as long as the client lives.
     const report = (error?: MqttError) => {
@@ -151,13 +152,18 @@ export class DeviceClient implements TbDevice {
   close(): void {
     if (this.closed_) return;
     this.closed_ = true;
-    for (const off of this.unlisten_) off();
+    this.session_.events.off('message', this.onMessage_);
+    this.session_.events.off('connect', this.onConnect_);
     const closed = new TbError('closed', 'the device client was closed');
     this.attributeRequests_.failAll(closed);
     this.rpcCalls_.failAll(closed);
   }
 
   // ---- inbound ----
+
+  private readonly onConnect_ = (): void => {
+    this.recentRpcIds_.length = 0;
+  };
 
   /** The session's 'message' listener itself (an arrow: no forwarding frame on the XS stack). */
   private readonly onMessage_ = (topic: string, payload: Uint8Array, info: MessageInfo): void => {

@@ -71,6 +71,14 @@ const MQTT_PACKET_PATCHES = [
   },
   { file: WRITE_TO_STREAM, find: 'const varByteIntCache = {}', replace: 'const varByteIntCache = Object.freeze({})' },
   { file: /mqtt-packet[\\/]mqtt\.js$/, find: "exports.writeToStream = require('./writeToStream')\n", replace: "exports.writeToStream = require('./writeToStream')\nObject.freeze(exports)\n" },
+  // One frozen state table for every parser, in flash once preloaded, instead of an array of four
+  // strings per parser in RAM.
+  {
+    file: /mqtt-packet[\\/]parser\.js$/,
+    find: "    this._states = [\n      '_parseHeader',\n      '_parseLength',\n      '_parsePayload',\n      '_newPacket'\n    ]\n",
+    replace: '    this._states = TBXS_PARSER_STATES\n',
+    append: "\nconst TBXS_PARSER_STATES = Object.freeze(['_parseHeader', '_parseLength', '_parsePayload', '_newPacket'])\n",
+  },
   { file: /mqtt-packet[\\/]numbers\.js$/, find: 'const cache = {}', replace: 'const cache = Object.freeze({})' },
   // The protocol tables, deeply frozen so a preload keeps them in flash (xsl "not frozen").
   {

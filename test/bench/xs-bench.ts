@@ -132,19 +132,20 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
       stats: unknown;
     };
     if (!info.connected) throw new Error('bench set-up: the session is not connected: ' + JSON.stringify(info));
+    await worker.evaluate('tbxsBench.cycles(100)'); // warm
+    print('run_heap_slots', (await heapAfterGc(worker)) - loaded);
+    await worker.evaluate('tbxsBench.setupFloor()');
     // The floor must write the same bytes as the firmware.
     const last = (await worker.evaluate('tbxsBench.lastPublish()')).reply;
     const id = packetIdOf(last);
-    const ts = (JSON.parse(info.payload) as { ts: number }).ts;
+    const text = Buffer.from(last).toString('utf8');
+    const ts = (JSON.parse(text.slice(text.indexOf('{"ts":'))) as { ts: number }).ts;
     const floorBytes = (await worker.evaluate(`tbxsBench.floorPublish(${id}, ${ts})`)).reply;
     if (Buffer.compare(Buffer.from(last), Buffer.from(floorBytes)) !== 0) {
       throw new Error('the floor encoder does not write the firmware\'s bytes:\n' + Buffer.from(last).toString('hex') + '\n' + Buffer.from(floorBytes).toString('hex'));
     }
     o.out('# cycle payload (' + last.length + '-byte PUBLISH): ' + info.payload);
-
-    await worker.evaluate('tbxsBench.cycles(100)'); // warm
-    print('run_heap_slots', (await heapAfterGc(worker)) - loaded);
-    o.out("# run_heap_slots: live slots the started, connected firmware holds after 100 cycles and a GC, beyond the loaded bundle (preloaded on a device, that part is in flash); Moddable's ESP32 default is 4,928 slots in all");
+    o.out("# run_heap_slots: live slots the started, connected firmware holds after 100 cycles and a GC, beyond the loaded bundle (preloaded on a device, that part is in flash), its simulated chips and the loopback broker included, the floor's sensors not yet made; Moddable's ESP32 default is 4,928 slots in all");
     const publish = await perCall(worker, 'cycles', o.cycles);
     const floor = await perCall(worker, 'floor', o.cycles);
     print('publish_computrons', Math.round(publish));

@@ -73,6 +73,32 @@ describe('Framer', () => {
     expect(push(new Framer(65536), Uint8Array.of(0xd0, 0x80, 0x00), () => {})?.code).toBe('malformed');
   });
 
+  it('short packets whole in a chunk (the one-step path) are copies, capped like the rest', () => {
+    const small = generate({ cmd: 'publish', topic: 'a', payload: 'p'.repeat(50), qos: 1, messageId: 5 } as never);
+    expect(small.length).toBeLessThan(130);
+    const chunk = Uint8Array.from(Buffer.concat([small, small, Buffer.from([0x30])]));
+    const framer = new Framer(65536);
+    framer.feed(chunk.subarray(0)); // a view with an offset of 0 into a larger buffer is fine too
+    const first = framer.next() as Uint8Array;
+    const second = framer.next() as Uint8Array;
+    expect(framer.next()).toBeUndefined(); // the lone 0x30 waits for its length
+    chunk.fill(0); // the socket may reuse its buffer
+    expect(Buffer.from(first).equals(small)).toBe(true);
+    expect(Buffer.from(second).equals(small)).toBe(true);
+    expect(first.byteOffset).toBe(0);
+    expect(first.buffer.byteLength).toBe(small.length);
+    // Offsets into a shared buffer (Node's pooled Buffers) are honoured.
+    const pooled = Buffer.concat([Buffer.alloc(7, 0xee), small]).subarray(7);
+    const f2 = new Framer(65536);
+    f2.feed(pooled);
+    expect(Buffer.from(f2.next() as Uint8Array).equals(small)).toBe(true);
+    // The cap holds for short packets: 52 bytes against a cap of 51.
+    const tiny = generate({ cmd: 'publish', topic: 't', payload: 'z'.repeat(47), qos: 0 } as never);
+    expect(tiny.length).toBe(52);
+    expect(push(new Framer(51), tiny, () => {})?.code).toBe('packet-too-large');
+    expect(push(new Framer(52), tiny, () => {})).toBeUndefined();
+  });
+
   it('starts clean after reset', () => {
     const framer = new Framer(65536);
     push(framer, Uint8Array.of(0x30, 10, 0, 1), () => {});
