@@ -186,8 +186,11 @@ export class Gpio {
 
   private status_(byNumber: boolean): { [key: string]: boolean } {
     const out: { [key: string]: boolean } = {};
-    for (const slot of this.outputs_) out[byNumber ? slot.pin : slot.name] = logical(slot.io.read(), slot.activeLow);
-    for (const slot of this.inputs_) out[byNumber ? slot.pin : slot.name] = slot.on;
+    // Index loops: a for-of makes an iterator on XS (each RPC reads the status).
+    const outputs = this.outputs_;
+    for (let i = 0; i < outputs.length; i++) out[byNumber ? outputs[i].pin : outputs[i].name] = logical(outputs[i].io.read(), outputs[i].activeLow);
+    const inputs = this.inputs_;
+    for (let i = 0; i < inputs.length; i++) out[byNumber ? inputs[i].pin : inputs[i].name] = inputs[i].on;
     return out;
   }
 
@@ -201,7 +204,7 @@ export class Gpio {
 }
 
 function find<T extends { name: string }>(slots: T[], name: string): T | undefined {
-  for (const slot of slots) if (slot.name === name) return slot;
+  for (let i = 0; i < slots.length; i++) if (slots[i].name === name) return slots[i];
   return undefined;
 }
 

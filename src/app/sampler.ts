@@ -133,14 +133,18 @@ export class Sampler {
       this.log_.warn('sampling cycle skipped: the previous one still converts');
       return;
     }
-    if (this.slots_.length === 0) return;
+    const slots = this.slots_;
+    if (slots.length === 0) return;
+    // Index loops, not for-of: on XS each for-of makes an iterator and calls next() per element.
     let waitMs = 0;
-    for (const slot of this.slots_) {
-      if (!slot.sensor) continue;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
+      const sensor = slot.sensor;
+      if (!sensor) continue;
       slot.error = undefined;
       try {
-        slot.sensor.start();
-        if (slot.sensor.conversionMs > waitMs) waitMs = slot.sensor.conversionMs;
+        sensor.start();
+        if (sensor.conversionMs > waitMs) waitMs = sensor.conversionMs;
       } catch (error) {
         slot.error = this.failure_(slot, error);
       }
@@ -157,18 +161,19 @@ export class Sampler {
 
   private collect_(): void {
     const values: TelemetryValues = {};
-    for (const slot of this.slots_) {
+    const slots = this.slots_;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
       if (slot.sensor && slot.error === undefined) {
         try {
-          // All of a sensor's values or none: a half-read sensor reports only its error.
           const readings = slot.sensor.read();
-          const checked: TelemetryValues = {};
-          for (const key of Object.keys(readings)) {
-            const value = readings[key];
-            if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(key + ' is not a finite number');
-            checked[slot.prefix + key] = Math.round(value * DECIMALS) / DECIMALS;
+          const keys = Object.keys(readings);
+          // Every reading checked before any is kept: a sensor reports all its values or its error.
+          for (let k = 0; k < keys.length; k++) {
+            const value = readings[keys[k]];
+            if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(keys[k] + ' is not a finite number');
           }
-          for (const key of Object.keys(checked)) values[key] = checked[key];
+          for (let k = 0; k < keys.length; k++) values[slot.prefix + keys[k]] = Math.round((readings[keys[k]] as number) * DECIMALS) / DECIMALS;
           continue;
         } catch (error) {
           slot.error = this.failure_(slot, error);

@@ -237,6 +237,8 @@ export class MqttSession implements ConnectionOwner {
    * device's stack (test/xs/xs-stack.test.ts at 288 slots, 75% of the manifest's 384).
    */
   private connectPacket_: Uint8Array | undefined;
+  /** Resolved with this session: each flush or delivery job is a then() on it. */
+  private readonly resolved_: Promise<MqttSession> = Promise.resolve(this);
   /** The last topic name that passed checkTopicName (never ''; none yet: undefined). */
   private checkedTopic_: string | undefined = undefined;
 
@@ -704,9 +706,10 @@ export class MqttSession implements ConnectionOwner {
   private queueFlush_(): void {
     if (this.flushQueued_) return;
     this.flushQueued_ = true;
-    // The session is the promise's value and the job a module function: no closure kept per
-    // session (about 11 heap slots each on XS). MqttSession has no then(), so it resolves as is.
-    Promise.resolve(this).then(flushJob);
+    // The job is a module function and the session the value of a promise made once: no closure
+    // per session (about 11 heap slots each on XS), and no Promise.resolve() per job (about 50
+    // computrons on XS). MqttSession has no then(), so it resolves as itself.
+    this.resolved_.then(flushJob);
   }
 
   /** @internal (flushJob) */
@@ -717,16 +720,17 @@ export class MqttSession implements ConnectionOwner {
 
   /** Writes the queued packets in order, then moves queued publishes onto the wire (pump_). */
   private flush_(): void {
-    this.writeWire_();
+    if (this.wire_.length > 0) this.writeWire_();
     this.pump_();
   }
 
   private writeWire_(): void {
     const wire = this.wire_;
+    const now = this.clock_.now();
     for (let i = 0; i < wire.length; i++) {
       const socket = this.conn_?.socket;
       if (!socket) break; // a write failed and the connection is gone (teardown emptied wire_)
-      this.keepalive_.onSent();
+      this.keepalive_.onSent(now);
       if (!socket.write(wire[i])) this.writable_ = false;
     }
     wire.length = 0;
@@ -734,28 +738,30 @@ export class MqttSession implements ConnectionOwner {
 
   /** Moves queued publishes onto the wire while connected, writable and within the in-flight window. */
   private pump_(): void {
+    let now = -1; // read once, when there is something to send
     while (this.stateValue_ === 'connected' && this.writable_) {
       const message = this.outbox_.takeNext();
       if (!message) return;
+      if (now < 0) now = this.clock_.now();
       if (message.qos === 1) {
         const id = this.ids_.allocate();
         message.id = id;
         setPacketId(message.bytes, message.idOffset, id);
-        message.sentAt = this.clock_.now();
+        message.sentAt = now;
         this.outbox_.inflight.set(id, message);
-        this.write_(message.bytes);
+        this.write_(message.bytes, now);
         this.armAckTimer_();
       } else {
-        this.write_(message.bytes);
+        this.write_(message.bytes, now);
         if (message.done) message.done();
       }
     }
   }
 
-  private write_(bytes: Uint8Array): void {
+  private write_(bytes: Uint8Array, now: number): void {
     const socket = this.conn_?.socket;
     if (!socket) return;
-    this.keepalive_.onSent();
+    this.keepalive_.onSent(now);
     if (!socket.write(bytes)) this.writable_ = false;
   }
 
@@ -812,7 +818,7 @@ export class MqttSession implements ConnectionOwner {
     this.inbox_.push(delivery);
     if (this.deliverQueued_) return;
     this.deliverQueued_ = true;
-    Promise.resolve(this).then(deliverJob);
+    this.resolved_.then(deliverJob);
   }
 
   /**
@@ -861,7 +867,8 @@ export class MqttSession implements ConnectionOwner {
     let refused = false;
     let waits: PromiseLike<unknown>[] | undefined;
     if (results) {
-      for (const r of results) {
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i];
         if (r === false) refused = true;
         else if (isPromiseLike(r)) (waits ?? (waits = [])).push(r);
       }

@@ -34,7 +34,8 @@ export class Emitter<Events extends { [K in keyof Events]: (a?: any, b?: any, c?
     if (!list || list.length === 0) return undefined;
     if (list.length === 1) return [list[0](a, b, c)];
     const results: unknown[] = [];
-    for (const listener of list.slice()) results.push(listener(a, b, c));
+    const copy = list.slice(); // a listener may add or remove listeners
+    for (let i = 0; i < copy.length; i++) results.push(copy[i](a, b, c));
     return results;
   }
 }
