@@ -874,8 +874,9 @@ export class MqttSession implements ConnectionOwner {
       }
     }
     if (!waits) {
-      // A PUBACK belongs to the connection the PUBLISH came on [MQTT-4.4.0-1].
-      if (d.qos === 1 && !refused && d.conn === this.conn_) this.send_(encodePuback(d.id));
+      // A PUBACK belongs to the connection the PUBLISH came on [MQTT-4.4.0-1]. Straight onto the
+      // wire, not through send_: the delivery job ends with a flush, so no flush job is needed.
+      if (d.qos === 1 && !refused && d.conn === this.conn_ && this.conn_.socket) this.wire_.push(encodePuback(d.id));
       return;
     }
     // Handler promises count against maxPendingInbound for QoS 0 too (an async handler per QoS 0
