@@ -3,19 +3,24 @@
  * hal/moddable, targets/esp32) loaded on XS as the Moddable linker loads a preloaded `main`, with
  * every Moddable module a stub (preload/moddable-stub.ts), to check what the linker checks: which
  * objects our modules leave writable (xsl: "not frozen", each one RAM at run time on the device).
- * Loaded only, never started. `globalThis.tbxsPreload.aliases()`: those objects, as UTF-8 JSON.
+ * Loaded only, never started. `globalThis.tbxsPreload.aliases()`: those objects and the slots
+ * their aliases would take (`aliasSlots`), as UTF-8 JSON.
  */
 import main from '../esp32/main';
 import simulatorMain from '../esp32/main-simulator';
 import { utf8Encode } from '../../src/platform/utf8';
-import { preloadAliases } from './preload/freeze';
+import { preloadAliasEntries } from './preload/freeze';
 
 /** Only the modules that go into the ESP32 and simulator bundles (not this test entry). */
 const SHIPPED = /^(src|hal|targets\/esp32)\//;
 
 const api = {
   aliases(): ArrayBuffer {
-    const bytes = utf8Encode(JSON.stringify({ entries: [typeof main, typeof simulatorMain], aliases: preloadAliases(SHIPPED) }));
+    const entries = preloadAliasEntries(SHIPPED);
+    let aliasSlots = 0;
+    for (let i = 0; i < entries.length; i++) aliasSlots += entries[i].slots;
+    const aliases = entries.map((entry) => entry.where);
+    const bytes = utf8Encode(JSON.stringify({ entries: [typeof main, typeof simulatorMain], aliases, aliasSlots }));
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   },
 };

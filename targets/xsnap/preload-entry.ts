@@ -16,7 +16,7 @@
  */
 import './firmware-entry';
 import { utf8Encode } from '../../src/platform/utf8';
-import { assertPreloadUnchanged, freezeAsPreloaded, preloadAliases, preloadedBinding, preloadReport } from './preload/freeze';
+import { assertPreloadUnchanged, freezeAsPreloaded, preloadAliasEntries, preloadAliases, preloadedBinding, preloadReport } from './preload/freeze';
 
 /**
  * One module-level value of each kind, for the negative controls in test/xs/xs-preload.test.ts.
@@ -44,6 +44,8 @@ const api = {
   freeze: (): ArrayBuffer => json(freezeAsPreloaded()),
   /** preloadAliases() of the modules whose id matches `pattern` (before freeze()). */
   aliases: (pattern: string): ArrayBuffer => json(preloadAliases(new RegExp(pattern))),
+  /** The same with each alias's slots (preloadAliasEntries). */
+  aliasEntries: (pattern: string): ArrayBuffer => json(preloadAliasEntries(new RegExp(pattern))),
   report: (): ArrayBuffer => json(preloadReport() ?? null),
   assertUnchanged: assertPreloadUnchanged,
   binding: preloadedBinding,

@@ -5,8 +5,7 @@
  *
  *   node bin/run-ts.mjs test/bench/xs-bench.ts [--cycles 1000] [--growth 10000] [--repeats 3] [--no-pieces] [--no-stack]
  *
- * Targets: bundle_bytes < 131072, publish_ratio <= 4, heap_growth_slots <= 0 within noise,
- * stack_need_slots <= 75% of stack_limit_slots (the manifest's creation.stack).
+ * Budgets: XS_BUDGETS below; the last line says which were missed.
  */
 import { buildXsFirmware } from '../../targets/xsnap/bundle';
 import { XsWorker } from '../../targets/xsnap/worker';
@@ -118,6 +117,20 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
   } finally {
     await loader.close();
   }
+  // The same for the ESP32 bundle's modules (Moddable's stubbed), loaded as a plain module graph
+  // and as the preload would leave them: in flash but for the objects that stay writable, whose
+  // aliases the linker would put in RAM (xsl "not frozen"; preload simulation).
+  const esp32 = await XsWorker.start({ stdout: 'ignore', name: 'tbxs-bench-esp32-load' });
+  try {
+    const before = await heapAfterGc(esp32);
+    await esp32.evaluate(await buildXsFirmware('esp32-preload'));
+    print('esp32_load_heap_slots', (await heapAfterGc(esp32)) - before);
+    const report = JSON.parse(new TextDecoder().decode((await esp32.evaluate('tbxsPreload.aliases()')).reply)) as { aliases: string[]; aliasSlots: number };
+    print('load_heap_slots_preloaded', report.aliasSlots);
+    o.out('# load_heap_slots_preloaded: RAM slots the preloaded ESP32 bundle can take at run time: ' + report.aliases.length + ' objects left writable (an alias each on first write, the instance and its properties); the rest is in flash' + (report.aliases.length ? ': ' + report.aliases.join(', ') : ''));
+  } finally {
+    await esp32.close();
+  }
 
   const worker = await XsWorker.start({ stdout: (line) => o.out('# xs: ' + line), name: 'tbxs-bench', meteringLimit: 0 });
   try {
@@ -203,6 +216,32 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
   return figures;
 }
 
+/**
+ * The budgets (issue 13), for an ESP32 where flash is plentiful (preloaded code and data: 0 RAM)
+ * and RAM and CPU per message are not: bundle_bytes and run_heap_slots are held in npm test
+ * (test/xs/xs-bench-smoke.test.ts, sizes: deterministic), the computron ratios by this bench.
+ */
+export const XS_BUDGETS = Object.freeze({
+  bundle_bytes: 131_071,
+  run_heap_slots: 1_800,
+  stack_need_ratio: 0.75,
+  stack_limit_slots: 512,
+  publish_ratio: 1.6,
+  mqtt_publish_computrons: 1_500,
+  rpc_ratio: 3,
+  heap_growth_beyond_control_slots: 0,
+});
+
+/** The budget lines a run missed, as `name value > budget`. */
+export function missedBudgets(figures: Record<string, number>): string[] {
+  const misses: string[] = [];
+  for (const [name, max] of Object.entries(XS_BUDGETS)) {
+    const value = figures[name];
+    if (value !== undefined && value > max) misses.push(name + ' ' + value + ' > ' + max);
+  }
+  return misses;
+}
+
 if (process.argv[1] && /xs-bench\.ts$/.test(process.argv[1])) {
   const figures = await runXsBench({
     cycles: flag('cycles', 1000),
@@ -212,11 +251,6 @@ if (process.argv[1] && /xs-bench\.ts$/.test(process.argv[1])) {
     stackSearch: !process.argv.includes('--no-stack'),
     out: (line) => console.log(line),
   });
-  const misses: string[] = [];
-  if (figures.bundle_bytes >= 131072) misses.push('bundle_bytes >= 131072');
-  if (figures.publish_ratio > 4) misses.push('publish_ratio > 4');
-  if (figures.heap_growth_beyond_control_slots > 0) misses.push('heap_growth_slots > 0 beyond the control');
-  if (figures.stack_need_slots !== undefined && figures.stack_need_slots > 0.75 * figures.stack_limit_slots) misses.push('stack_need_slots > 75% of stack_limit_slots');
-  if (figures.stack_limit_slots > 512) misses.push('stack_limit_slots > 512');
+  const misses = missedBudgets(figures);
   console.log('# targets: ' + (misses.length ? 'missed: ' + misses.join('; ') : 'all met'));
 }

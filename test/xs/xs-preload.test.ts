@@ -129,6 +129,11 @@ describe('preloaded constant tables (xsl "not frozen")', () => {
       const found = JSON.parse(Buffer.from((await worker.evaluate("tbxsPreload.aliases('^targets/xsnap/preload-entry')")).reply).toString('utf8')) as string[];
       expect(found).toEqual(expect.arrayContaining(['targets/xsnap/preload-entry.ts: FIXTURES', 'targets/xsnap/preload-entry.ts: FIXTURES.list', 'targets/xsnap/preload-entry.ts: FIXTURES.object']));
       expect(found.some((f) => /FIXTURES\.(map|set|bytes)$/.test(f))).toBe(false); // collections and bytes: read-only, not aliases
+      // The slots each alias would take (bench:xs's load_heap_slots_preloaded adds them up):
+      // the instance and its own properties; an array's own keys are its elements and length.
+      const entries = JSON.parse(Buffer.from((await worker.evaluate("tbxsPreload.aliasEntries('^targets/xsnap/preload-entry')")).reply).toString('utf8')) as { where: string; slots: number }[];
+      const slots = Object.fromEntries(entries.map((e) => [e.where.replace('targets/xsnap/preload-entry.ts: ', ''), e.slots]));
+      expect(slots).toMatchObject({ FIXTURES: 6, 'FIXTURES.object': 2, 'FIXTURES.list': 3 });
     } finally {
       await worker.close();
     }

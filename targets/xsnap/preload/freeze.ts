@@ -246,7 +246,22 @@ function freezeModules(seen: WeakSet<object>, report: PreloadReport, functionBin
  * `module: binding.path`.
  */
 export function preloadAliases(modules: RegExp): string[] {
-  const out: string[] = [];
+  return preloadAliasEntries(modules).map((entry) => entry.where);
+}
+
+/** One object preloadAliases reports, and the slots its alias takes: the instance and its own properties. */
+export interface PreloadAlias {
+  where: string;
+  slots: number;
+}
+
+/**
+ * preloadAliases with each object's size in slots: what the preloaded bundle can cost in RAM at
+ * run time (an alias is made on an object's first write; this counts them all), everything else
+ * being in flash.
+ */
+export function preloadAliasEntries(modules: RegExp): PreloadAlias[] {
+  const out: PreloadAlias[] = [];
   const seen = new WeakSet<object>();
   markIntrinsics(seen); // the built-ins are the linker's, not ours
   const stack: [unknown, string][] = [];
@@ -262,7 +277,7 @@ export function preloadAliases(modules: RegExp): string[] {
     // xsl does not count these: typed arrays, buffers and collections become read-only, a RegExp's
     // lastIndex is the engine's (a preloaded /re/ is not reported by Moddable 5.6.0's xsl).
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof RegExp || COLLECTION_MUTATORS.some(([C]) => value instanceof C)) continue;
-    if (typeof value !== 'function' && !Object.isFrozen(value) && !isPrototype(value)) out.push(where);
+    if (typeof value !== 'function' && !Object.isFrozen(value) && !isPrototype(value)) out.push({ where, slots: 1 + Reflect.ownKeys(value).length });
     // Below a function: its own properties (statics) and its prototype's.
     pushReferences(stack, value, where);
     if (typeof value === 'function') {
@@ -270,7 +285,7 @@ export function preloadAliases(modules: RegExp): string[] {
       if (isObject(prototype)) seen.add(prototype), pushReferences(stack, prototype, where + '.prototype');
     }
   }
-  return out.sort();
+  return out.sort((a, b) => (a.where < b.where ? -1 : a.where > b.where ? 1 : 0));
 }
 
 /**
