@@ -340,9 +340,14 @@ export class MqttSession implements ConnectionOwner {
   }
 
   publishAsync(topic: string, payload: string | Uint8Array, options?: PublishOptions): Promise<void> {
-    const p = promised();
-    this.publish(topic, payload, options, p.done);
-    return p.promise;
+    // promised() written out (no {promise, done} object: this runs for every telemetry message).
+    // publish() is called after the executor returned, not inside it (see promised()).
+    let done!: Done;
+    const promise = new Promise<void>((resolve, reject) => {
+      done = (error) => (error ? reject(error) : resolve());
+    });
+    this.publish(topic, payload, options, done);
+    return promise;
   }
 
   /**
