@@ -204,8 +204,11 @@ export class Firmware {
 
   private publishTelemetry_(ts: number, values: TelemetryValues): void {
     if (this.state_ !== 'running') return;
-    this.send_('telemetry', this.device_.sendTelemetry({ ts, values }));
+    this.device_.sendTelemetry({ ts, values }).then(undefined, this.telemetryNotSent_);
   }
+
+  /** The telemetry promise's rejection handler, made once (not a closure a cycle). */
+  private readonly telemetryNotSent_ = (error: unknown): void => this.log_.warn('telemetry not sent: ' + describeError(error));
 
   /** Logs a TbDevice call's failure (TbDevice methods reject, never throw), never leaves it unhandled. */
   private send_(what: string, sent: Promise<void>): void {

@@ -51,6 +51,12 @@ export class Sampler {
   private cycleTimer_: TimerHandle | undefined;
   private readTimer_: TimerHandle | undefined;
   private lastCycleAt_ = 0;
+  // The two timer callbacks, made once rather than two closures a cycle.
+  private readonly onCycle_ = (): void => this.cycle_();
+  private readonly onRead_ = (): void => {
+    this.readTimer_ = undefined;
+    this.collect_();
+  };
 
   constructor(options: SamplerOptions) {
     this.io_ = options.io;
@@ -89,13 +95,13 @@ export class Sampler {
       // The first cycle at once, but from a timer of its own: run() is called at start-up and from
       // settings changes, deep in other work, and a cycle drives the sensors (on the simulator,
       // chip models several calls deep) on a device's small XS stack.
-      this.cycleTimer_ = this.clock_.setTimeout(() => this.cycle_(), 0);
+      this.cycleTimer_ = this.clock_.setTimeout(this.onCycle_, 0);
       return;
     }
     // Apply a new period at once: the next cycle is due one new period after the last one began.
     this.cycleTimer_ = clearTimer(this.clock_, this.cycleTimer_);
     const due = this.lastCycleAt_ + intervalMs;
-    this.cycleTimer_ = this.clock_.setTimeout(() => this.cycle_(), Math.max(0, due - this.clock_.now()));
+    this.cycleTimer_ = this.clock_.setTimeout(this.onCycle_, Math.max(0, due - this.clock_.now()));
   }
 
   /** Stops the loop; a conversion in progress is dropped. */
@@ -128,7 +134,7 @@ export class Sampler {
     this.cycleTimer_ = undefined;
     if (!this.running_) return;
     this.lastCycleAt_ = this.clock_.now();
-    this.cycleTimer_ = this.clock_.setTimeout(() => this.cycle_(), this.intervalMs_);
+    this.cycleTimer_ = this.clock_.setTimeout(this.onCycle_, this.intervalMs_);
     if (this.readTimer_ !== undefined) {
       this.log_.warn('sampling cycle skipped: the previous one still converts');
       return;
@@ -153,10 +159,7 @@ export class Sampler {
       this.collect_();
       return;
     }
-    this.readTimer_ = this.clock_.setTimeout(() => {
-      this.readTimer_ = undefined;
-      this.collect_();
-    }, Math.ceil(waitMs));
+    this.readTimer_ = this.clock_.setTimeout(this.onRead_, Math.ceil(waitMs));
   }
 
   private collect_(): void {

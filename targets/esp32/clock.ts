@@ -108,7 +108,7 @@ export class EpochClock implements Clock {
           this.log_?.error('timer callback threw: ' + describeError(error));
         }
       },
-      Math.max(0, ms),
+      ms > 0 ? ms : 0,
     );
     return handle;
   }

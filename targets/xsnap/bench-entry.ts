@@ -45,6 +45,8 @@ class BenchTimers implements ClockHost {
   private t: number;
   private head: Timer | undefined = undefined;
   private count = 0;
+  /** setTimer() calls so far: bench:xs subtracts this stand-in's own cost per call. */
+  sets = 0;
 
   constructor(start: number) {
     this.t = start;
@@ -55,6 +57,7 @@ class BenchTimers implements ClockHost {
   }
 
   setTimer(callback: () => void, ms: number): unknown {
+    this.sets++;
     const timer: Timer = { at: this.t + (ms > 0 ? ms : 0), callback, next: undefined };
     if (this.head === undefined || this.head.at > timer.at) {
       timer.next = this.head;
@@ -403,6 +406,24 @@ const api = {
     const socket = s.connector.socket as LoopbackSocket;
     for (let i = 0; i < n; i++) await tick(s.timers, socket, INTERVAL_MS);
     return socket.written;
+  },
+  /** The stand-in timer's own cost: n timers set and run (0 ms, a callback doing nothing). */
+  timerStandIn(n: number): number {
+    const t = need().timers;
+    let k = 0;
+    const callback = (): void => {
+      k++;
+    };
+    for (let i = 0; i < n; i++) {
+      t.setTimer(callback, 0);
+      t.advance(0);
+    }
+    t.sets -= n; // not the firmware's
+    return k;
+  },
+  /** How many timers the firmware has set so far (UTF-8 JSON number). */
+  timerSets(): ArrayBuffer {
+    return toBuffer(new (globalThis as unknown as { TextEncoder: new () => { encode(t: string): Uint8Array } }).TextEncoder().encode(String(need().timers.sets)));
   },
   noop(n: number): number {
     let x = 0;

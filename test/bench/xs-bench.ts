@@ -87,10 +87,22 @@ async function heapAfterGc(worker: XsWorker): Promise<number> {
 /** Pieces that await the session's jobs, measured against a loop awaiting the same turns. */
 const ASYNC_PIECES = new Set(['cycles', 'session', 'client', 'rpc']);
 
-async function perCall(worker: XsWorker, expr: string, n: number): Promise<number> {
+async function timerSets(worker: XsWorker): Promise<number> {
+  return Number(new TextDecoder().decode((await worker.evaluate('tbxsBench.timerSets()')).reply));
+}
+
+/**
+ * Computrons per call of a piece, less its loop (and awaited turns), and less what the firmware's
+ * timers cost in the bench's stand-in for Moddable's native Timer (`standInTimer` computrons per
+ * timer set and run, measured): on the device that part is C. The firmware's own clock wrapper
+ * (EpochClock) stays counted.
+ */
+async function perCall(worker: XsWorker, expr: string, n: number, standInTimer = 0): Promise<number> {
+  const setsBefore = standInTimer > 0 ? await timerSets(worker) : 0;
   const work = await worker.evaluate(`tbxsBench.${expr}(${n})`);
+  const sets = standInTimer > 0 ? (await timerSets(worker)) - setsBefore : 0;
   const base = await worker.evaluate(`tbxsBench.${ASYNC_PIECES.has(expr) ? 'noopTurns' : 'noop'}(${n})`);
-  return (work.computrons - base.computrons) / n;
+  return (work.computrons - base.computrons - sets * standInTimer) / n;
 }
 
 export async function runXsBench(o: XsBenchOptions): Promise<Record<string, number>> {
@@ -159,14 +171,20 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
     }
     o.out('# cycle payload (' + last.length + '-byte PUBLISH): ' + info.payload);
     o.out("# run_heap_slots: live slots the started, connected firmware holds after 100 cycles and a GC, beyond the loaded bundle (preloaded on a device, that part is in flash), its simulated chips and the loopback broker included, the floor's sensors not yet made; Moddable's ESP32 default is 4,928 slots in all");
-    const publish = await perCall(worker, 'cycles', o.cycles);
+    // The stand-in for Moddable's native Timer: its cost per timer, taken out of the async pieces.
+    const standIn = await perCall(worker, 'timerStandIn', o.cycles);
+    const setsBefore = await timerSets(worker);
+    const raw = await perCall(worker, 'cycles', o.cycles);
+    const timersPerCycle = ((await timerSets(worker)) - setsBefore) / o.cycles;
+    const publish = raw - timersPerCycle * standIn;
     const floor = await perCall(worker, 'floor', o.cycles);
     print('publish_computrons', Math.round(publish));
+    o.out('# publish_computrons: one telemetry cycle, less the bench\'s stand-in for the native Timer (' + timersPerCycle.toFixed(2) + ' timers a cycle, ' + Math.round(standIn) + ' computrons each; ' + Math.round(raw) + ' with it); the firmware\'s clock wrapper (EpochClock) is counted');
     print('floor_computrons', Math.round(floor));
     print('publish_ratio', Number((publish / floor).toFixed(2)));
     o.out('# floor: the same cycle hand-written: the same drivers and (replayed) chips, readings rounded into one object, JSON.stringify, hand PUBLISH encoder with the native TextEncoder, socket write');
     // The MQTT/ThingsBoard part alone vs the hand encoder alone (the same payload string).
-    const mqtt = await perCall(worker, 'client', o.cycles);
+    const mqtt = await perCall(worker, 'client', o.cycles, standIn);
     const encoderOnly = await perCall(worker, 'floorEncoder', o.cycles);
     print('mqtt_publish_computrons', Math.round(mqtt));
     print('floor_encoder_computrons', Math.round(encoderOnly));
@@ -179,7 +197,7 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
     const replies = new TextDecoder().decode((await worker.evaluate('new TextEncoder().encode(String(globalThis.tbxsRpcReplies)).buffer')).reply);
     if (replies !== '10') throw new Error('rpc bench: 10 requests got ' + replies + ' replies');
     await worker.evaluate(`tbxsBench.prepareRpc(${o.cycles})`);
-    const rpc = await perCall(worker, 'rpc', o.cycles);
+    const rpc = await perCall(worker, 'rpc', o.cycles, standIn);
     await worker.evaluate(`tbxsBench.prepareRpc(${o.cycles})`);
     const rpcFloor = await perCall(worker, 'rpcFloor', o.cycles);
     print('rpc_computrons', Math.round(rpc));
