@@ -8,11 +8,16 @@ export type Inbound =
   | { type: 'puback'; id: number }
   | { type: 'suback'; id: number; granted: number[] }
   | { type: 'unsuback'; id: number }
+  /** QoS 2 acknowledgements: this client never starts a QoS 2 flow (see the session). */
+  | { type: 'pubrec' | 'pubrel' | 'pubcomp'; id: number }
   | { type: 'pingresp' };
 
 const CONNACK = 2;
 const PUBLISH = 3;
 const PUBACK = 4;
+const PUBREC = 5;
+const PUBREL = 6;
+const PUBCOMP = 7;
 const SUBACK = 9;
 const UNSUBACK = 11;
 const PINGRESP = 13;
@@ -36,6 +41,8 @@ const TYPE_NAMES: readonly string[] = Object.freeze([
   'reserved(15)',
 ]);
 
+const CONTROL_CHARACTERS = /[\u0001-\u001f\u007f-\u009f]/;
+
 /**
  * Checks one whole frame (from Framer) against what a server may send to a client that uses QoS 0
  * and 1 only, and decodes it. Anything else is an MqttError: 'malformed' for bytes that break the
@@ -49,9 +56,9 @@ export function decodeFrame(frame: Uint8Array, parser: PacketParser): Inbound | 
   const bodyLength = frame.length - bodyStart;
   const name = TYPE_NAMES[type];
 
-  if (type !== PUBLISH && flags !== 0) {
-    // Reserved flag bits must be 0 for these types [MQTT-2.2.2-1]; a wrong value closes [MQTT-2.2.2-2].
-    if (type === CONNACK || type === PUBACK || type === SUBACK || type === UNSUBACK || type === PINGRESP) {
+  if (type !== PUBLISH && flags !== (type === PUBREL ? 2 : 0)) {
+    // Reserved flag bits are 0, PUBREL's 0010 [MQTT-2.2.2-1]; a wrong value closes [MQTT-2.2.2-2].
+    if (type === CONNACK || (type >= PUBACK && type <= PUBCOMP) || type === SUBACK || type === UNSUBACK || type === PINGRESP) {
       return malformed(name + ' with reserved header flags ' + flags);
     }
   }
@@ -74,6 +81,15 @@ export function decodeFrame(frame: Uint8Array, parser: PacketParser): Inbound | 
       if (id === 0) return malformed(name + ' with packet id 0 [MQTT-2.3.1-1]');
       return type === PUBACK ? { type: 'puback', id } : { type: 'unsuback', id };
     }
+    case PUBREC:
+    case PUBREL:
+    case PUBCOMP: {
+      // Well-formed, they are the session's to judge (it has no QoS 2 state); malformed, they close.
+      if (bodyLength !== 2) return malformed(name + ' remaining length ' + bodyLength + ', expected 2');
+      const id = (frame[bodyStart] << 8) | frame[bodyStart + 1];
+      if (id === 0) return malformed(name + ' with packet id 0 [MQTT-2.3.1-1]');
+      return { type: type === PUBREC ? 'pubrec' : type === PUBREL ? 'pubrel' : 'pubcomp', id };
+    }
     case PINGRESP:
       if (bodyLength !== 0) return malformed('PINGRESP remaining length ' + bodyLength + ', expected 0');
       return { type: 'pingresp' };
@@ -85,8 +101,7 @@ export function decodeFrame(frame: Uint8Array, parser: PacketParser): Inbound | 
     case 15:
       return malformed('packet type ' + type + ' is reserved in MQTT 3.1.1');
     default:
-      // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT go client to server only; PUBREC,
-      // PUBREL, PUBCOMP belong to QoS 2, which this client never uses.
+      // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT go client to server only.
       return new MqttError('protocol', 'the server sent ' + name + ', which it must not send to this client');
   }
 }
@@ -139,6 +154,9 @@ function decodePublish(
     return malformed('PUBLISH topic name is not valid UTF-8 [MQTT-1.5.3-1]');
   }
   if (topic.indexOf('\u0000') >= 0) return malformed('PUBLISH topic name contains U+0000 [MQTT-1.5.3-2]');
+  // Control characters SHOULD NOT be in a topic and a receiver MAY close [MQTT-1.5.3]: this one
+  // does (a server that sends them is broken or not ThingsBoard).
+  if (CONTROL_CHARACTERS.test(topic)) return new MqttError('protocol', 'PUBLISH topic name contains a control character (U+0001..U+001F or U+007F..U+009F)');
   if (topic.indexOf('#') >= 0 || topic.indexOf('+') >= 0) return malformed('PUBLISH topic name contains a wildcard [MQTT-3.3.2-2]');
   return {
     type: 'publish',

@@ -94,6 +94,13 @@ export function encodePuback(id: number): Uint8Array {
   return bytes;
 }
 
+/** The answer to a PUBREL [MQTT-3.7]. */
+export function encodePubcomp(id: number): Uint8Array {
+  const bytes = encodePuback(id);
+  bytes[0] = 0x70;
+  return bytes;
+}
+
 export function encodePingreq(): Uint8Array {
   const bytes = new Uint8Array(2);
   bytes[0] = 0xc0;

@@ -13,7 +13,7 @@ import { Keepalive, type KeepaliveCallbacks } from './keepalive';
 import { mqttPacketCodec } from './mqtt-packet-codec';
 import { Outbox, type Done, type OutgoingPublish } from './outbox';
 import { PacketIdAllocator } from './packet-ids';
-import { encodePingreq, encodePuback, encodePublish, setDup, setPacketId } from './publish-encoder';
+import { encodePingreq, encodePuback, encodePubcomp, encodePublish, setDup, setPacketId } from './publish-encoder';
 import { checkTopicFilter, checkTopicName } from './topic-rules';
 import { isIntegerIn, isNonEmptyString, isPromiseLike, isString } from '../platform/guards';
 
@@ -241,6 +241,8 @@ export class MqttSession implements ConnectionOwner {
   private readonly resolved_: Promise<MqttSession> = Promise.resolve(this);
   /** The last topic name that passed checkTopicName (never ''; none yet: undefined). */
   private checkedTopic_: string | undefined = undefined;
+  /** A QoS 2 acknowledgement was logged (noteQos2_). */
+  private qos2Noted_ = false;
 
   private stateValue_: SessionState = 'idle';
   private conn_: Connection | undefined;
@@ -596,9 +598,31 @@ export class MqttSession implements ConnectionOwner {
         if (done) done();
         return;
       }
+      case 'pubrel':
+        // A QoS 0/1 client holds no QoS 2 state, so no id is known; PUBCOMP is the answer the
+        // flow allows [MQTT-4.3.3], and it costs the server nothing to be told.
+        this.noteQos2_(packet.type, packet.id);
+        this.send_(encodePubcomp(packet.id));
+        return;
+      case 'pubrec':
+      case 'pubcomp':
+        if (this.outbox_.inflight.has(packet.id)) {
+          // The answer to a QoS 2 PUBLISH, for a QoS 1 one still waiting for its PUBACK.
+          this.drop_(new MqttError('protocol', 'the server sent ' + packet.type.toUpperCase() + ' for QoS 1 packet ' + packet.id));
+          return;
+        }
+        this.noteQos2_(packet.type, packet.id);
+        return;
       case 'pingresp':
         return;
     }
+  }
+
+  /** QoS 2 acknowledgements for ids this client never used: harmless, logged once a session. */
+  private noteQos2_(type: string, id: number): void {
+    if (this.qos2Noted_) return;
+    this.qos2Noted_ = true;
+    this.log_.warn('the server sent ' + type.toUpperCase() + ' for packet id ' + id + ', which this QoS 0/1 client never used; ' + (type === 'pubrel' ? 'answered with PUBCOMP' : 'ignored') + ' (logged once)');
   }
 
   private onPuback_(id: number): void {
@@ -616,6 +640,12 @@ export class MqttSession implements ConnectionOwner {
     this.handshakeTimer_ = clearTimer(this.clock_, this.handshakeTimer_);
     if (returnCode !== 0) {
       this.drop_(connackRefusal(returnCode), isCredentialRefusal(returnCode));
+      return;
+    }
+    if (sessionPresent) {
+      // Every CONNECT asks for a clean session, so the server must say none is present
+      // [MQTT-3.2.2-1]; one that claims a session would resend into ids this client reuses.
+      this.drop_(new MqttError('protocol', 'CONNACK says a session is present, in answer to a clean-session CONNECT [MQTT-3.2.2-1]'));
       return;
     }
     this.stateValue_ = 'connected';

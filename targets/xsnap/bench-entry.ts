@@ -656,6 +656,19 @@ const api = {
     }
     return toBuffer(new (globalThis as unknown as { TextEncoder: new () => { encode(t: string): Uint8Array } }).TextEncoder().encode(JSON.stringify(out)));
   },
+  /**
+   * decodeFrame on XS for each frame of the JSON `frames` (arrays of bytes): the packet type, or
+   * the error code, and the topic of a PUBLISH, for test/xs/xs-codec.test.ts to hold against Node.
+   */
+  decodeSamples(frames: string): ArrayBuffer {
+    const parser = mqttPacketCodec.createParser();
+    const out: string[] = [];
+    for (const bytes of JSON.parse(frames) as number[][]) {
+      const r = decodeFrame(Uint8Array.from(bytes), parser) as { type?: string; topic?: string; code?: string; id?: number };
+      out.push(r instanceof Error ? 'error:' + r.code : r.type + ':' + (r.topic ?? r.id ?? ''));
+    }
+    return toBuffer(new (globalThis as unknown as { TextEncoder: new () => { encode(t: string): Uint8Array } }).TextEncoder().encode(JSON.stringify(out)));
+  },
   /** The last PUBLISH the firmware wrote, and the floor's bytes for the same packet id. */
   lastPublish(): ArrayBuffer {
     return toBuffer((need().connector.socket as LoopbackSocket).lastPublish as Uint8Array);

@@ -41,6 +41,17 @@ describe('decodeFrame accepts what a server may send', () => {
     expect(decode([0xb0, 2, 0, 7])).toEqual({ type: 'unsuback', id: 7 });
     expect(decode([0xd0, 0])).toEqual({ type: 'pingresp' });
   });
+  it('well-formed QoS 2 acknowledgements (the session judges them)', () => {
+    expect(decode([0x50, 2, 0, 9])).toEqual({ type: 'pubrec', id: 9 });
+    expect(decode([0x62, 2, 1, 0])).toEqual({ type: 'pubrel', id: 256 });
+    expect(decode([0x70, 2, 0xff, 0xff])).toEqual({ type: 'pubcomp', id: 65535 });
+  });
+  it('topics with characters around the control ranges', () => {
+    // U+00A0 (no-break space) and U+0020 are not control characters.
+    expect(decode([0x30, 5, 0, 3, 0x61, 0xc2, 0xa0])).toMatchObject({ type: 'publish', topic: 'a\u00a0' });
+    expect(decode([0x30, 4, 0, 2, 0x61, 0x20])).toMatchObject({ type: 'publish', topic: 'a ' });
+    expect(decode([0x30, 4, 0, 2, 0x61, 0x7e])).toMatchObject({ type: 'publish', topic: 'a~' });
+  });
 });
 
 describe('decodeFrame refuses malformed or unexpected packets', () => {
@@ -81,9 +92,18 @@ describe('decodeFrame refuses malformed or unexpected packets', () => {
     ['SUBSCRIBE from server', [0x82, 6, 0, 1, 0, 1, 0x61, 0], 'protocol'],
     ['PINGREQ from server', [0xc0, 0], 'protocol'],
     ['DISCONNECT from server', [0xe0, 0], 'protocol'],
-    ['PUBREC', [0x50, 2, 0, 1], 'protocol'],
-    ['PUBREL', [0x62, 2, 0, 1], 'protocol'],
-    ['PUBCOMP', [0x70, 2, 0, 1], 'protocol'],
+    ['PUBREC long', [0x50, 3, 0, 1, 0], 'malformed'],
+    ['PUBREC id 0', [0x50, 2, 0, 0], 'malformed'],
+    ['PUBREC flags', [0x52, 2, 0, 1], 'malformed'],
+    ['PUBREL without its 0010 flags', [0x60, 2, 0, 1], 'malformed'],
+    ['PUBREL short', [0x62, 1, 0], 'malformed'],
+    ['PUBCOMP flags', [0x72, 2, 0, 1], 'malformed'],
+    ['PUBCOMP id 0', [0x70, 2, 0, 0], 'malformed'],
+    ['PUBLISH topic with U+0001', [0x30, 4, 0, 2, 0x61, 0x01], 'protocol'],
+    ['PUBLISH topic with U+001F', [0x30, 4, 0, 2, 0x1f, 0x61], 'protocol'],
+    ['PUBLISH topic with U+007F', [0x30, 4, 0, 2, 0x61, 0x7f], 'protocol'],
+    ['PUBLISH topic with U+0080', [0x30, 5, 0, 3, 0x61, 0xc2, 0x80], 'protocol'],
+    ['PUBLISH topic with U+009F', [0x30, 5, 0, 3, 0x61, 0xc2, 0x9f], 'protocol'],
     ['reserved type 0', [0x00, 0], 'malformed'],
     ['reserved type 15', [0xf0, 0], 'malformed'],
   ];

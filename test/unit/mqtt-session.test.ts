@@ -489,6 +489,90 @@ describe('MqttSession inbound', () => {
 });
 }
 
+describe('MqttSession protocol edges', () => {
+  function withLog() {
+    const lines: string[] = [];
+    const log = { debug: () => {}, info: () => {}, warn: (m: string) => void lines.push(m), error: (m: string) => void lines.push(m) };
+    return { lines, ...setup({ log }) };
+  }
+
+  it('a CONNACK claiming a session for a clean-session CONNECT closes and reconnects [MQTT-3.2.2-1]', () => {
+    const { clock, connector, session, errors } = setup();
+    session.start();
+    connector.last.open();
+    connector.last.receive([0x20, 2, 1, 0]);
+    expect(session.connected).toBe(false);
+    expect(errors.map((e) => e.code)).toEqual(['protocol']);
+    expect(errors[0].message).toMatch(/session is present/);
+    expect(connector.last.closed).toBe(true);
+    clock.advance(1000);
+    expect(connector.sockets).toHaveLength(2);
+    accept(connector.last);
+    expect(session.connected).toBe(true);
+  });
+
+  it('a PUBREL for an unknown id gets PUBCOMP and keeps the connection; logged once', async () => {
+    const { connector, session, errors, lines } = withLog();
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    connector.last.receive([0x62, 2, 0, 7]);
+    connector.last.receive([0x62, 2, 0, 8]);
+    await flushMicrotasks();
+    expect(connector.last.written.map((b) => Array.from(b))).toEqual([
+      [0x70, 2, 0, 7],
+      [0x70, 2, 0, 8],
+    ]);
+    expect(pkt({ cmd: 'pubcomp', messageId: 7 })).toEqual(Uint8Array.from([0x70, 2, 0, 7]));
+    expect(session.connected).toBe(true);
+    expect(errors).toEqual([]);
+    expect(lines.filter((l) => /PUBREL/.test(l))).toHaveLength(1);
+  });
+
+  it('PUBREC and PUBCOMP for ids it never used are ignored; for a QoS 1 publish in flight they close', async () => {
+    const { connector, session, errors, lines } = withLog();
+    session.start();
+    accept(connector.last);
+    connector.last.receive([0x50, 2, 0, 40]);
+    connector.last.receive([0x70, 2, 0, 41]);
+    await flushMicrotasks();
+    expect(session.connected).toBe(true);
+    expect(errors).toEqual([]);
+    expect(lines.filter((l) => /PUBREC|PUBCOMP/.test(l))).toHaveLength(1); // once a session
+    session.publish('t', 'x', { qos: 1 });
+    await flushMicrotasks();
+    const sent = parse(connector.last.written[connector.last.written.length - 1]);
+    expect(sent.cmd).toBe('publish');
+    connector.last.receive([0x50, 2, sent.messageId >> 8, sent.messageId & 0xff]);
+    expect(session.connected).toBe(false);
+    expect(errors.map((e) => e.code)).toEqual(['protocol']);
+    expect(errors[0].message).toMatch(/PUBREC for QoS 1 packet/);
+  });
+
+  it('malformed QoS 2 acknowledgements still close', () => {
+    const { connector, session, errors } = setup();
+    session.start();
+    accept(connector.last);
+    connector.last.receive([0x60, 2, 0, 7]); // PUBREL without its 0010 flags
+    expect(errors.map((e) => e.code)).toEqual(['malformed']);
+    expect(connector.last.closed).toBe(true);
+  });
+
+  it('a PUBLISH whose topic has a control character closes the connection', async () => {
+    const { connector, session, errors } = setup();
+    const got: string[] = [];
+    session.events.on('message', (topic) => void got.push(topic));
+    session.start();
+    accept(connector.last);
+    connector.last.receive(pkt({ cmd: 'publish', topic: 'v1/devices/me/rpc/request/\u0007', payload: '{}', qos: 1, messageId: 3 }));
+    await flushMicrotasks();
+    expect(got).toEqual([]);
+    expect(errors.map((e) => e.code)).toEqual(['protocol']);
+    expect(connector.last.closed).toBe(true);
+    expect(connector.last.types().filter((t) => t === 4)).toEqual([]); // no PUBACK
+  });
+});
+
 describe('MqttSession PUBACK timeout', () => {
   it('reconnects and resends with DUP when a publish gets no PUBACK on a link that still answers pings', async () => {
     const { clock, connector, session, errors } = setup({ keepaliveSeconds: 5, ackTimeoutMs: 20_000 });
