@@ -15,6 +15,7 @@ export type MqttErrorCode =
   | 'subscribe-refused' // SUBACK 0x80
   | 'invalid-argument' // bad topic, payload or option from the caller
   | 'handler' // a message listener threw or its promise rejected: no PUBACK was sent
+  | 'expired' // a publish waited past its expiresAt and was not sent
   | 'closed'; // the session was closed before the operation completed
 
 export class MqttError extends TbxsError<MqttErrorCode> {

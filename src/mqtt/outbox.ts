@@ -12,6 +12,8 @@ export interface OutgoingPublish {
   done: Done | undefined;
   /** When it was last written (QoS 1), for the PUBACK timeout. */
   sentAt?: number;
+  /** Not sent after this clock time (PublishOptions.expiresAt). */
+  expiresAt?: number;
 }
 
 export interface OutboxLimits {

@@ -16,6 +16,7 @@ import { PacketIdAllocator } from './packet-ids';
 import { encodePingreq, encodePuback, encodePubcomp, encodePublish, setDup, setPacketId } from './publish-encoder';
 import { checkTopicFilter, checkTopicName } from './topic-rules';
 import { isIntegerIn, isNonEmptyString, isPromiseLike, isString } from '../platform/guards';
+import { utf8Decode } from '../platform/utf8';
 
 export interface MqttSessionOptions {
   connector: Connector;
@@ -78,6 +79,13 @@ export type SessionState = 'idle' | 'connecting' | 'handshake' | 'connected' | '
 export interface PublishOptions {
   qos?: 0 | 1 | 2;
   retain?: boolean;
+  /**
+   * Clock time (Clock.now()) after which the message, if it is still waiting to be sent (offline,
+   * or behind a full in-flight window), is not sent: it completes with an 'expired' error. For
+   * requests whose answer nobody waits for any more (a timed-out attribute request must not go out
+   * on the next connection, where its reused id could match a newer request).
+   */
+  expiresAt?: number;
 }
 
 export interface MessageInfo {
@@ -334,7 +342,7 @@ export class MqttSession implements ConnectionOwner {
         done,
       );
     }
-    const message: OutgoingPublish = { bytes: encoded.bytes, idOffset: encoded.idOffset, qos: qos as 0 | 1, id: 0, done };
+    const message: OutgoingPublish = { bytes: encoded.bytes, idOffset: encoded.idOffset, qos: qos as 0 | 1, id: 0, done, expiresAt: options?.expiresAt };
     const full = this.outbox_.enqueue(message);
     if (full) return this.fail_(full, done);
     this.queueFlush_();
@@ -778,6 +786,10 @@ export class MqttSession implements ConnectionOwner {
       const message = this.outbox_.takeNext();
       if (!message) return;
       if (now < 0) now = this.clock_.now();
+      if (message.expiresAt !== undefined && now > message.expiresAt) {
+        if (message.done) message.done(new MqttError('expired', 'publish to ' + topicOf(message.bytes) + ' not sent: it waited past its deadline'));
+        continue;
+      }
       if (message.qos === 1) {
         const id = this.ids_.allocate();
         message.id = id;
@@ -976,6 +988,12 @@ function promised(): { promise: Promise<void>; done: Done } {
     done = (error) => (error ? reject(error) : resolve());
   });
   return { promise, done };
+}
+
+/** The topic of an encoded PUBLISH, for messages. */
+function topicOf(publish: Uint8Array): string {
+  const at = bodyOffset(publish);
+  return utf8Decode(publish, at + 2, at + 2 + ((publish[at] << 8) | publish[at + 1]));
 }
 
 function failAll(waiters: Done[], error: MqttError): void {

@@ -105,7 +105,10 @@ export class DeviceClient implements TbDevice {
       body[field] = keys.join(',');
     }
     const { id, promise } = this.attributeRequests_.open(timeoutMs);
-    if (id >= 0) this.publishJson_(T.DEVICE_ATTRIBUTES_REQUEST + id, body).catch((error: unknown) => this.attributeRequests_.fail(id, notSent(error)));
+    // Not sent at all once it timed out (offline meanwhile): its id may be reused by then.
+    if (id >= 0) {
+      this.publishJson_(T.DEVICE_ATTRIBUTES_REQUEST + id, body, this.clock_.now() + timeoutMs).catch((error: unknown) => this.attributeRequests_.fail(id, notSent(error)));
+    }
     return promise;
   }
 
@@ -129,7 +132,9 @@ export class DeviceClient implements TbDevice {
       return Promise.reject(invalidArgument('client-side RPC needs a method name'));
     }
     const { id, promise } = this.rpcCalls_.open(timeoutMs);
-    if (id >= 0) this.publishJson_(T.DEVICE_RPC_REQUEST + id, { method, params }).catch((error: unknown) => this.rpcCalls_.fail(id, notSent(error)));
+    if (id >= 0) {
+      this.publishJson_(T.DEVICE_RPC_REQUEST + id, { method, params }, this.clock_.now() + timeoutMs).catch((error: unknown) => this.rpcCalls_.fail(id, notSent(error)));
+    }
     return promise;
   }
 
@@ -262,11 +267,12 @@ export class DeviceClient implements TbDevice {
 
   // ---- outbound ----
 
-  private publishJson_(topic: string, value: unknown): Promise<void> {
+  /** `expiresAt`: a request's deadline (PublishOptions.expiresAt); none for data. */
+  private publishJson_(topic: string, value: unknown, expiresAt?: number): Promise<void> {
     if (this.closed_) return Promise.reject(new TbError('closed', 'the device client was closed'));
     const text = stringify(value);
     if (text instanceof Error) return Promise.reject(invalidArgument('cannot send ' + topic + ': ' + text.message));
-    return this.session_.publishAsync(topic, text, QOS1);
+    return this.session_.publishAsync(topic, text, expiresAt === undefined ? QOS1 : { qos: 1, expiresAt });
   }
 }
 

@@ -532,7 +532,8 @@ export class GatewayClient {
     const { id, promise } = this.requests_.open(timeoutMs);
     if (id >= 0) {
       const body: JsonObject = keys.length === 1 ? { id, device: name, client, key: keys[0] } : { id, device: name, client, keys };
-      this.publishJson_(T.GATEWAY_ATTRIBUTES_REQUEST, body).catch((error: unknown) => this.requests_.fail(id, notSent(error)));
+      // Not sent at all once it timed out (offline meanwhile): its id may be reused by then.
+      this.publishJson_(T.GATEWAY_ATTRIBUTES_REQUEST, body, this.clock_.now() + timeoutMs).catch((error: unknown) => this.requests_.fail(id, notSent(error)));
     }
     return promise.then((response) => {
         if (response.device !== name && response.device !== child.name) {
@@ -602,11 +603,12 @@ export class GatewayClient {
     for (const w of list) this.session_.publishAsync(w.topic, w.text, { qos: 1 }).then(w.resolve, w.reject);
   }
 
-  private publishJson_(topic: string, value: unknown): Promise<void> {
+  /** `expiresAt`: a request's deadline (PublishOptions.expiresAt); none for data. */
+  private publishJson_(topic: string, value: unknown, expiresAt?: number): Promise<void> {
     if (this.closed_) return Promise.reject(new TbError('closed', 'the gateway client was closed'));
     const text = stringify(value);
     if (text instanceof Error) return Promise.reject(invalidArgument('cannot send ' + topic + ': ' + text.message));
-    return this.session_.publishAsync(topic, text, { qos: 1 });
+    return this.session_.publishAsync(topic, text, { qos: 1, expiresAt });
   }
 
   /** Removes a child from the registry and detaches its handle. */

@@ -200,6 +200,21 @@ describe('MqttSession publish', () => {
     await expect(session.publishAsync('t', 'x'.repeat(2000), { qos: 1 })).rejects.toMatchObject({ code: 'packet-too-large' });
   });
 
+  it('a queued publish past its expiresAt is not sent: it completes with expired', async () => {
+    const { clock, connector, session } = setup();
+    session.start();
+    const results: (string | undefined)[] = [];
+    session.publish('req/1', 'a', { qos: 1, expiresAt: clock.now() + 500 }, (e) => results.push(e?.code));
+    session.publish('req/2', 'b', { qos: 1, expiresAt: clock.now() + 5000 }, (e) => results.push(e?.code));
+    session.publish('data', 'c', { qos: 0 }, (e) => results.push(e?.code));
+    clock.advance(501);
+    accept(connector.last);
+    await flushMicrotasks();
+    const topics = connector.last.written.map(parse).filter((p) => p.cmd === 'publish').map((p) => p.topic);
+    expect(topics).toEqual(['req/2', 'data']);
+    expect(results).toEqual(['expired', undefined]); // the QoS 1 one waits for its PUBACK
+  });
+
   it('a publish without a callback reports its error on the error event', () => {
     const { session, errors } = setup();
     expect(session.publish('t', 'x', { qos: 2 })).toBe(false);

@@ -47,7 +47,7 @@ async function setup(rpcTimeout = 4000, ackTimeoutMs?: number) {
     socket.receive(generate({ cmd: 'publish', topic, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), qos: 1, messageId: 77, dup } as never));
     await flushMicrotasks();
   };
-  return { clock, socket, session, client, subs, sent, serverPublish, warnings };
+  return { clock, connector, socket, session, client, subs, sent, serverPublish, warnings };
 }
 
 describe('DeviceClient', () => {
@@ -105,6 +105,28 @@ describe('DeviceClient', () => {
     const check = expect(p).rejects.toMatchObject({ code: 'timeout' });
     clock.advance(3000);
     await check;
+  });
+
+  it('requests that timed out while offline never go out later; data queued with them still does', async () => {
+    const { client, clock, connector, socket } = await setup();
+    socket.drop();
+    await flushMicrotasks();
+    const attributes = client.requestAttributes({ sharedKeys: ['x'] }, 3000);
+    const rpc = client.callRpc('getTime', {}, 3000);
+    const telemetry = client.sendTelemetry({ t: 1 });
+    const checks = [expect(attributes).rejects.toMatchObject({ code: 'timeout' }), expect(rpc).rejects.toMatchObject({ code: 'timeout' })];
+    clock.advance(3001);
+    await Promise.all(checks);
+    clock.advance(5000); // the reconnect
+    const socket2 = connector.last;
+    expect(socket2).not.toBe(socket);
+    socket2.open();
+    socket2.receive([0x20, 2, 0, 0]);
+    await flushMicrotasks();
+    const published = socket2.written.map(parse).filter((p) => p.cmd === 'publish');
+    expect(published.map((p) => p.topic)).toEqual(['v1/devices/me/telemetry']);
+    socket2.receive([0x40, 2, published[0].messageId >> 8, published[0].messageId & 0xff]);
+    await expect(telemetry).resolves.toBeUndefined();
   });
 
   it('rejects keys the format cannot carry', async () => {

@@ -280,6 +280,23 @@ describe('GatewayClient', () => {
     await expect(p).resolves.toEqual({ client: {}, shared: { b: 7 } });
   });
 
+  it('a child attribute request that timed out while offline never goes out later', async () => {
+    const { gateway, sent, clock, socket, handshake } = await setup();
+    const d = gateway.connectDevice('D');
+    await sent();
+    socket().drop();
+    await flushMicrotasks();
+    const p = d.requestAttributes({ sharedKeys: ['x'] }, 3000);
+    const check = expect(p).rejects.toMatchObject({ code: 'timeout' });
+    clock.advance(3001);
+    await check;
+    clock.advance(1000); // the reconnect
+    await handshake();
+    const topics = (await sent()).map((m) => m.topic);
+    expect(topics).toContain('v1/gateway/connect'); // the child announced again
+    expect(topics).not.toContain('v1/gateway/attributes/request');
+  });
+
   it('attribute requests time out, are bounded, and reject bad input', async () => {
     const { gateway, sent, clock, serverPublish } = await setup({ maxPendingRequests: 2 });
     const d = gateway.connectDevice('D');
