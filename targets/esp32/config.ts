@@ -1,5 +1,6 @@
 import type { DeviceCredentials } from '../../src/thingsboard/credentials';
 import type { ProvisionRequest } from '../../src/thingsboard/provisioning';
+import type { BackoffOptions } from '../../src/mqtt/backoff';
 
 /**
  * The firmware's settings from Moddable's `mc/config`: the manifest's `config` object, overridden
@@ -28,6 +29,9 @@ export const CONFIG_KEYS = Object.freeze({
   batteryScale: 'battery ADC calibration: volts per ADC step',
   batteryOffset: 'battery ADC calibration: volts added',
   telemetryMs: 'telemetry period in ms (shared attribute telemetryIntervalMs overrides it)',
+  tbReconnectMinMs: 'first reconnect delay in ms (default 1000), doubling each failed attempt',
+  tbReconnectMaxMs: 'longest reconnect delay in ms (default 60000)',
+  tbReconnectJitter: 'random share of each reconnect delay, 0..1 (default 0.5)',
 } as const);
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -48,6 +52,8 @@ export interface FirmwareConfig {
   ssid?: string;
   password?: string;
   sntp?: string;
+  /** The session's reconnect backoff where the config sets it (MqttSessionOptions.reconnect). */
+  reconnect?: Partial<BackoffOptions>;
 }
 
 /** Reads mc/config; throws an Error naming the key when a value is unusable. */
@@ -82,7 +88,24 @@ export function readConfig(config: Record<string, unknown>): FirmwareConfig {
     ssid: text(config, 'ssid'),
     password: text(config, 'password'),
     sntp: text(config, 'sntp'),
+    reconnect: reconnect(config),
   };
+}
+
+function reconnect(config: Record<string, unknown>): Partial<BackoffOptions> | undefined {
+  const out: Partial<BackoffOptions> = {};
+  const initialMs = integer(config, 'tbReconnectMinMs', 1, 86_400_000);
+  const maxMs = integer(config, 'tbReconnectMaxMs', 1, 86_400_000);
+  const jitter = number(config, 'tbReconnectJitter');
+  if (initialMs !== undefined) out.initialMs = initialMs;
+  if (maxMs !== undefined) out.maxMs = maxMs;
+  if (jitter !== undefined) {
+    if (!(jitter >= 0 && jitter <= 1)) throw new Error('tbReconnectJitter=' + jitter + ': a number 0..1');
+    out.jitter = jitter;
+  }
+  // The session's defaults where one side is not given (src/mqtt/session.ts).
+  if ((initialMs ?? 1000) > (maxMs ?? 60_000)) throw new Error('tbReconnectMinMs=' + (initialMs ?? 1000) + ' is over tbReconnectMaxMs=' + (maxMs ?? 60_000));
+  return initialMs === undefined && maxMs === undefined && jitter === undefined ? undefined : out;
 }
 
 function text(config: Record<string, unknown>, key: ConfigKey): string | undefined {

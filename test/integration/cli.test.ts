@@ -27,6 +27,10 @@ describe('tbxs command line', () => {
     [['device', '--host', 'h', '--port', '1', '--token', 'T', '--bogus'], /unknown option --bogus/],
     [['device', '--host', 'h', '--port', '1', '--token', 'T', '--xs-stack', '512'], /--xs-stack is for --engine xs/],
     [['device', '--host', 'h', '--port', '1', '--token', 'T', '--engine', 'xs', '--xs-stack', '32'], /--xs-stack must be 64\.\.65536/],
+    [['device', '--host', 'h', '--port', '1', '--token', 'T', '--reconnect-min-ms', '0'], /--reconnect-min-ms must be a whole number of ms/],
+    [['device', '--host', 'h', '--port', '1', '--token', 'T', '--reconnect-max-ms', '5s'], /--reconnect-max-ms must be a whole number of ms/],
+    [['device', '--host', 'h', '--port', '1', '--token', 'T', '--reconnect-min-ms', '90000'], /must not be over --reconnect-max-ms \(60000, the default\)/],
+    [['device', '--host', 'h', '--port', '1', '--token', 'T', '--reconnect-jitter', '1.5'], /--reconnect-jitter must be a number 0\.\.1/],
     [['server', '--device', ':x'], /NAME:TOKEN/],
     [['gateway', '--host', 'h', '--port', '1', '--token', 'T'], /--children/],
     [['frobnicate'], /unknown command/],
@@ -70,6 +74,42 @@ describe('tbxs command line', () => {
       rmSync(state, { recursive: true, force: true });
     }
   }, 60_000);
+
+  for (const engine of ['node', 'xs'] as const) {
+    it(`tbxs device --engine ${engine} --reconnect-min-ms/--reconnect-max-ms/--reconnect-jitter set the reconnect backoff`, async () => {
+      const { freePort } = await import('../support/ports');
+      const port = await freePort(); // nothing listens: every attempt fails
+      const state = mkdtempSync(join(tmpdir(), 'tbxs-backoff-'));
+      try {
+        const args = ['device', '--engine', engine, '--host', '127.0.0.1', '--port', String(port), '--token', 'T', '--state-dir', state];
+        const child = spawn(process.execPath, [BIN, ...args, '--reconnect-min-ms', '50', '--reconnect-max-ms', '200', '--reconnect-jitter', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        children.push(child);
+        let out = '';
+        child.stdout!.on('data', (d) => (out += d));
+        child.stderr!.on('data', (d) => (out += d));
+        if (engine === 'node') {
+          // The host device logs each delay the session picked.
+          const delays = () => Array.from(out.matchAll(/reconnecting in (\d+) ms/g), (m) => Number(m[1]));
+          await waitFor(() => delays().length >= 5, 'five reconnect attempts', 20_000);
+          expect(delays().slice(0, 5)).toEqual([50, 100, 200, 200, 200]);
+        } else {
+          // The XS firmware logs each failed attempt: the gaps between them follow the flags
+          // (real timers, so a margin); the defaults would wait 500 ms or more from the first.
+          const times = () => Array.from(out.matchAll(/^(\d\d):(\d\d):(\d\d)\.(\d{3}) warn +mqtt: .*connection lost/gm), (m) => ((+m[1] * 60 + +m[2]) * 60 + +m[3]) * 1000 + +m[4]);
+          await waitFor(() => times().length >= 6, 'six failed attempts', 20_000);
+          const t = times();
+          const gaps = t.slice(1, 6).map((x, i) => x - t[i]);
+          expect(gaps.every((g) => g >= 45), 'gaps ' + gaps).toBe(true);
+          expect(Math.max(...gaps), 'gaps ' + gaps).toBeLessThan(500);
+          expect(gaps[3] + gaps[4], 'gaps ' + gaps).toBeGreaterThanOrEqual(390); // capped at 200
+        }
+        child.kill('SIGINT');
+        await waitFor(() => child.exitCode !== null, 'the device to stop', 10_000);
+      } finally {
+        rmSync(state, { recursive: true, force: true });
+      }
+    }, 40_000);
+  }
 
   it('the installed bin exits with code 2 and one line on stderr', () => {
     const r = run(['device', '--host', 'h', '--port', '1']);

@@ -222,6 +222,15 @@ describe('esp32 config (mc/config)', () => {
     expect(c.tlsVerify).toBe(true);
   });
 
+  it('reads the reconnect backoff (the session defaults where none is given)', () => {
+    expect(readConfig({ tbHost: 'h' }).reconnect).toBeUndefined();
+    expect(readConfig({ tbHost: 'h', tbReconnectMinMs: '250', tbReconnectMaxMs: '8000', tbReconnectJitter: '0.2' }).reconnect).toEqual({ initialMs: 250, maxMs: 8000, jitter: 0.2 });
+    expect(readConfig({ tbHost: 'h', tbReconnectMaxMs: 5000 }).reconnect).toEqual({ maxMs: 5000 });
+    expect(() => readConfig({ tbHost: 'h', tbReconnectMinMs: '0' })).toThrow(/tbReconnectMinMs/);
+    expect(() => readConfig({ tbHost: 'h', tbReconnectJitter: '2' })).toThrow(/tbReconnectJitter/);
+    expect(() => readConfig({ tbHost: 'h', tbReconnectMinMs: '90000' })).toThrow(/tbReconnectMinMs=90000 is over tbReconnectMaxMs=60000/);
+  });
+
   it('names the key of a bad value', () => {
     expect(() => readConfig({})).toThrow(/tbHost/);
     expect(() => readConfig({ tbHost: 'h', tbPort: '70000' })).toThrow(/tbPort/);

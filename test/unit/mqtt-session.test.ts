@@ -143,6 +143,21 @@ describe('MqttSession connect', () => {
     expect(clock.nextAt()! - clock.now()).toBe(1000);
   });
 
+  it('connections the server ends within seconds are not successes: the backoff keeps growing', () => {
+    const { clock, connector, session } = setup();
+    session.start();
+    const gaps: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      accept(connector.last); // CONNACK 0 ...
+      clock.advance(3000);
+      connector.last.drop(); // ... and closed 3 s later, as a server over its limits does
+      const before = clock.now();
+      clock.advance(clock.nextAt()! - clock.now());
+      gaps.push(clock.now() - before);
+    }
+    expect(gaps).toEqual([1000, 2000, 4000, 8000, 16_000]);
+  });
+
   it('rejects a server packet before CONNACK and a second CONNACK', () => {
     const { connector, session, errors } = setup();
     session.start();

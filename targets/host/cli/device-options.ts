@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { TlsOptions } from '../../../src/platform/socket';
 import type { DeviceConnectionConfig } from '../../../src/thingsboard/device-connection';
 import { parseFlags, UsageError } from './args';
+import { RECONNECT_FLAGS, RECONNECT_USAGE, reconnectFromFlags } from './reconnect-options';
 
 export const DEVICE_USAGE =
-  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs [--xs-stack SLOTS]]';
+  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs [--xs-stack SLOTS]] ' + RECONNECT_USAGE;
 
 const SPEC = {
   host: 'string',
@@ -24,6 +25,7 @@ const SPEC = {
   engine: 'string',
   'xs-stack': 'count',
   verbose: 'boolean',
+  ...RECONNECT_FLAGS,
 } as const;
 
 export interface DeviceCommandOptions {
@@ -59,6 +61,8 @@ export function parseDeviceOptions(args: string[]): DeviceCommandOptions {
   if (xsStack !== undefined && (xsStack < 64 || xsStack > 65536)) throw new UsageError('--xs-stack must be 64..65536 slots, got ' + xsStack);
 
   const config: DeviceConnectionConfig = { host: f.host, port: f.port };
+  const reconnect = reconnectFromFlags(f);
+  if (reconnect) config.session = { reconnect };
   if (f.tls) config.tls = readTls(f.ca, f.cert, f.key);
   let name: string;
   if (f.token !== undefined) {
