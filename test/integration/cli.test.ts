@@ -31,6 +31,7 @@ describe('tbxs command line', () => {
     [['device', '--host', 'h', '--port', '1', '--token', 'T', '--reconnect-max-ms', '5s'], /--reconnect-max-ms must be a whole number of ms/],
     [['device', '--host', 'h', '--port', '1', '--token', 'T', '--reconnect-min-ms', '90000'], /must not be over --reconnect-max-ms \(60000, the default\)/],
     [['device', '--host', 'h', '--port', '1', '--token', 'T', '--reconnect-jitter', '1.5'], /--reconnect-jitter must be a number 0\.\.1/],
+    [['gateway', '--host', 'h', '--port', '1', '--token', 'T', '--children', '2', '--reconnect-max-ms', '10', '--reconnect-min-ms', '20'], /--reconnect-min-ms \(20\) must not be over --reconnect-max-ms \(10\)/],
     [['server', '--device', ':x'], /NAME:TOKEN/],
     [['gateway', '--host', 'h', '--port', '1', '--token', 'T'], /--children/],
     [['frobnicate'], /unknown command/],

@@ -8,8 +8,10 @@ import { nodePlatform } from '../platform/node-platform';
 import { firmwareInfo } from '../firmware-info';
 import { createSimulatedFirmware } from '../simulated-board';
 import { parseFlags, UsageError } from './args';
+import { RECONNECT_FLAGS, RECONNECT_USAGE, reconnectFromFlags } from './reconnect-options';
+import type { BackoffOptions } from '../../../src/mqtt/backoff';
 
-export const GATEWAY_USAGE = 'tbxs gateway --host H --port P --token T --children N [--child-prefix child-] [--state-dir DIR]';
+export const GATEWAY_USAGE = 'tbxs gateway --host H --port P --token T --children N [--child-prefix child-] [--state-dir DIR] ' + RECONNECT_USAGE;
 
 export interface GatewayCommandOptions {
   host: string;
@@ -19,6 +21,8 @@ export interface GatewayCommandOptions {
   childPrefix: string;
   stateDir: string;
   verbose: boolean;
+  /** The session's reconnect backoff; undefined: its defaults. */
+  reconnect?: Partial<BackoffOptions>;
 }
 
 export function parseGatewayOptions(args: string[]): GatewayCommandOptions {
@@ -30,6 +34,7 @@ export function parseGatewayOptions(args: string[]): GatewayCommandOptions {
     'child-prefix': 'string',
     'state-dir': 'string',
     verbose: 'boolean',
+    ...RECONNECT_FLAGS,
   } as const);
   if (!f.host) throw new UsageError('--host is required');
   if (!f.port) throw new UsageError('--port is required (1..65535)');
@@ -44,6 +49,7 @@ export function parseGatewayOptions(args: string[]): GatewayCommandOptions {
     childPrefix: f['child-prefix'] ?? 'child-',
     stateDir: f['state-dir'] ?? '.state/gateway-' + f.token.slice(0, 8).replace(/[^A-Za-z0-9._-]/g, '_'),
     verbose: f.verbose === true,
+    reconnect: reconnectFromFlags(f),
   };
 }
 
@@ -63,6 +69,7 @@ export async function startHostGateway(o: GatewayCommandOptions, log = consoleLo
     maxQueuedMessages: Math.max(32, o.children * 2),
     maxQueuedBytes: Math.max(16384, o.children * 512),
     maxInflight: 16,
+    reconnect: o.reconnect,
   });
   const gateway = new GatewayClient({ session, clock: platform.clock, log: new PrefixLog(log, 'gateway'), maxChildren: Math.max(128, o.children) });
   session.events.on('connect', () => log.info('gateway: connected to ' + o.host + ':' + o.port + ', announcing ' + o.children + ' children'));
