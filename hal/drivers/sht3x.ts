@@ -5,8 +5,13 @@ import { sensirionCrc8 } from './sensirion-crc';
 
 /** Single shot, high repeatability, no clock stretching (datasheet table 9). */
 const MEASURE_HIGH = Uint8Array.of(0x24, 0x00);
-/** Maximum duration of that measurement (datasheet table 4: 15.5 ms), rounded up. */
-const MEASURE_MS = 16;
+/**
+ * The wait for that measurement: the datasheet's maximum (table 4: 15.5 ms) plus a margin, since
+ * the timer that waits runs on the host's clock, not the chip's, and can fire a little early (seen
+ * under load: read 16 ms after start() by the event loop, NACKed). The Sampler also retries a read
+ * that finds it busy once.
+ */
+const MEASURE_MS = 19;
 
 /** Converts the datasheet's raw words (section 4.13) to °C and %RH. */
 export function sht3xTemperature(raw: number): number {
@@ -47,19 +52,21 @@ export class Sht3xDriver implements Sensor {
   read(): Readings {
     if (this.closed_) throw closedError(this.name_);
     if (!this.started_) throw new HalError('busy', this.name_ + ': no measurement started; call start() and wait ' + MEASURE_MS + ' ms');
-    this.started_ = false; // one result per start(), as on the chip
     let data: Uint8Array;
     try {
       data = this.device_.read(6);
     } catch (thrown) {
       const error = i2cFailure('SHT3x', this.device_, 'result read', thrown);
       // The command was acknowledged, so a NACK now means the conversion is not finished (read too
-      // early) or the chip was lost since: say both. The next start() tells them apart.
+      // early) or the chip was lost since: say both. The measurement stays started, so a later
+      // read() can try again; the next start() tells the two apart.
       if (isHalError(error, 'no-device')) {
         throw new HalError('busy', this.name_ + ': no answer to the result read; read ' + MEASURE_MS + ' ms after start(), or check the wiring', { cause: error });
       }
+      this.started_ = false;
       throw error;
     }
+    this.started_ = false; // one result per start(), as on the chip
     checkWord(this.name_, 'temperature', data, 0);
     checkWord(this.name_, 'humidity', data, 3);
     return {

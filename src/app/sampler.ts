@@ -25,6 +25,8 @@ interface SensorSlot {
   sensor: Sensor | undefined;
   /** Why the sensor could not be opened, or why this cycle's start() failed. */
   error: string | undefined;
+  /** This cycle's read found it busy (this error): it is read once more (collect_'s retry). */
+  retry: unknown;
 }
 
 /** Readings are sent with this many decimals: enough for every sensor we have, short on the wire. */
@@ -55,8 +57,18 @@ export class Sampler {
   private readonly onCycle_ = (): void => this.cycle_();
   private readonly onRead_ = (): void => {
     this.readTimer_ = undefined;
-    this.collect_();
+    this.collect_(undefined);
   };
+  private readonly onRetry_ = (): void => {
+    this.readTimer_ = undefined;
+    const values = this.partial_;
+    this.partial_ = undefined;
+    if (values) this.collect_(values);
+  };
+  /** The readings of a cycle whose busy sensors wait for their second read. */
+  private partial_: TelemetryValues | undefined;
+  /** This cycle's conversion wait, which sizes the retry's. */
+  private waitMs_ = 0;
 
   constructor(options: SamplerOptions) {
     this.io_ = options.io;
@@ -109,6 +121,7 @@ export class Sampler {
     this.running_ = false;
     this.cycleTimer_ = clearTimer(this.clock_, this.cycleTimer_);
     this.readTimer_ = clearTimer(this.clock_, this.readTimer_);
+    this.partial_ = undefined;
   }
 
   /** Stops the loop and closes every sensor. */
@@ -120,7 +133,7 @@ export class Sampler {
   }
 
   private addSlot_(name: string, prefix: string, open: () => Sensor): void {
-    const slot: SensorSlot = { name, prefix, sensor: undefined, error: undefined };
+    const slot: SensorSlot = { name, prefix, sensor: undefined, error: undefined, retry: undefined };
     try {
       slot.sensor = open();
     } catch (error) {
@@ -155,18 +168,31 @@ export class Sampler {
         slot.error = this.failure_(slot, error);
       }
     }
+    this.waitMs_ = waitMs;
     if (waitMs <= 0) {
-      this.collect_();
+      this.collect_(undefined);
       return;
     }
     this.readTimer_ = this.clock_.setTimeout(this.onRead_, Math.ceil(waitMs));
   }
 
-  private collect_(): void {
-    const values: TelemetryValues = {};
+  /**
+   * Reads every started sensor and publishes the cycle. A sensor found busy (its timer fired before
+   * the chip's clock got there) is read once more, one conversion wait later, the others' readings
+   * kept meanwhile (`retried`: them); busy again, it reports its error.
+   */
+  private collect_(retried: TelemetryValues | undefined): void {
+    const values: TelemetryValues = retried ?? {};
     const slots = this.slots_;
+    let again = false;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i];
+      let first: unknown;
+      if (retried !== undefined) {
+        if (slot.retry === undefined) continue; // read in the first pass
+        first = slot.retry;
+        slot.retry = undefined;
+      }
       if (slot.sensor && slot.error === undefined) {
         try {
           const readings = slot.sensor.read();
@@ -179,10 +205,21 @@ export class Sampler {
           for (let k = 0; k < keys.length; k++) values[slot.prefix + keys[k]] = Math.round((readings[keys[k]] as number) * DECIMALS) / DECIMALS;
           continue;
         } catch (error) {
-          slot.error = this.failure_(slot, error);
+          if (retried === undefined && isHalError(error, 'busy')) {
+            slot.retry = error;
+            again = true;
+            continue;
+          }
+          // Busy twice: the first error says why (the second may only say "not started").
+          slot.error = this.failure_(slot, first !== undefined && isHalError(error, 'busy') ? first : error);
         }
       }
       values[slot.name + '_error'] = slot.error ?? 'not opened';
+    }
+    if (again) {
+      this.partial_ = values;
+      this.readTimer_ = this.clock_.setTimeout(this.onRetry_, Math.ceil(this.waitMs_));
+      return;
     }
     this.publish_(this.clock_.now(), values);
   }
