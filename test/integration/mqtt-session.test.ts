@@ -138,7 +138,8 @@ describe('MqttSession against hostile or odd servers', () => {
       Buffer.from([0x30, 3, 0, 0, 0x78]), // empty topic
       Buffer.from([0x30, 4, 0, 2, 0xc3, 0x28]), // invalid UTF-8 topic
       Buffer.from([0x20, 2, 0, 0]), // second CONNACK
-      Buffer.from([0x50, 2, 0, 1]), // PUBREC
+      Buffer.from([0x60, 2, 0, 1]), // PUBREL without its 0010 flags (a well-formed one is answered)
+      Buffer.from([0x20, 2, 1, 0]), // CONNACK claiming a session for a clean-session CONNECT
     ];
     const server = await rawServer((socket, n) => {
       if (n < bad.length) setTimeout(() => socket.write(bad[n]), 5);
@@ -149,7 +150,7 @@ describe('MqttSession against hostile or odd servers', () => {
     s.events.on('message', (t) => void got.push(t));
     s.start();
     await waitFor(() => got.length === 1, 'a good message after the bad ones', 10_000);
-    expect(errors.slice(0, 5).map((e) => e.code)).toEqual(['malformed', 'malformed', 'malformed', 'protocol', 'protocol']);
+    expect(errors.slice(0, 6).map((e) => e.code)).toEqual(['malformed', 'malformed', 'malformed', 'protocol', 'malformed', 'protocol']);
   });
 });
 

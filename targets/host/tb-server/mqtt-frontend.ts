@@ -9,7 +9,9 @@ import { handleProvisionPublish } from './provisioning';
 import { RegistryError } from './registry';
 import { type Session, type SessionKind } from './session';
 import { DEVICE_FILTERS, GATEWAY_FILTERS, PROVISION_FILTERS, T } from './topics';
-import { ShapeError } from './values';
+import { SessionLimiters } from './rate-limits';
+import type { RateLimits } from './types';
+import { ShapeError, telemetryDataPoints } from './values';
 
 interface ConnInfo {
   conn: GuardedConn;
@@ -177,6 +179,8 @@ export class MqttFrontend {
       closed: false,
       ...(device ? { device } : {}),
     };
+    // A gateway's uplink is held to the gateway limits where they are set, else to the device ones.
+    if (device) s.limiters = new SessionLimiters(kind === 'gateway' && hasAny(this.ctx.opts.gatewayRateLimits) ? this.ctx.opts.gatewayRateLimits : this.ctx.opts.rateLimits, Date.now());
     info.conn.sessionPresent = !info.clean;
     const old = this.ctx.sessions.add(s);
     if (old) {
@@ -193,6 +197,15 @@ export class MqttFrontend {
     if (!s || s.closed) return cb(new Error('no session'));
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     this.ctx.emit({ type: 'uplink', device: s.label, topic: packet.topic, payload: payload.toString('utf8') });
+    if (s.limiters) {
+      // ThingsBoard: a message over a rate limit is not acknowledged and the session is closed.
+      const points = packet.topic === T.telemetry || packet.topic === T.gwTelemetry ? telemetryDataPoints(payload, packet.topic === T.gwTelemetry) : undefined;
+      const over = s.limiters.admit(points, Date.now());
+      if (over) {
+        this.ctx.emit({ type: 'violation', device: s.label, reason: `${packet.topic}: over the ${over} rate limit ${s.limiters.spec(over)}` });
+        return cb(new Error('rate limit ' + over + ' exceeded'));
+      }
+    }
     let after;
     try {
       if (s.kind === 'provision') after = handleProvisionPublish(this.ctx, s, packet.topic, payload);
@@ -228,6 +241,10 @@ export class MqttFrontend {
     if (!s?.device) return;
     if (subs.some((x) => x.topic === T.rpcRequestPrefix + '+' && (x.qos as number) !== 0x80)) this.ctx.rpc.flush(s.device);
   }
+}
+
+function hasAny(limits: RateLimits): boolean {
+  return limits.messages !== '' || limits.telemetryMessages !== '' || limits.telemetryDataPoints !== '';
 }
 
 /** ThingsBoard speaks QoS 0 and 1: a QoS 2 subscription is granted 1, a QoS 2 publish gets a PUBACK. */

@@ -1,5 +1,6 @@
 /** One MQTT connection as ThingsBoard sees it, and the table of live sessions. */
 import type { Client } from 'aedes';
+import type { SessionLimiters } from './rate-limits';
 import type { DeviceRecord } from './registry';
 import { matchFilter } from './topics';
 
@@ -21,6 +22,8 @@ export interface Session {
   readonly children: Map<string, DeviceRecord>;
   closed: boolean;
   timer?: NodeJS.Timeout;
+  /** The rate limits this session's uplink is held to (device and gateway sessions). */
+  limiters?: SessionLimiters;
 }
 
 /** Granted QoS of the first subscription matching the topic, if any. */

@@ -63,6 +63,32 @@ export function parseTelemetry(json: Json, now = Date.now()): TelemetryBatch[] {
   return [telemetryItem(json, now)];
 }
 
+/**
+ * The data points of a telemetry payload as ThingsBoard counts them for its telemetryDataPoints
+ * limit: one per key of each entry (`values`' keys for a time-stamped one), summed over an array
+ * and, for a gateway, over its devices. 0 for a payload that is not telemetry-shaped (the handler
+ * then refuses it).
+ */
+export function telemetryDataPoints(payload: Buffer, gateway: boolean): number {
+  let json: Json;
+  try {
+    json = JSON.parse(payload.toString('utf8')) as Json;
+  } catch {
+    return 0;
+  }
+  const entry = (item: Json): number => {
+    if (!isObject(item)) return 0;
+    if ('ts' in item && 'values' in item) return isObject(item.values) ? Object.keys(item.values).length : 0;
+    return Object.keys(item).length;
+  };
+  const count = (data: Json): number => (Array.isArray(data) ? data.reduce((n: number, item) => n + entry(item), 0) : entry(data));
+  if (!gateway) return count(json);
+  if (!isObject(json)) return 0;
+  let n = 0;
+  for (const name of Object.keys(json)) n += count(json[name]);
+  return n;
+}
+
 /** Comma-separated key list of an attribute request: a string (or number); arrays are rejected. */
 export function keyList(v: Json | undefined, field: string): string[] | undefined {
   if (v === undefined || v === null) return undefined;
