@@ -7,6 +7,9 @@ export interface BackoffOptions {
   jitter: number;
 }
 
+/** The session's reconnect backoff when none is configured: 1 s doubling to 60 s, jitter 0.5. */
+export const RECONNECT_DEFAULTS: Readonly<BackoffOptions> = Object.freeze({ initialMs: 1000, maxMs: 60_000, jitter: 0.5 });
+
 /**
  * Exponential backoff with jitter and a cap: step n waits initial * 2^n (capped), less a random
  * share so that a fleet of devices does not reconnect in lockstep after a server restart.

@@ -30,14 +30,12 @@ export function encodePublish(topic: string, payload: string | Uint8Array, qos: 
   // encodeInto (no intermediate arrays, no copies: TypedArray set() is metered per byte on XS).
   // Not ASCII, or no encodeInto: encode both (native TextEncoder) and copy them in. Few locals
   // and no nested calls: every one is a slot of this frame or of the calls above it.
+  const into = isString(payload) ? intoEncoder() : undefined;
   let topicBytes: Uint8Array | undefined;
   let payloadBytes: Uint8Array | undefined;
-  if (!isString(payload)) {
+  if (into === undefined) {
     topicBytes = utf8Encode(topic);
-    payloadBytes = payload;
-  } else if (intoEncoder() === undefined) {
-    topicBytes = utf8Encode(topic);
-    payloadBytes = utf8Encode(payload);
+    payloadBytes = isString(payload) ? utf8Encode(payload) : payload;
   }
   for (;;) {
     const t = topicBytes ? topicBytes.length : topic.length;
@@ -64,10 +62,10 @@ export function encodePublish(topic: string, payload: string | Uint8Array, qos: 
     }
     // Read whole and exactly filled: the string was ASCII (see intoEncoder).
     let view = bytes.subarray(o, o + t);
-    let r = (intoEncoder() as IntoEncoder).encodeInto(topic, view);
+    let r = (into as IntoEncoder).encodeInto(topic, view);
     if (r.read === t && r.written === t) {
       view = bytes.subarray(o + t + (qos > 0 ? 2 : 0));
-      r = (intoEncoder() as IntoEncoder).encodeInto(payload as string, view);
+      r = (into as IntoEncoder).encodeInto(payload as string, view);
       if (r.read === view.length && r.written === view.length) return { bytes, idOffset: qos > 0 ? o + t : 0 };
     }
     topicBytes = utf8Encode(topic);

@@ -4,7 +4,7 @@ import { describeError } from '../platform/errors';
 import type { Log } from '../platform/log';
 import { silentLog } from '../platform/log';
 import type { Connector, Socket, SocketHandlers, TlsOptions } from '../platform/socket';
-import { Backoff, type BackoffOptions } from './backoff';
+import { Backoff, RECONNECT_DEFAULTS, type BackoffOptions } from './backoff';
 import type { MqttCodec, PacketParser, Will } from './codec-types';
 import { bodyOffset, decodeFrame, type Inbound } from './decode';
 import { connackRefusal, invalidArgument, isCredentialRefusal, MqttError } from './errors';
@@ -283,7 +283,7 @@ export class MqttSession implements ConnectionOwner {
     this.outbox_ = new Outbox(o);
 
     const random = o.random ?? Math.random;
-    this.backoff_ = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0.5, ...o.reconnect }, random);
+    this.backoff_ = new Backoff({ ...RECONNECT_DEFAULTS, ...o.reconnect }, random);
     this.refusedBackoff_ = new Backoff({ initialMs: 120_000, maxMs: 1_800_000, jitter: 0.2, ...o.refusedBackoff }, random);
     this.keepalive_ = new Keepalive(this.clock_, o.keepaliveSeconds * 1000, new KeepaliveHooks(this));
   }

@@ -1,6 +1,6 @@
 import type { DeviceCredentials } from '../../src/thingsboard/credentials';
 import type { ProvisionRequest } from '../../src/thingsboard/provisioning';
-import type { BackoffOptions } from '../../src/mqtt/backoff';
+import { RECONNECT_DEFAULTS, type BackoffOptions } from '../../src/mqtt/backoff';
 
 /**
  * The firmware's settings from Moddable's `mc/config`: the manifest's `config` object, overridden
@@ -103,8 +103,10 @@ function reconnect(config: Record<string, unknown>): Partial<BackoffOptions> | u
     if (!(jitter >= 0 && jitter <= 1)) throw new Error('tbReconnectJitter=' + jitter + ': a number 0..1');
     out.jitter = jitter;
   }
-  // The session's defaults where one side is not given (src/mqtt/session.ts).
-  if ((initialMs ?? 1000) > (maxMs ?? 60_000)) throw new Error('tbReconnectMinMs=' + (initialMs ?? 1000) + ' is over tbReconnectMaxMs=' + (maxMs ?? 60_000));
+  // The session's defaults where one side is not given.
+  const min = initialMs ?? RECONNECT_DEFAULTS.initialMs;
+  const max = maxMs ?? RECONNECT_DEFAULTS.maxMs;
+  if (min > max) throw new Error('tbReconnectMinMs=' + min + ' is over tbReconnectMaxMs=' + max);
   return initialMs === undefined && maxMs === undefined && jitter === undefined ? undefined : out;
 }
 

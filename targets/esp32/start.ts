@@ -133,7 +133,7 @@ async function connect(platform: Platform, clock: EpochClock, settings: Firmware
     credentials: settings.credentials,
     provisioning: settings.provisioning,
     // DNS, TCP and a TLS handshake take longer on an ESP32 than on a laptop.
-    session: tls ? { connectTimeoutMs: 30_000, connackTimeoutMs: 20_000, reconnect: settings.reconnect } : { connectTimeoutMs: 15_000, reconnect: settings.reconnect },
+    session: { ...(tls ? { connectTimeoutMs: 30_000, connackTimeoutMs: 20_000 } : { connectTimeoutMs: 15_000 }), reconnect: settings.reconnect },
   });
   log.info('thingsboard: credentials from ' + connection.source);
   const firmware = new Firmware({

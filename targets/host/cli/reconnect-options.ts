@@ -1,9 +1,6 @@
-import type { BackoffOptions } from '../../../src/mqtt/backoff';
+import { RECONNECT_DEFAULTS, type BackoffOptions } from '../../../src/mqtt/backoff';
 import { UsageError } from './args';
 
-/** The session's reconnect backoff defaults (src/mqtt/session.ts), for the checks below. */
-const DEFAULT_MIN_MS = 1000;
-const DEFAULT_MAX_MS = 60_000;
 const MAX_MS = 86_400_000;
 
 export const RECONNECT_FLAGS = Object.freeze({ 'reconnect-min-ms': 'string', 'reconnect-max-ms': 'string', 'reconnect-jitter': 'string' } as const);
@@ -31,8 +28,8 @@ export function reconnectFromFlags(f: { 'reconnect-min-ms'?: string; 'reconnect-
     out.jitter = j;
   }
   if (Object.keys(out).length === 0) return undefined;
-  const min = out.initialMs ?? DEFAULT_MIN_MS;
-  const max = out.maxMs ?? DEFAULT_MAX_MS;
+  const min = out.initialMs ?? RECONNECT_DEFAULTS.initialMs;
+  const max = out.maxMs ?? RECONNECT_DEFAULTS.maxMs;
   if (min > max) {
     throw new UsageError('--reconnect-min-ms (' + min + ') must not be over --reconnect-max-ms (' + max + (out.maxMs === undefined ? ', the default' : '') + ')');
   }
