@@ -16,6 +16,7 @@ export type MqttErrorCode =
   | 'invalid-argument' // bad topic, payload or option from the caller
   | 'handler' // a message listener threw or its promise rejected: no PUBACK was sent
   | 'expired' // a publish waited past its expiresAt and was not sent
+  | 'over-limit' // a publish the pacer says can never fit the server's rate limits
   | 'closed'; // the session was closed before the operation completed
 
 export class MqttError extends TbxsError<MqttErrorCode> {

@@ -14,6 +14,8 @@ export interface OutgoingPublish {
   sentAt?: number;
   /** Not sent after this clock time (PublishOptions.expiresAt). */
   expiresAt?: number;
+  /** PublishOptions.pace, for the session's pacer. */
+  pace: number;
 }
 
 export interface OutboxLimits {
@@ -79,6 +81,42 @@ export class Outbox {
       this.queueHead_ = 0;
     }
     return head;
+  }
+
+  /**
+   * Puts a message back at the head of the queue: one the pacer holds back, or one that must go
+   * before what is queued (PublishOptions.first). Caps are checked by enqueue(), not here: a held
+   * message was accepted already, and a `first` one is checked by the caller.
+   */
+  putFirst(message: OutgoingPublish): void {
+    if (this.queueHead_ > 0) this.queue_[--this.queueHead_] = message;
+    else this.queue_.unshift(message);
+    this.queuedBytes_ += message.bytes.length;
+  }
+
+  /** Moves the message enqueue() just added to the head of the queue. */
+  moveLastFirst(): void {
+    const last = this.queue_.pop();
+    if (!last) return;
+    this.queuedBytes_ -= last.bytes.length;
+    this.putFirst(last);
+  }
+
+  /**
+   * Moves every in-flight message back to the head of the queue, oldest first, handing each to
+   * `each` first (its id is still set): on a new connection they are sent again through the
+   * pacer, with new ids (the session is clean, so the server holds no state for the old ones).
+   */
+  requeueInflight(each: (message: OutgoingPublish) => void): void {
+    if (this.inflight.size === 0) return;
+    const messages = Array.from(this.inflight.values());
+    this.inflight.clear();
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i];
+      each(m);
+      m.id = 0;
+      this.putFirst(m);
+    }
   }
 
   /** Removes and returns the in-flight message with this id (PUBACK), if any. */

@@ -13,6 +13,7 @@ import { Keepalive, type KeepaliveCallbacks } from './keepalive';
 import { mqttPacketCodec } from './mqtt-packet-codec';
 import { Outbox, type Done, type OutgoingPublish } from './outbox';
 import { PacketIdAllocator } from './packet-ids';
+import type { PublishPacer } from './pacer';
 import { encodePingreq, encodePuback, encodePubcomp, encodePublish, setDup, setPacketId } from './publish-encoder';
 import { checkTopicFilter, checkTopicName } from './topic-rules';
 import { isIntegerIn, isNonEmptyString, isPromiseLike, isString } from '../platform/guards';
@@ -86,6 +87,10 @@ export interface PublishOptions {
    * on the next connection, where its reused id could match a newer request).
    */
   expiresAt?: number;
+  /** Handed to the pacer (setPacer) when the publish is about to be sent; default 0. */
+  pace?: number;
+  /** Goes before the publishes already queued (a control request that must not wait behind data). */
+  first?: boolean;
 }
 
 export interface MessageInfo {
@@ -258,6 +263,9 @@ export class MqttSession implements ConnectionOwner {
   private handshakeTimer_: TimerHandle | undefined;
   private reconnectTimer_: TimerHandle | undefined;
   private ackTimer_: TimerHandle | undefined;
+  private pacer_: PublishPacer | undefined = undefined;
+  /** Wakes pump_ when the pacer's delay is over. */
+  private paceTimer_: TimerHandle | undefined;
   private connectedAt_ = 0;
   /** Inbound messages whose handler promises have not settled. */
   private pendingInbound_ = 0;
@@ -280,7 +288,8 @@ export class MqttSession implements ConnectionOwner {
     this.log_ = o.log ?? silentLog;
     this.clock_ = o.clock;
     this.codec_ = o.codec ?? mqttPacketCodec;
-    this.outbox_ = new Outbox(o);
+    // Its own limits object: setMaxInflight() changes the window, never the options.
+    this.outbox_ = new Outbox({ maxQueuedMessages: o.maxQueuedMessages, maxQueuedBytes: o.maxQueuedBytes, maxInflight: o.maxInflight });
 
     const random = o.random ?? Math.random;
     this.backoff_ = new Backoff({ ...RECONNECT_DEFAULTS, ...o.reconnect }, random);
@@ -305,6 +314,29 @@ export class MqttSession implements ConnectionOwner {
 
   get connected(): boolean {
     return this.stateValue_ === 'connected';
+  }
+
+  /**
+   * Sets (or, with undefined, removes) the pacer every publish passes just before it is sent. With
+   * a pacer, unacknowledged publishes are resent on a new connection through it too, with new ids.
+   */
+  setPacer(pacer: PublishPacer | undefined): void {
+    this.pacer_ = pacer;
+    if (!pacer) this.paceTimer_ = clearTimer(this.clock_, this.paceTimer_);
+    this.queueFlush_();
+  }
+
+  /**
+   * Caps the in-flight window below the configured maxInflight (a server's limit); a figure at or
+   * over it, or below 1, restores the configured one.
+   */
+  setMaxInflight(limit: number): void {
+    const configured = this.opts_.maxInflight;
+    this.outbox_.limits.maxInflight = Number.isInteger(limit) && limit >= 1 && limit < configured ? limit : configured;
+  }
+
+  get maxInflight(): number {
+    return this.outbox_.limits.maxInflight;
   }
 
   /** Sizes of the bounded stores, for tests and diagnostics. */
@@ -342,9 +374,18 @@ export class MqttSession implements ConnectionOwner {
         done,
       );
     }
-    const message: OutgoingPublish = { bytes: encoded.bytes, idOffset: encoded.idOffset, qos: qos as 0 | 1, id: 0, done, expiresAt: options?.expiresAt };
+    const message: OutgoingPublish = {
+      bytes: encoded.bytes,
+      idOffset: encoded.idOffset,
+      qos: qos as 0 | 1,
+      id: 0,
+      done,
+      expiresAt: options?.expiresAt,
+      pace: options?.pace ?? 0,
+    };
     const full = this.outbox_.enqueue(message);
     if (full) return this.fail_(full, done);
+    if (options?.first === true) this.outbox_.moveLastFirst();
     this.queueFlush_();
     return true;
   }
@@ -661,13 +702,21 @@ export class MqttSession implements ConnectionOwner {
     this.refusedBackoff_.reset();
     this.keepalive_.start();
     this.log_.info('connected to ' + this.where_);
-    // Unacknowledged publishes go first, same ids, DUP set, original order [MQTT-4.4.0-1].
-    for (const message of this.outbox_.inflight.values()) {
-      setDup(message.bytes);
-      message.sentAt = this.clock_.now();
-      this.send_(message.bytes);
+    const pacer = this.pacer_;
+    if (pacer) {
+      // Through the pacer, at the head of the queue, DUP set, in their order: a burst of resends
+      // is what trips a server's rate limit right after a reconnect.
+      pacer.connected(this.connectedAt_);
+      this.requeueInflight_();
+    } else {
+      // Unacknowledged publishes go first, same ids, DUP set, original order [MQTT-4.4.0-1].
+      for (const message of this.outbox_.inflight.values()) {
+        setDup(message.bytes);
+        message.sentAt = this.clock_.now();
+        this.send_(message.bytes);
+      }
+      this.armAckTimer_();
     }
-    this.armAckTimer_();
     // The listeners run in the delivery job, before any message that came after this CONNACK.
     this.queueDelivery_({ conn: this.conn_ as Connection, topic: undefined, payload: undefined, qos: 0, dup: false, retain: false, id: 0, sessionPresent });
   }
@@ -722,6 +771,7 @@ export class MqttSession implements ConnectionOwner {
     this.handshakeTimer_ = clearTimer(this.clock_, this.handshakeTimer_);
     this.keepalive_.stop();
     this.ackTimer_ = clearTimer(this.clock_, this.ackTimer_);
+    this.paceTimer_ = clearTimer(this.clock_, this.paceTimer_);
     if (conn) {
       conn.framer.reset();
       if (conn.socket) conn.socket.close();
@@ -790,6 +840,7 @@ export class MqttSession implements ConnectionOwner {
         if (message.done) message.done(new MqttError('expired', 'publish to ' + topicOf(message.bytes) + ' not sent: it waited past its deadline'));
         continue;
       }
+      if (this.pacer_ !== undefined && !this.paced_(message, now)) return;
       if (message.qos === 1) {
         const id = this.ids_.allocate();
         message.id = id;
@@ -803,6 +854,40 @@ export class MqttSession implements ConnectionOwner {
         if (message.done) message.done();
       }
     }
+  }
+
+  /**
+   * Asks the pacer about the queue's head (taken off already): false when it has to wait, and then
+   * it is back at the head and a timer wakes the pump; a publish that can never fit fails.
+   */
+  private paced_(message: OutgoingPublish, now: number): boolean {
+    const wait = (this.pacer_ as PublishPacer).delayMs(message.pace, now);
+    if (wait <= 0) return true;
+    if (wait === Infinity) {
+      const error = new MqttError('over-limit', 'publish to ' + topicOf(message.bytes) + ' not sent: it is larger than the server\'s rate limit allows in any window');
+      if (message.done) message.done(error);
+      else this.events.emit('error', error);
+      this.queueFlush_(); // the next one may fit
+      return false;
+    }
+    this.outbox_.putFirst(message);
+    if (this.paceTimer_ === undefined) {
+      this.paceTimer_ = this.clock_.setTimeout(() => {
+        this.paceTimer_ = undefined;
+        this.flush_();
+      }, wait);
+    }
+    return false;
+  }
+
+  /** The in-flight publishes go back to the queue's head for the pacer (see onConnack_). */
+  private requeueInflight_(): void {
+    const ids = this.ids_;
+    this.outbox_.requeueInflight((message) => {
+      ids.release(message.id);
+      setDup(message.bytes);
+    });
+    this.queueFlush_();
   }
 
   private write_(bytes: Uint8Array, now: number): void {

@@ -11,7 +11,8 @@ import { PendingRequests } from './pending-requests';
 import { RpcRegistry, type RpcHandler, type RpcRegistryOptions } from './rpc-registry';
 import { parseSharedUpdate, type SharedAttributesListener } from './shared-attributes';
 import type { AttributeRequest, AttributesResponse, ClaimOptions, TbDevice } from './tb-device';
-import { checkAttributes, checkTelemetry, type TelemetryInput } from './telemetry';
+import { PACE_CONTROL, SessionLimits } from './session-limits';
+import { checkAttributes, checkTelemetry, telemetryPoints, type TelemetryInput } from './telemetry';
 import * as T from './topics';
 import { isIntegerIn, isNonEmptyString, isString } from '../platform/guards';
 
@@ -24,6 +25,12 @@ export interface DeviceClientOptions {
   /** Requests of each kind waiting at once. Default 8. */
   maxPendingRequests?: number;
   rpc?: Omit<RpcRegistryOptions, 'clock'>;
+  /** Ask ThingsBoard for the session limits after every connect and obey them (SessionLimits). Default true. */
+  sessionLimits?: boolean;
+  /** How long publishes wait for the first getSessionLimits answer after a CONNACK. Default 5 s. */
+  sessionLimitsTimeoutMs?: number;
+  /** The client is a gateway's own device API: the gateway's rate limits apply. */
+  gateway?: boolean;
 }
 
 /** How many recent server RPC ids are remembered to skip a redelivered (DUP) request. */
@@ -31,6 +38,9 @@ const RECENT_RPC_IDS = 8;
 
 /** Every device API message goes with QoS 1 (ThingsBoard: PUBACK when it was accepted). */
 const QOS1: PublishOptions = Object.freeze({ qos: 1 });
+/** Telemetry when data points are not counted: pace 1 marks it as telemetry for the pacer. */
+const TELEMETRY: PublishOptions = Object.freeze({ qos: 1, pace: 1 });
+const LIMITS_REQUEST = Object.freeze({ method: 'getSessionLimits', params: Object.freeze({}) });
 
 /**
  * The ThingsBoard MQTT Device API (v1 topics) over an MqttSession: telemetry, client attributes,
@@ -47,6 +57,9 @@ export class DeviceClient implements TbDevice {
   private readonly rpc_: RpcRegistry;
   private readonly sharedListeners_: SharedAttributesListener[] = [];
   private readonly recentRpcIds_: string[] = [];
+  private readonly limitsTimeoutMs_: number;
+  /** The server's session limits, obeyed; undefined when sessionLimits is off. */
+  readonly limits: SessionLimits | undefined;
   private closed_ = false;
 
   constructor(options: DeviceClientOptions) {
@@ -58,6 +71,11 @@ export class DeviceClient implements TbDevice {
     this.attributeRequests_ = new PendingRequests(this.clock_, max, 'attribute request');
     this.rpcCalls_ = new PendingRequests(this.clock_, max, 'client-side RPC');
     this.rpc_ = new RpcRegistry({ clock: this.clock_, ...options.rpc });
+    this.limitsTimeoutMs_ = options.sessionLimitsTimeoutMs ?? 5000;
+    if (!(this.limitsTimeoutMs_ > 0)) throw invalidArgument('sessionLimitsTimeoutMs must be > 0');
+    this.limits = options.sessionLimits === false ? undefined : new SessionLimits(this.log_, this.limitsTimeoutMs_, options.gateway === true);
+    // Set before the first connection, so that its CONNACK starts the hold for the first answer.
+    if (this.limits) this.session_.setPacer(this.limits);
 
     // Taken off again by close() with off(): the unlisten closures on() returns would be kept
     // for the client's life (about 11 heap slots each on XS).
@@ -80,7 +98,7 @@ export class DeviceClient implements TbDevice {
   sendTelemetry(data: TelemetryInput): Promise<void> {
     const problem = checkTelemetry(data);
     if (problem) return Promise.reject(invalidArgument(problem));
-    return this.publishJson_(T.DEVICE_TELEMETRY, data);
+    return this.publishJson_(T.DEVICE_TELEMETRY, data, telemetryOptions(this.limits, data));
   }
 
   sendAttributes(attributes: JsonObject): Promise<void> {
@@ -107,7 +125,7 @@ export class DeviceClient implements TbDevice {
     const { id, promise } = this.attributeRequests_.open(timeoutMs);
     // Not sent at all once it timed out (offline meanwhile): its id may be reused by then.
     if (id >= 0) {
-      this.publishJson_(T.DEVICE_ATTRIBUTES_REQUEST + id, body, this.clock_.now() + timeoutMs).catch((error: unknown) => this.attributeRequests_.fail(id, notSent(error)));
+      this.publishJson_(T.DEVICE_ATTRIBUTES_REQUEST + id, body, { qos: 1, expiresAt: this.clock_.now() + timeoutMs }).catch((error: unknown) => this.attributeRequests_.fail(id, notSent(error)));
     }
     return promise;
   }
@@ -133,7 +151,7 @@ export class DeviceClient implements TbDevice {
     }
     const { id, promise } = this.rpcCalls_.open(timeoutMs);
     if (id >= 0) {
-      this.publishJson_(T.DEVICE_RPC_REQUEST + id, { method, params }, this.clock_.now() + timeoutMs).catch((error: unknown) => this.rpcCalls_.fail(id, notSent(error)));
+      this.publishJson_(T.DEVICE_RPC_REQUEST + id, { method, params }, { qos: 1, expiresAt: this.clock_.now() + timeoutMs }).catch((error: unknown) => this.rpcCalls_.fail(id, notSent(error)));
     }
     return promise;
   }
@@ -159,6 +177,7 @@ export class DeviceClient implements TbDevice {
     this.closed_ = true;
     this.session_.events.off('message', this.onMessage_);
     this.session_.events.off('connect', this.onConnect_);
+    if (this.limits) this.session_.setPacer(undefined);
     const closed = new TbError('closed', 'the device client was closed');
     this.attributeRequests_.failAll(closed);
     this.rpcCalls_.failAll(closed);
@@ -168,6 +187,38 @@ export class DeviceClient implements TbDevice {
 
   private readonly onConnect_ = (): void => {
     this.recentRpcIds_.length = 0;
+    if (this.limits) this.askLimits_();
+  };
+
+  /**
+   * Asks getSessionLimits as a control message: ahead of what is queued, and not held by the pacer
+   * (whose hold waits for this very answer).
+   */
+  private askLimits_(): void {
+    const timeoutMs = this.limitsTimeoutMs_;
+    const { id, promise } = this.rpcCalls_.open(timeoutMs);
+    promise.then(this.onLimits_, this.onLimitsFailed_);
+    if (id < 0) return;
+    const options: PublishOptions = { qos: 1, expiresAt: this.clock_.now() + timeoutMs, pace: PACE_CONTROL, first: true };
+    this.publishJson_(T.DEVICE_RPC_REQUEST + id, LIMITS_REQUEST, options).catch((error: unknown) => this.rpcCalls_.fail(id, notSent(error)));
+  }
+
+  private readonly onLimits_ = (answer: JsonValue): void => {
+    const limits = this.limits;
+    if (!limits || this.closed_) return;
+    const problem = limits.apply(answer, this.clock_.now());
+    if (problem) this.log_.warn(problem + '; safe defaults kept');
+    this.session_.setMaxInflight(limits.maxInflight);
+    this.session_.setPacer(limits.pacing ? limits : undefined);
+    this.log_.info('session limits: ' + stringify(answer) + ' (in flight ' + this.session_.maxInflight + ')');
+  };
+
+  private readonly onLimitsFailed_ = (error: unknown): void => {
+    const limits = this.limits;
+    if (!limits || this.closed_) return;
+    limits.giveUp();
+    this.log_.warn('no session limits (' + describeError(error) + '); safe defaults kept');
+    this.session_.setPacer(limits.pacing ? limits : undefined);
   };
 
   /** The session's 'message' listener itself (an arrow: no forwarding frame on the XS stack). */
@@ -235,6 +286,13 @@ export class DeviceClient implements TbDevice {
       this.log_.error('RPC ' + id + ' reply cannot be sent as JSON: ' + text.message);
       return;
     }
+    const tooLarge = this.limits?.payloadProblem(T.DEVICE_RPC_RESPONSE + id, text);
+    if (tooLarge) {
+      // The caller on the server gets a short error now instead of a timeout.
+      this.log_.error('RPC ' + id + ' reply not sent: ' + tooLarge.message);
+      this.session_.publish(T.DEVICE_RPC_RESPONSE + id, '{"error":"reply over the server\'s maxPayloadSize"}', QOS1);
+      return;
+    }
     this.session_.publish(T.DEVICE_RPC_RESPONSE + id, text, QOS1, (error) => {
       if (error) this.log_.error('RPC ' + id + ' reply not sent: ' + describeError(error));
     });
@@ -267,13 +325,20 @@ export class DeviceClient implements TbDevice {
 
   // ---- outbound ----
 
-  /** `expiresAt`: a request's deadline (PublishOptions.expiresAt); none for data. */
-  private publishJson_(topic: string, value: unknown, expiresAt?: number): Promise<void> {
+  /** Requests pass their deadline as `options.expiresAt` (PublishOptions); telemetry its pace. */
+  private publishJson_(topic: string, value: unknown, options: PublishOptions = QOS1): Promise<void> {
     if (this.closed_) return Promise.reject(new TbError('closed', 'the device client was closed'));
     const text = stringify(value);
     if (text instanceof Error) return Promise.reject(invalidArgument('cannot send ' + topic + ': ' + text.message));
-    return this.session_.publishAsync(topic, text, expiresAt === undefined ? QOS1 : { qos: 1, expiresAt });
+    const tooLarge = this.limits?.payloadProblem(topic, text);
+    if (tooLarge) return Promise.reject(tooLarge);
+    return this.session_.publishAsync(topic, text, options);
   }
+}
+
+/** QoS 1 with the telemetry pace: its data points when the server limits them, else 1. */
+export function telemetryOptions(limits: SessionLimits | undefined, data: unknown): PublishOptions {
+  return limits !== undefined && limits.countsPoints ? { qos: 1, pace: telemetryPoints(data) || 1 } : TELEMETRY;
 }
 
 function checkKeys(keys: unknown): string | undefined {

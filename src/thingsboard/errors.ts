@@ -10,6 +10,7 @@ export type TbErrorCode =
   | 'provision-not-found' // provisioning key/secret unknown (NOT_FOUND)
   | 'provision-failed' // provisioning refused (FAILURE), e.g. the device already exists
   | 'bad-config' // missing or contradictory configuration
+  | 'payload-too-large' // over the server's maxPayloadSize (getSessionLimits): refused before sending
   | 'closed'; // the client was closed before the request completed
 
 export class TbError extends TbxsError<TbErrorCode> {

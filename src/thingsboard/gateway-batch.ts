@@ -25,6 +25,8 @@ export interface BatchOwner {
 export class GatewayBatch {
   private parts_ = new Map<BatchOwner, string[]>();
   private chars_ = 2;
+  /** Telemetry data points in the batch (for the server's telemetryDataPoints limit). */
+  private points_ = 0;
   private promise_: Promise<void> | undefined;
   private settle_: ((error?: unknown) => void) | undefined;
   private timer_: TimerHandle | undefined;
@@ -38,7 +40,9 @@ export class GatewayBatch {
     private readonly kind_: 'telemetry' | 'attributes',
     private readonly clock_: Clock,
     options: GatewayBatchOptions,
-    private readonly send_: (text: string) => Promise<void>,
+    private readonly send_: (text: string, points: number) => Promise<void>,
+    /** A cap below maxBytes that can change (the server's maxPayloadSize); 0 for none. */
+    private readonly serverCap_: () => number = () => 0,
   ) {
     this.delayMs_ = options.delayMs ?? 0;
     this.maxBytes_ = options.maxBytes ?? 4096;
@@ -54,21 +58,24 @@ export class GatewayBatch {
    * Adds one child's entry. `fragment` is JSON without its outer brackets: telemetry entries
    * joined by commas (`{..},{..}`), attribute members (`"k":1,"j":2`).
    */
-  add(owner: BatchOwner, fragment: string): Promise<void> {
+  add(owner: BatchOwner, fragment: string, points = 0): Promise<void> {
     const list = this.parts_.get(owner);
     const cost = fragment.length + (list ? 1 : owner.name.length + 8);
-    if (this.parts_.size > 0 && this.chars_ + cost > this.maxBytes_) this.flush();
+    const server = this.serverCap_();
+    const max = server > 0 && server < this.maxBytes_ ? server : this.maxBytes_;
+    if (this.parts_.size > 0 && this.chars_ + cost > max) this.flush();
     const current = this.parts_.get(owner);
     if (current) current.push(fragment);
     else this.parts_.set(owner, [fragment]);
     this.chars_ += cost;
+    this.points_ += points;
     if (!this.promise_) {
       this.promise_ = new Promise<void>((resolve, reject) => {
         this.settle_ = (error) => (error === undefined ? resolve() : reject(error));
       });
     }
     const promise = this.promise_;
-    if (this.chars_ >= this.maxBytes_) this.flush();
+    if (this.chars_ >= max) this.flush();
     else this.schedule_();
     return promise;
   }
@@ -87,8 +94,9 @@ export class GatewayBatch {
     }
     text += '}';
     const settle = this.settle_ as (error?: unknown) => void;
+    const points = this.points_;
     this.reset_();
-    this.send_(text).then(
+    this.send_(text, points).then(
       () => settle(),
       (error: unknown) => settle(error === undefined ? new TbError('closed', 'batch not sent') : error),
     );
@@ -105,6 +113,7 @@ export class GatewayBatch {
   private reset_(): void {
     this.parts_ = new Map();
     this.chars_ = 2;
+    this.points_ = 0;
     this.promise_ = undefined;
     this.settle_ = undefined;
     this.epoch_++;

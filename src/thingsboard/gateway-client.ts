@@ -5,7 +5,7 @@ import type { Log } from '../platform/log';
 import { silentLog } from '../platform/log';
 import type { JsonValue } from '../platform/store';
 import type { MqttError } from '../mqtt/errors';
-import type { MessageInfo, MqttSession } from '../mqtt/session';
+import type { MessageInfo, MqttSession, PublishOptions } from '../mqtt/session';
 import { DeviceClient } from './device-client';
 import { invalidArgument, notSent, TbError } from './errors';
 import { Announcer } from './gateway-announcer';
@@ -16,7 +16,7 @@ import { PendingRequests } from './pending-requests';
 import { RpcRegistry, type RpcRegistryOptions, type RpcRequest } from './rpc-registry';
 import { parseSharedUpdate, type SharedAttributesUpdate } from './shared-attributes';
 import type { ClaimOptions } from './tb-device';
-import { checkAttributes, checkTelemetry, type TelemetryInput } from './telemetry';
+import { checkAttributes, checkTelemetry, telemetryPoints, type TelemetryInput } from './telemetry';
 import * as T from './topics';
 import { isString, isNonEmptyString } from '../platform/guards';
 
@@ -47,6 +47,11 @@ export interface GatewayClientOptions {
   batch?: false | GatewayBatchOptions;
   /** Options of every child's RPC registry (handler timeout, methods, concurrency per child). */
   rpc?: Omit<RpcRegistryOptions, 'clock'>;
+  /**
+   * Ask for the session limits after every connect and obey them (the gateway's own DeviceClient
+   * does, with the gateway's rate limits). Default true; ignored when `device` is given.
+   */
+  sessionLimits?: boolean;
 }
 
 /** A gateway-wide RPC handler: answers `method` for every child that did not register it itself. */
@@ -73,12 +78,16 @@ export type GatewayClaims = { [device: string]: ClaimOptions };
 const MAX_WAITING_SENDS = 16;
 /** Recent (device, id) pairs remembered to skip a redelivered (DUP) child RPC. */
 const RECENT_RPC_IDS = 16;
+const GATEWAY_QOS1: PublishOptions = Object.freeze({ qos: 1 });
+/** Telemetry when data points are not counted: pace 1 marks it as telemetry (SessionLimits). */
+const GATEWAY_TELEMETRY_OPTIONS: PublishOptions = Object.freeze({ qos: 1, pace: 1 });
 const RENAMED = 'gateway_device_renamed';
 const DELETED = 'gateway_device_deleted';
 
 interface WaitingSend {
   topic: string;
   text: string;
+  options: PublishOptions;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -148,8 +157,19 @@ export class GatewayClient {
     });
     if (options.batch !== false) {
       const batch = options.batch ?? {};
-      this.telemetryBatch_ = new GatewayBatch('telemetry', this.clock_, batch, (text) => this.sendWhenReady_(T.GATEWAY_TELEMETRY, text));
-      this.attributesBatch_ = new GatewayBatch('attributes', this.clock_, batch, (text) => this.sendWhenReady_(T.GATEWAY_ATTRIBUTES, text));
+      // A batch stays under the server's maxPayloadSize, less room for the topic and headers.
+      const cap = () => {
+        const max = this.device.limits ? this.device.limits.maxPayloadSize : 0;
+        return max > 0 ? Math.max(64, max - 64) : 0;
+      };
+      this.telemetryBatch_ = new GatewayBatch(
+        'telemetry',
+        this.clock_,
+        batch,
+        (text, points) => this.sendWhenReady_(T.GATEWAY_TELEMETRY, text, points > 0 ? { qos: 1, pace: points } : GATEWAY_TELEMETRY_OPTIONS),
+        cap,
+      );
+      this.attributesBatch_ = new GatewayBatch('attributes', this.clock_, batch, (text) => this.sendWhenReady_(T.GATEWAY_ATTRIBUTES, text), cap);
     }
 
     const self = this;
@@ -172,7 +192,16 @@ export class GatewayClient {
     };
 
     this.ownsDevice_ = !options.device;
-    this.device = options.device ?? new DeviceClient({ session: this.session_, clock: this.clock_, log: this.log_, rpc: this.rpcOptions_ });
+    this.device =
+      options.device ??
+      new DeviceClient({
+        session: this.session_,
+        clock: this.clock_,
+        log: this.log_,
+        rpc: this.rpcOptions_,
+        gateway: true,
+        ...(options.sessionLimits === false ? { sessionLimits: false } : {}),
+      });
     this.unlisten_.push(this.device.onRpc(RENAMED, (params) => this.onRenamed_(params)));
     this.unlisten_.push(this.device.onRpc(DELETED, (params) => this.onDeleted_(params)));
 
@@ -263,7 +292,15 @@ export class GatewayClient {
       return undefined;
     });
     if (problem) return Promise.reject(invalidArgument(problem));
-    return this.sendJsonWhenReady_(T.GATEWAY_TELEMETRY, body);
+    let options = GATEWAY_TELEMETRY_OPTIONS;
+    const limits = this.device.limits;
+    if (limits && limits.countsPoints) {
+      // ThingsBoard counts a gateway message's data points across all its devices.
+      let points = 0;
+      for (const name of Object.keys(body)) points += telemetryPoints(body[name]);
+      options = { qos: 1, pace: points || 1 };
+    }
+    return this.sendJsonWhenReady_(T.GATEWAY_TELEMETRY, body, options);
   }
 
   /** Client attributes of several children in one message: `{"D1":{...},...}`. */
@@ -515,8 +552,11 @@ export class GatewayClient {
   private childTelemetry_(child: GatewayChild, data: TelemetryInput): Promise<void> {
     const text = stringify(data);
     if (text instanceof Error) return Promise.reject(invalidArgument(child.name + ': cannot send telemetry: ' + text.message));
-    if (this.telemetryBatch_) return this.telemetryBatch_.add(child, Array.isArray(data) ? text.slice(1, -1) : text);
-    return this.sendWhenReady_(T.GATEWAY_TELEMETRY, '{' + JSON.stringify(child.name) + ':' + (Array.isArray(data) ? text : '[' + text + ']') + '}');
+    const limits = this.device.limits;
+    const points = limits && limits.countsPoints ? telemetryPoints(data) || 1 : 0;
+    if (this.telemetryBatch_) return this.telemetryBatch_.add(child, Array.isArray(data) ? text.slice(1, -1) : text, points);
+    const wrapped = '{' + JSON.stringify(child.name) + ':' + (Array.isArray(data) ? text : '[' + text + ']') + '}';
+    return this.sendWhenReady_(T.GATEWAY_TELEMETRY, wrapped, points > 0 ? { qos: 1, pace: points } : GATEWAY_TELEMETRY_OPTIONS);
   }
 
   private childAttributes_(child: GatewayChild, attributes: JsonObject): Promise<void> {
@@ -575,24 +615,26 @@ export class GatewayClient {
     return undefined;
   }
 
-  private sendJsonWhenReady_(topic: string, value: unknown): Promise<void> {
+  private sendJsonWhenReady_(topic: string, value: unknown, options: PublishOptions = GATEWAY_QOS1): Promise<void> {
     const text = stringify(value);
     if (text instanceof Error) return Promise.reject(invalidArgument('cannot send ' + topic + ': ' + text.message));
-    return this.sendWhenReady_(topic, text);
+    return this.sendWhenReady_(topic, text, options);
   }
 
   /**
    * Publishes children's data once every pending announcement was handed to the session, so a
    * child's connect always precedes its data on the wire. Bounded.
    */
-  private sendWhenReady_(topic: string, text: string): Promise<void> {
+  private sendWhenReady_(topic: string, text: string, options: PublishOptions = GATEWAY_QOS1): Promise<void> {
     if (this.closed_) return Promise.reject(new TbError('closed', 'the gateway client was closed'));
-    if (this.announcer_.idle && this.waiting_.length === 0) return this.session_.publishAsync(topic, text, { qos: 1 });
+    const tooLarge = this.device.limits?.payloadProblem(topic, text);
+    if (tooLarge) return Promise.reject(tooLarge);
+    if (this.announcer_.idle && this.waiting_.length === 0) return this.session_.publishAsync(topic, text, options);
     if (this.waiting_.length >= MAX_WAITING_SENDS) {
       return Promise.reject(new TbError('too-many-pending', MAX_WAITING_SENDS + ' gateway messages already wait for child announcements'));
     }
     return new Promise<void>((resolve, reject) => {
-      this.waiting_.push({ topic, text, resolve, reject });
+      this.waiting_.push({ topic, text, options, resolve, reject });
       if (this.waiting_.length === 1) this.announcer_.whenIdle(() => this.releaseWaiting_());
     });
   }
@@ -600,7 +642,7 @@ export class GatewayClient {
   private releaseWaiting_(): void {
     const list = this.waiting_;
     this.waiting_ = [];
-    for (const w of list) this.session_.publishAsync(w.topic, w.text, { qos: 1 }).then(w.resolve, w.reject);
+    for (const w of list) this.session_.publishAsync(w.topic, w.text, w.options).then(w.resolve, w.reject);
   }
 
   /** `expiresAt`: a request's deadline (PublishOptions.expiresAt); none for data. */
@@ -608,6 +650,8 @@ export class GatewayClient {
     if (this.closed_) return Promise.reject(new TbError('closed', 'the gateway client was closed'));
     const text = stringify(value);
     if (text instanceof Error) return Promise.reject(invalidArgument('cannot send ' + topic + ': ' + text.message));
+    const tooLarge = this.device.limits?.payloadProblem(topic, text);
+    if (tooLarge) return Promise.reject(tooLarge);
     return this.session_.publishAsync(topic, text, { qos: 1, expiresAt });
   }
 

@@ -47,3 +47,24 @@ export function checkAttributes(input: unknown): string | undefined {
   if (Object.keys(input).length === 0) return 'attributes object is empty';
   return undefined;
 }
+
+/**
+ * The data points of a telemetry value as ThingsBoard counts them for its telemetryDataPoints
+ * limit: one per key of each entry (`values`' keys for a time-stamped one), summed over an array.
+ * 0 for what is not telemetry-shaped.
+ */
+export function telemetryPoints(input: unknown): number {
+  if (!Array.isArray(input)) return entryPoints(input);
+  let n = 0;
+  for (let i = 0; i < input.length; i++) n += entryPoints(input[i]);
+  return n;
+}
+
+function entryPoints(entry: unknown): number {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return 0;
+  if ('ts' in entry && 'values' in entry) {
+    const values = (entry as { values: unknown }).values;
+    return typeof values === 'object' && values !== null ? Object.keys(values).length : 0;
+  }
+  return Object.keys(entry).length;
+}

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { RateLimiter, parseRateLimit } from '../../targets/host/tb-server/rate-limits';
+import { parseRateLimit, rateLimiter } from '../../targets/host/tb-server/rate-limits';
 import { startTbServer, type TbServer } from '../../targets/host/tb-server/index';
 import { waitFor } from '../support/wait';
 
@@ -28,7 +28,7 @@ describe('tb-server rate limits', () => {
     expect(parseRateLimit('')).toBeUndefined();
     expect(parseRateLimit('10:1, 300:60')).toEqual([{ capacity: 10, periodMs: 1000 }, { capacity: 300, periodMs: 60_000 }]);
     expect(() => parseRateLimit('10:0')).toThrow(/N:SECONDS/);
-    const r = new RateLimiter('2:1,3:10', 0);
+    const r = rateLimiter('2:1,3:10', 0);
     expect([r.tryTake(1, 0), r.tryTake(1, 0), r.tryTake(1, 0)]).toEqual([true, true, false]);
     expect(r.tryTake(1, 1000)).toBe(true); // the 1 s window refilled; the 10 s one has 1 left
     expect(r.tryTake(1, 2000)).toBe(false); // the 10 s window is empty now

@@ -15,7 +15,7 @@ async function setup(rpcTimeout = 4000, ackTimeoutMs?: number) {
   const warnings: string[] = [];
   const log = { debug() {}, info() {}, warn: (m: string) => void warnings.push(m), error: (m: string) => void warnings.push(m) };
   const session = new MqttSession({ connector, clock, host: 'h', port: 1, clientId: 'c', username: 'T', random: () => 0, ackTimeoutMs });
-  const client = new DeviceClient({ session, clock, log, requestTimeoutMs: 5000, rpc: { handlerTimeoutMs: rpcTimeout } });
+  const client = new DeviceClient({ session, clock, log, requestTimeoutMs: 5000, sessionLimits: false, rpc: { handlerTimeoutMs: rpcTimeout } });
   closers.push(() => {
     client.close();
     session.close();
@@ -246,7 +246,7 @@ describe('DeviceClient when the session refuses', () => {
   it('a request whose publish does not fit the offline queue fails at once with not-sent', async () => {
     const clock = new FakeClock();
     const session = new MqttSession({ connector: new FakeConnector(), clock, host: 'h', port: 1, clientId: 'c', maxQueuedMessages: 4 });
-    const client = new DeviceClient({ session, clock });
+    const client = new DeviceClient({ session, clock, sessionLimits: false });
     closers.push(() => {
       client.close();
       session.close();

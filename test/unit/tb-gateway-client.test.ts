@@ -22,7 +22,7 @@ async function setup(options: Partial<GatewayClientOptions> = {}) {
   const warnings: string[] = [];
   const log = { debug() {}, info() {}, warn: (m: string) => void warnings.push(m), error: (m: string) => void warnings.push(m) };
   const session = new MqttSession({ connector, clock, host: 'h', port: 1, clientId: 'gw', username: 'GW', random: () => 0, reconnect: { initialMs: 1000, jitter: 0 } });
-  const gateway = new GatewayClient({ session, clock, log, requestTimeoutMs: 5000, ...options });
+  const gateway = new GatewayClient({ session, clock, log, requestTimeoutMs: 5000, sessionLimits: false, ...options });
   closers.push(() => {
     gateway.close();
     session.close();
@@ -74,7 +74,7 @@ describe('GatewayClient', () => {
     const clock = new FakeClock();
     const connector = new FakeConnector();
     const session = new MqttSession({ connector, clock, host: 'h', port: 1, clientId: 'gw', username: 'GW', random: () => 0 });
-    const gateway = new GatewayClient({ session, clock });
+    const gateway = new GatewayClient({ session, clock, sessionLimits: false });
     closers.push(() => {
       gateway.close();
       session.close();

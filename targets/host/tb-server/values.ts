@@ -1,5 +1,6 @@
 /** Payload parsing and the value rules of ThingsBoard's JsonConverter. */
 import type { Json, JsonObject } from './types';
+import { telemetryPoints } from '../../../src/thingsboard/telemetry';
 
 export class ShapeError extends Error {}
 
@@ -76,16 +77,10 @@ export function telemetryDataPoints(payload: Buffer, gateway: boolean): number {
   } catch {
     return 0;
   }
-  const entry = (item: Json): number => {
-    if (!isObject(item)) return 0;
-    if ('ts' in item && 'values' in item) return isObject(item.values) ? Object.keys(item.values).length : 0;
-    return Object.keys(item).length;
-  };
-  const count = (data: Json): number => (Array.isArray(data) ? data.reduce((n: number, item) => n + entry(item), 0) : entry(data));
-  if (!gateway) return count(json);
+  if (!gateway) return telemetryPoints(json);
   if (!isObject(json)) return 0;
   let n = 0;
-  for (const name of Object.keys(json)) n += count(json[name]);
+  for (const name of Object.keys(json)) n += telemetryPoints(json[name]);
   return n;
 }
 
