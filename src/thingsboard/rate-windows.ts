@@ -4,6 +4,9 @@
  * server takes from them (over the limit: refused); the device asks how long to wait.
  */
 
+/** A window that keeps holding messages back says so again after this long at the soonest. */
+const NOTE_EVERY_MS = 60_000;
+
 /** One window of a spec: at most `capacity` per `periodMs`. */
 export interface RateWindow {
   readonly capacity: number;
@@ -89,13 +92,14 @@ export class RateWindows {
   }
 
   /**
-   * True once per window period for the window that makes `n` wait: the caller logs then, so a
-   * device held back for minutes says so once a window, not once a message.
+   * True for the window that makes `n` wait when it has not said so for its period, or for a
+   * minute if that is longer: the caller logs then, so a device held back for an hour by a 1 s
+   * window says so once a minute, not once a message.
    */
   noteWait(n: number, now: number): boolean {
     for (let i = 0; i < this.tokens_.length; i++) {
       if (this.tokens_[i] >= n) continue;
-      if (now - this.notedAt_[i] < this.periodMs_[i]) return false;
+      if (now - this.notedAt_[i] < (this.periodMs_[i] > NOTE_EVERY_MS ? this.periodMs_[i] : NOTE_EVERY_MS)) return false;
       this.notedAt_[i] = now;
       return true;
     }

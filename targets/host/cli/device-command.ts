@@ -28,6 +28,7 @@ export async function startHostDevice(options: DeviceCommandOptions, log: Log): 
     log,
     ...firmwareInfo(),
     onConnect: (listener: () => void) => session.events.on('connect', listener),
+    settings: options.telemetryMs === undefined ? undefined : { telemetryIntervalMs: options.telemetryMs },
   });
   sim.firmware.start();
   return {
@@ -52,7 +53,7 @@ export async function deviceCommand(args: string[], until: Promise<void>): Promi
         ...options.config,
         stateDir: options.stateDir,
         name: info.name,
-        appOptions: { version: info.version },
+        appOptions: { version: info.version, ...(options.telemetryMs === undefined ? {} : { settings: { telemetryIntervalMs: options.telemetryMs } }) },
         logLevel: options.verbose ? 'debug' : 'info',
         log,
         xsStack: options.xsStack ?? manifestStackSlots(),

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { TlsOptions } from '../../../src/platform/socket';
 import type { DeviceConnectionConfig } from '../../../src/thingsboard/device-connection';
+import { MAX_TELEMETRY_INTERVAL_MS, MIN_TELEMETRY_INTERVAL_MS } from '../../../src/app/settings';
 import { parseFlags, UsageError } from './args';
 import { RECONNECT_FLAGS, RECONNECT_USAGE, reconnectFromFlags } from './reconnect-options';
 
 export const DEVICE_USAGE =
-  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs [--xs-stack SLOTS]] ' + RECONNECT_USAGE;
+  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs [--xs-stack SLOTS]] [--telemetry-ms MS] ' + RECONNECT_USAGE;
 
 const SPEC = {
   host: 'string',
@@ -25,6 +26,7 @@ const SPEC = {
   engine: 'string',
   'xs-stack': 'count',
   verbose: 'boolean',
+  'telemetry-ms': 'string',
   ...RECONNECT_FLAGS,
 } as const;
 
@@ -36,6 +38,8 @@ export interface DeviceCommandOptions {
   xsStack?: number;
   name: string;
   verbose: boolean;
+  /** --telemetry-ms: the telemetry period at start (the manifest's telemetryMs; a shared attribute overrides it). */
+  telemetryMs?: number;
 }
 
 /** Reads the device flags; every mistake is a UsageError with one line a person can act on. */
@@ -81,7 +85,16 @@ export function parseDeviceOptions(args: string[]): DeviceCommandOptions {
     name = f['device-name'] ?? 'provisioned';
   }
   const safe = name.replace(/[^A-Za-z0-9._-]/g, '_');
-  return { config, stateDir: f['state-dir'] ?? '.state/' + safe, engine, xsStack, name, verbose: f.verbose === true };
+  const options: DeviceCommandOptions = { config, stateDir: f['state-dir'] ?? '.state/' + safe, engine, xsStack, name, verbose: f.verbose === true };
+  const ms = f['telemetry-ms'];
+  if (ms !== undefined) {
+    const n = Number(ms);
+    if (!/^\d+$/.test(ms) || n < MIN_TELEMETRY_INTERVAL_MS || n > MAX_TELEMETRY_INTERVAL_MS) {
+      throw new UsageError('--telemetry-ms must be a whole number ' + MIN_TELEMETRY_INTERVAL_MS + '..' + MAX_TELEMETRY_INTERVAL_MS + ', got "' + ms + '"');
+    }
+    options.telemetryMs = n;
+  }
+  return options;
 }
 
 function readTls(ca: string | undefined, cert: string | undefined, key: string | undefined): TlsOptions {

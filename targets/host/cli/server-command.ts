@@ -1,9 +1,12 @@
 import { startTbServer, type TbServer } from '../tb-server/index';
-import type { TbServerOptions } from '../tb-server/types';
+import { parseRateLimit, RateLimitSpecError } from '../tb-server/rate-limits';
+import type { RateLimits, TbServerOptions } from '../tb-server/types';
 import { nameAndToken, parseFlags, UsageError } from './args';
 
 export const SERVER_USAGE =
-  'tbxs server [--mqtt-port 1883] [--http-port 8080] [--host 127.0.0.1] [--device NAME:TOKEN]... [--gateway NAME:TOKEN]... [--provision-key K --provision-secret S]';
+  'tbxs server [--mqtt-port 1883] [--http-port 8080] [--host 127.0.0.1] [--device NAME:TOKEN]... [--gateway NAME:TOKEN]... [--provision-key K --provision-secret S] [--rate-limit KIND=SPEC]... [--gateway-rate-limit KIND=SPEC]...';
+
+const RATE_KINDS: readonly (keyof RateLimits)[] = ['messages', 'telemetryMessages', 'telemetryDataPoints'];
 
 const SPEC = {
   'mqtt-port': 'port',
@@ -14,13 +17,57 @@ const SPEC = {
   'provision-key': 'string',
   'provision-secret': 'string',
   quiet: 'boolean',
+  'rate-limit': 'list',
+  'gateway-rate-limit': 'list',
 } as const;
+
+interface Limits {
+  rates: Partial<RateLimits>;
+  maxPayloadBytes?: number;
+  maxInflightMessages?: number;
+}
+
+/**
+ * `--rate-limit KIND=SPEC`, repeatable: KIND one of messages, telemetryMessages,
+ * telemetryDataPoints with SPEC as ThingsBoard writes it ("10:1,300:60"), or maxPayloadSize=N,
+ * maxInflightMessages=N (not for the gateway flag).
+ */
+export function parseLimitFlags(values: string[], flag: string, sizes: boolean): Limits {
+  const out: Limits = { rates: {} };
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const kind = eq > 0 ? value.slice(0, eq) : '';
+    const spec = value.slice(eq + 1).trim();
+    if ((RATE_KINDS as readonly string[]).includes(kind)) {
+      try {
+        parseRateLimit(spec);
+      } catch (e) {
+        if (e instanceof RateLimitSpecError) throw new UsageError(flag + ' ' + kind + ': ' + e.message);
+        throw e;
+      }
+      out.rates[kind as keyof RateLimits] = spec;
+      continue;
+    }
+    if (sizes && (kind === 'maxPayloadSize' || kind === 'maxInflightMessages')) {
+      const n = Number(spec);
+      const min = kind === 'maxPayloadSize' ? 64 : 1;
+      if (!/^\d+$/.test(spec) || n < min || n > 268_435_455) throw new UsageError(flag + ' ' + kind + ' must be a whole number ' + min + '..268435455, got "' + spec + '"');
+      if (kind === 'maxPayloadSize') out.maxPayloadBytes = n;
+      else out.maxInflightMessages = n;
+      continue;
+    }
+    const kinds = RATE_KINDS.join(', ') + (sizes ? ', maxPayloadSize, maxInflightMessages' : '');
+    throw new UsageError(flag + ' must look like KIND=SPEC with KIND one of ' + kinds + ', e.g. telemetryMessages=10:1,300:60; got "' + value + '"');
+  }
+  return out;
+}
 
 export function parseServerOptions(args: string[]): TbServerOptions & { quiet?: boolean } {
   const f = parseFlags(args, SPEC);
   if ((f['provision-key'] === undefined) !== (f['provision-secret'] === undefined)) {
     throw new UsageError('--provision-key and --provision-secret go together');
   }
+  const limits = parseLimitFlags(f['rate-limit'] ?? [], '--rate-limit', true);
   return {
     mqttPort: f['mqtt-port'] ?? 1883,
     httpPort: f['http-port'] ?? 8080,
@@ -29,6 +76,10 @@ export function parseServerOptions(args: string[]): TbServerOptions & { quiet?: 
     gateways: (f.gateway ?? []).map((g) => nameAndToken(g, '--gateway')),
     provision: f['provision-key'] ? { key: f['provision-key'], secret: f['provision-secret'] as string } : undefined,
     quiet: f.quiet,
+    rateLimits: limits.rates,
+    gatewayRateLimits: parseLimitFlags(f['gateway-rate-limit'] ?? [], '--gateway-rate-limit', false).rates,
+    ...(limits.maxPayloadBytes !== undefined ? { maxPayloadBytes: limits.maxPayloadBytes } : {}),
+    ...(limits.maxInflightMessages !== undefined ? { maxInflightMessages: limits.maxInflightMessages } : {}),
   };
 }
 
@@ -47,6 +98,10 @@ export async function startServerFromOptions(options: TbServerOptions, print: (l
 
 export function describeServer(server: TbServer, print: (line: string) => void): void {
   print('tb-server: MQTT mqtt://' + server.host + ':' + server.mqttPort + '  REST http://' + server.host + ':' + server.httpPort);
+  const limits = server.limits;
+  const rates = RATE_KINDS.filter((k) => limits.rateLimits[k] !== '').map((k) => k + '=' + limits.rateLimits[k]);
+  const gateway = RATE_KINDS.filter((k) => limits.gatewayRateLimits[k] !== '').map((k) => k + '=' + limits.gatewayRateLimits[k]);
+  if (rates.length || gateway.length) print('  rate limits: ' + (rates.join(' ') || 'none') + (gateway.length ? '  gateway: ' + gateway.join(' ') : ''));
   for (const d of server.registry.all()) {
     const c = d.credentials;
     print('  ' + (d.gateway ? 'gateway' : 'device ') + ' ' + d.name + '  id=' + d.id + '  ' + (c.type === 'ACCESS_TOKEN' ? 'token=' + c.token : 'basic=' + c.clientId));

@@ -7,6 +7,7 @@ import type { ClientRpcHandler, Json, RateLimits, TbEvent } from './types';
 export interface ResolvedOptions {
   host: string;
   maxPayloadBytes: number;
+  maxInflightMessages: number;
   rpcTimeoutMs: number;
   rpcMinTimeoutMs: number;
   provisionCloseMs: number;

@@ -86,7 +86,7 @@ function clientRpc(ctx: Ctx, s: Session, device: DeviceRecord, method: string, p
   if (method === 'getSessionLimits') {
     const limits: JsonObject = {
       maxPayloadSize: ctx.opts.maxPayloadBytes,
-      maxInflightMessages: 100,
+      maxInflightMessages: ctx.opts.maxInflightMessages,
       rateLimits: { ...ctx.opts.rateLimits },
     };
     if (s.kind === 'gateway') limits.gatewayRateLimits = { ...ctx.opts.gatewayRateLimits };

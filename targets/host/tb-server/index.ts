@@ -12,6 +12,7 @@ import { MqttFrontend } from './mqtt-frontend';
 import { DeviceRegistry, type ClaimRecord, type DeviceRecord, type Entry, type NewDevice } from './registry';
 import { RpcManager } from './rpc';
 import { SessionTable, subscribedQos, type Session } from './session';
+import { parseRateLimit } from './rate-limits';
 import type { Json, JsonObject, RateLimits, TbEvent, TbEventListener, TbServerOptions } from './types';
 
 export type { TbServerOptions, TbEvent, TbEventListener, Json, JsonObject } from './types';
@@ -28,8 +29,11 @@ export interface SessionInfo {
   children: string[];
 }
 
+/** Every kind set ("" no limit); a malformed spec throws RateLimitSpecError now, not on the first connect. */
 function limits(l: Partial<RateLimits> | undefined): RateLimits {
-  return { messages: l?.messages ?? '', telemetryMessages: l?.telemetryMessages ?? '', telemetryDataPoints: l?.telemetryDataPoints ?? '' };
+  const out = { messages: l?.messages ?? '', telemetryMessages: l?.telemetryMessages ?? '', telemetryDataPoints: l?.telemetryDataPoints ?? '' };
+  for (const kind of Object.keys(out) as (keyof RateLimits)[]) parseRateLimit(out[kind]);
+  return out;
 }
 
 export class TbServer {
@@ -46,6 +50,7 @@ export class TbServer {
     const opts: ResolvedOptions = {
       host: options.host ?? '127.0.0.1',
       maxPayloadBytes: options.maxPayloadBytes ?? 65_536,
+      maxInflightMessages: options.maxInflightMessages ?? 100,
       rpcTimeoutMs: options.rpcTimeoutMs ?? 10_000,
       rpcMinTimeoutMs: options.rpcMinTimeoutMs ?? 5_000,
       provisionCloseMs: options.provisionCloseMs ?? 60_000,
@@ -85,6 +90,12 @@ export class TbServer {
     for (const b of options.basicDevices ?? []) {
       this.ensure({ name: b.name, basic: { clientId: b.clientId, userName: b.username, password: b.password }, ...(b.type ? { type: b.type } : {}) });
     }
+  }
+
+  /** The limits getSessionLimits reports and the server enforces. */
+  get limits(): { maxPayloadSize: number; maxInflightMessages: number; rateLimits: RateLimits; gatewayRateLimits: RateLimits } {
+    const o = this.ctx.opts;
+    return { maxPayloadSize: o.maxPayloadBytes, maxInflightMessages: o.maxInflightMessages, rateLimits: { ...o.rateLimits }, gatewayRateLimits: { ...o.gatewayRateLimits } };
   }
 
   get mqttPort(): number {

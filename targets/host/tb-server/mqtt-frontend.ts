@@ -32,6 +32,9 @@ interface MqttPacket {
   subscriptions?: { qos: number }[];
 }
 
+/** Downlink messages one session may have waiting behind its in-flight cap. */
+const DOWNLINK_BACKLOG = 1000;
+
 const ERROR_TEXT: Record<number, string> = { 2: 'identifier rejected', 3: 'server unavailable', 5: 'not authorized' };
 
 export class MqttFrontend {
@@ -76,6 +79,7 @@ export class MqttFrontend {
     await aedes.listen();
     (aedes as unknown as NodeJS.EventEmitter).on('error', (e: Error) => this.ctx.emit({ type: 'violation', device: 'broker', reason: e.message }));
     aedes.on('subscribe', (subs, client) => this.afterSubscribe(subs, client));
+    (aedes as unknown as NodeJS.EventEmitter).on('ack', (packet: { qos?: number } | undefined, client: Client) => this.onAck(packet, client));
     aedes.on('unsubscribe', (topics, client) => {
       const s = this.ctx.sessions.ofClient(client);
       if (s) for (const t of topics) s.subs.delete(t);
@@ -108,11 +112,32 @@ export class MqttFrontend {
     for (const s of this.ctx.sessions.all()) this.forget(s);
   }
 
-  /** Publishes one message to one session. */
+  /**
+   * Publishes one message to one session. QoS 1 beyond maxInflightMessages unacknowledged waits
+   * for a PUBACK (bounded: past DOWNLINK_BACKLOG the message is dropped, logged).
+   */
   publish(s: Session, topic: string, payload: Buffer, qos: number): void {
+    if (qos !== 0 && s.downInflight >= this.ctx.opts.maxInflightMessages) {
+      if (s.downQueue.length >= DOWNLINK_BACKLOG) {
+        this.ctx.emit({ type: 'violation', device: s.label, reason: `downlink to ${topic} dropped: ${DOWNLINK_BACKLOG} messages wait behind ${s.downInflight} unacknowledged` });
+        return;
+      }
+      s.downQueue.push({ topic, payload });
+      return;
+    }
+    if (qos !== 0) s.downInflight++;
     this.direct.add(payload);
     const packet: PublishPacket = { cmd: 'publish', topic, payload, qos: qos === 0 ? 0 : 1, retain: false, dup: false };
     s.client.publish(packet, () => {});
+  }
+
+  /** A PUBACK from the device: its slot goes to the next waiting message. */
+  private onAck(packet: { qos?: number } | undefined, client: Client): void {
+    const s = this.ctx.sessions.ofClient(client);
+    if (!s || !packet || packet.qos !== 1 || s.downInflight === 0) return;
+    s.downInflight--;
+    const next = s.downQueue.shift();
+    if (next && !s.closed) this.publish(s, next.topic, next.payload, 1);
   }
 
   private accept(aedes: Aedes, socket: Socket): void {
@@ -177,6 +202,8 @@ export class MqttFrontend {
       subs: new Map(),
       children: new Map(),
       closed: false,
+      downInflight: 0,
+      downQueue: [],
       ...(device ? { device } : {}),
     };
     // A gateway's uplink is held to the gateway limits where they are set, else to the device ones.

@@ -24,6 +24,9 @@ export interface Session {
   timer?: NodeJS.Timeout;
   /** The rate limits this session's uplink is held to (device and gateway sessions). */
   limiters?: SessionLimiters;
+  /** QoS 1 downlink awaiting the device's PUBACK, and what waits behind the in-flight cap. */
+  downInflight: number;
+  downQueue: { topic: string; payload: Buffer }[];
 }
 
 /** Granted QoS of the first subscription matching the topic, if any. */

@@ -50,6 +50,11 @@ export interface TbServerOptions {
   rpcMinTimeoutMs?: number;
   /** Max MQTT packet size including headers; default 65536. Larger: the connection is closed. */
   maxPayloadBytes?: number;
+  /**
+   * QoS 1 messages to one device awaiting its PUBACK; more wait (bounded) until one is
+   * acknowledged. Reported by getSessionLimits as maxInflightMessages. Default 100.
+   */
+  maxInflightMessages?: number;
   /** A provisioning session is closed this long after its answer; default 60000 ms. */
   provisionCloseMs?: number;
   /** Idle sessions (no bytes either way) are dropped after this; default 600000 ms. */
