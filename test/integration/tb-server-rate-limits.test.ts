@@ -4,7 +4,9 @@
  * getSessionLimits reports them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createConnection } from 'node:net';
 import mqtt from 'mqtt';
+import * as mqttPacket from 'mqtt-packet';
 import { parseRateLimit, rateLimiter } from '../../targets/host/tb-server/rate-limits';
 import { startTbServer, type TbServer } from '../../targets/host/tb-server/index';
 import { waitFor } from '../support/wait';
@@ -67,5 +69,41 @@ describe('tb-server rate limits', () => {
     expect(lines.some((l) => /calm dropped: .*over the telemetryDataPoints rate limit 50:1/.test(l))).toBe(true);
     flood.end(true);
     calm.end(true);
+  });
+
+  it('holds QoS 1 downlink at maxInflightMessages unacknowledged; each PUBACK lets the next go; getSessionLimits reports it', async () => {
+    server = await startTbServer({ devices: [{ name: 'slow', token: 'SLOW' }], maxInflightMessages: 2 });
+    // A raw client: it acknowledges only when the test says so (MQTT.js acks at once at level 4).
+    const socket = createConnection({ host: '127.0.0.1', port: server.mqttPort });
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const got: { topic: string; body: { method?: string; maxInflightMessages?: number }; id: number }[] = [];
+    parser.on('packet', (p) => {
+      if (p.cmd === 'publish') got.push({ topic: p.topic, body: JSON.parse(p.payload.toString()), id: p.messageId as number });
+    });
+    socket.on('data', (d) => parser.parse(d));
+    const send = (packet: object) => socket.write(mqttPacket.generate(packet as never));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'slow', keepalive: 0, username: 'SLOW' });
+    send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'v1/devices/me/rpc/request/+', qos: 1 }, { topic: 'v1/devices/me/rpc/response/+', qos: 1 }] });
+    await waitFor(() => server!.isConnected('slow'), 'the raw client to connect');
+    await new Promise((r) => setTimeout(r, 100));
+    send({ cmd: 'publish', topic: 'v1/devices/me/rpc/request/1', payload: JSON.stringify({ method: 'getSessionLimits', params: {} }), qos: 0 });
+    await waitFor(() => got.length === 1, 'the limits answer');
+    expect(got[0].body).toMatchObject({ maxInflightMessages: 2 });
+    const ack = (i: number) => send({ cmd: 'puback', messageId: got[i].id });
+    ack(0);
+    for (const m of ['a', 'b', 'c', 'd']) void server.sendRpc('slow', m, {}, { timeoutMs: 5000, oneway: true }).catch(() => undefined);
+    await waitFor(() => got.length === 3, 'two RPCs');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got.slice(1).map((g) => g.body.method)).toEqual(['a', 'b']); // c and d wait for a PUBACK
+    ack(1);
+    await waitFor(() => got.length === 4, 'the third RPC after one PUBACK');
+    expect(got[3].body.method).toBe('c');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toHaveLength(4);
+    ack(2);
+    ack(3);
+    await waitFor(() => got.length === 5, 'the fourth');
+    socket.destroy();
   });
 });

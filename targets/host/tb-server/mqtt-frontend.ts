@@ -79,7 +79,6 @@ export class MqttFrontend {
     await aedes.listen();
     (aedes as unknown as NodeJS.EventEmitter).on('error', (e: Error) => this.ctx.emit({ type: 'violation', device: 'broker', reason: e.message }));
     aedes.on('subscribe', (subs, client) => this.afterSubscribe(subs, client));
-    (aedes as unknown as NodeJS.EventEmitter).on('ack', (packet: { qos?: number } | undefined, client: Client) => this.onAck(packet, client));
     aedes.on('unsubscribe', (topics, client) => {
       const s = this.ctx.sessions.ofClient(client);
       if (s) for (const t of topics) s.subs.delete(t);
@@ -131,10 +130,13 @@ export class MqttFrontend {
     s.client.publish(packet, () => {});
   }
 
-  /** A PUBACK from the device: its slot goes to the next waiting message. */
-  private onAck(packet: { qos?: number } | undefined, client: Client): void {
+  /**
+   * A PUBACK from the device (read off its parser: aedes's own 'ack' event does not carry the
+   * packet for these direct publishes): its slot goes to the next waiting message.
+   */
+  private onPuback(client: Client): void {
     const s = this.ctx.sessions.ofClient(client);
-    if (!s || !packet || packet.qos !== 1 || s.downInflight === 0) return;
+    if (!s || s.downInflight === 0) return;
     s.downInflight--;
     const next = s.downQueue.shift();
     if (next && !s.closed) this.publish(s, next.topic, next.payload, 1);
@@ -155,6 +157,10 @@ export class MqttFrontend {
     client = aedes.handle(conn);
     this.info.set(client, { conn, remote, clientId: '', clean: true });
     (client as unknown as ClientInternals)._parser.prependListener('packet', normalize);
+    const acked = client;
+    (client as unknown as ClientInternals)._parser.prependListener('packet', (packet) => {
+      if (packet.cmd === 'puback') this.onPuback(acked);
+    });
     const c = client;
     conn.on('close', () => {
       const s = this.ctx.sessions.ofClient(c);
