@@ -13,6 +13,7 @@ import { registerGpioRpc } from './gpio-rpc';
 import { Sampler, type TelemetryValues } from './sampler';
 import { SETTING_NAMES, type SettingName, type Settings } from './settings';
 import { AppSettings } from './settings-store';
+import { TelemetryOutbox, type TelemetryOutboxOptions } from './telemetry-outbox';
 
 export interface FirmwareOptions {
   device: TbDevice;
@@ -32,6 +33,11 @@ export interface FirmwareOptions {
   onConnect?: (listener: () => void) => (() => void) | void;
   /** Timeout of the shared attribute request at start/connect. Default 10 s. */
   attributeRequestTimeoutMs?: number;
+  /**
+   * Store-and-forward: telemetry is kept in the Store from acceptance until its PUBACK and
+   * replayed after a restart (TelemetryOutbox). true for the defaults. Default off.
+   */
+  persistOutbox?: boolean | Omit<TelemetryOutboxOptions, 'store' | 'clock' | 'log' | 'device'>;
 }
 
 /**
@@ -49,6 +55,7 @@ export class Firmware {
   private readonly appSettings_: AppSettings;
   private readonly gpio_: Gpio;
   private readonly sampler_: Sampler;
+  private readonly outbox_: TelemetryOutbox | undefined;
   private readonly releases_: (() => void)[] = [];
   private state_: 'new' | 'running' | 'closed' = 'new';
   /** GPIO changes not yet reported (pin name -> state): one attributes message per turn, from a job. */
@@ -70,6 +77,10 @@ export class Firmware {
     const hardware = { io: options.io, board: options.board, clock: options.clock, log: this.log_ };
     this.gpio_ = new Gpio({ ...hardware, onChange: (name, on, cause) => this.onGpioChange_(name, on, cause) });
     this.sampler_ = new Sampler({ ...hardware, publish: (ts, values) => this.publishTelemetry_(ts, values) });
+    const persist = options.persistOutbox;
+    this.outbox_ = persist
+      ? new TelemetryOutbox({ ...(persist === true ? {} : persist), store: options.store, clock: options.clock, log: this.log_, device: options.device })
+      : undefined;
     for (const name of Object.keys(options.board.pins)) {
       if (INFO_KEYS.indexOf(name) >= 0) this.log_.warn('pin name ' + name + ' collides with a firmware attribute key, which overwrites its state');
     }
@@ -98,6 +109,8 @@ export class Firmware {
   start(): void {
     if (this.state_ !== 'new') return;
     this.state_ = 'running';
+    // What a previous run left goes before the first new reading.
+    if (this.outbox_) this.outbox_.start();
     this.gpio_.open();
     this.sampler_.open();
     for (const off of registerGpioRpc(this.device_, this.gpio_)) this.releases_.push(off);
@@ -125,6 +138,7 @@ export class Firmware {
     }
     this.sampler_.close();
     this.gpio_.close();
+    if (this.outbox_) this.outbox_.close();
   }
 
   // ---- reactions ----
@@ -204,6 +218,11 @@ export class Firmware {
 
   private publishTelemetry_(ts: number, values: TelemetryValues): void {
     if (this.state_ !== 'running') return;
+    if (this.outbox_) {
+      // A refusal (outbox full) is logged by the outbox, once per episode, not once per reading.
+      this.outbox_.accept(ts, values as JsonObject);
+      return;
+    }
     this.device_.sendTelemetry({ ts, values }).then(undefined, this.telemetryNotSent_);
   }
 

@@ -4,6 +4,7 @@ import { TbError } from './errors';
 import { isObject, type JsonObject } from './json';
 import { parseRateSpec, RateWindows } from './rate-windows';
 import type { JsonValue } from '../platform/store';
+import { utf8Encode } from '../platform/utf8';
 
 /**
  * PublishOptions.pace as SessionLimits reads it: 0 an ordinary message, n >= 1 a telemetry message
@@ -146,7 +147,8 @@ export class SessionLimits implements PublishPacer {
   payloadProblem(topic: string, text: string): TbError | undefined {
     const max = this.maxPayloadSize;
     if (max === 0 || (topic.length + text.length) * 3 + PUBLISH_OVERHEAD <= max) return undefined;
-    const size = utf8Length(topic) + utf8Length(text) + PUBLISH_OVERHEAD;
+    // The native encoder counts, never a charCodeAt loop (quadratic on XS, whose strings are UTF-8).
+    const size = utf8Encode(topic).length + utf8Encode(text).length + PUBLISH_OVERHEAD;
     if (size <= max) return undefined;
     return new TbError(
       'payload-too-large',
@@ -181,19 +183,4 @@ function anySet(rates: JsonObject): boolean {
     if (typeof spec === 'string' && spec.trim() !== '') return true;
   }
   return false;
-}
-
-/** UTF-8 bytes of a string (lone surrogates count 3, as the encoder writes U+FFFD). */
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }

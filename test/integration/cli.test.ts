@@ -100,7 +100,8 @@ describe('tbxs command line', () => {
           await waitFor(() => times().length >= 6, 'six failed attempts', 20_000);
           const t = times();
           const gaps = t.slice(1, 6).map((x, i) => x - t[i]);
-          expect(gaps.every((g) => g >= 45), 'gaps ' + gaps).toBe(true);
+          // 50 ms apart, less the log's own timing (a timer may fire a few ms early on this clock).
+          expect(gaps.every((g) => g >= 40), 'gaps ' + gaps).toBe(true);
           expect(Math.max(...gaps), 'gaps ' + gaps).toBeLessThan(500);
           expect(gaps[3] + gaps[4], 'gaps ' + gaps).toBeGreaterThanOrEqual(390); // capped at 200
         }

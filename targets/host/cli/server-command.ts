@@ -68,6 +68,7 @@ export function parseServerOptions(args: string[]): TbServerOptions & { quiet?: 
     throw new UsageError('--provision-key and --provision-secret go together');
   }
   const limits = parseLimitFlags(f['rate-limit'] ?? [], '--rate-limit', true);
+  const gateway = parseLimitFlags(f['gateway-rate-limit'] ?? [], '--gateway-rate-limit', false).rates;
   return {
     mqttPort: f['mqtt-port'] ?? 1883,
     httpPort: f['http-port'] ?? 8080,
@@ -76,8 +77,8 @@ export function parseServerOptions(args: string[]): TbServerOptions & { quiet?: 
     gateways: (f.gateway ?? []).map((g) => nameAndToken(g, '--gateway')),
     provision: f['provision-key'] ? { key: f['provision-key'], secret: f['provision-secret'] as string } : undefined,
     quiet: f.quiet,
-    rateLimits: limits.rates,
-    gatewayRateLimits: parseLimitFlags(f['gateway-rate-limit'] ?? [], '--gateway-rate-limit', false).rates,
+    ...(Object.keys(limits.rates).length > 0 ? { rateLimits: limits.rates } : {}),
+    ...(Object.keys(gateway).length > 0 ? { gatewayRateLimits: gateway } : {}),
     ...(limits.maxPayloadBytes !== undefined ? { maxPayloadBytes: limits.maxPayloadBytes } : {}),
     ...(limits.maxInflightMessages !== undefined ? { maxInflightMessages: limits.maxInflightMessages } : {}),
   };
