@@ -23,6 +23,13 @@ export interface TelemetryOutboxOptions {
   writeAfterMs?: number;
   /** Wait before a message the session refused is tried again. Default 2 s. */
   retryMs?: number;
+  /**
+   * Epoch milliseconds for a reading's clock time stamp, undefined while the date is unknown
+   * (targets whose clock counts from boot until SNTP answered). Kept readings must carry real
+   * dates: a time since boot means nothing after a reset. Unknown: kept without one, and the
+   * server stamps it on arrival. Default: the clock's times are epoch times already.
+   */
+  toEpoch?: (t: number) => number | undefined;
 }
 
 /** [ts, values]: a reading as a record keeps it. */
@@ -71,6 +78,7 @@ export class TelemetryOutbox {
   private readonly perRecord_: number;
   private readonly writeAfterMs_: number;
   private readonly retryMs_: number;
+  private readonly toEpoch_: ((t: number) => number | undefined) | undefined;
   /** Records in the Store, oldest first. */
   private readonly stored_: RecordMeta[] = [];
   /** Accepted readings not in the Store, oldest first, with when each was accepted. */
@@ -101,6 +109,7 @@ export class TelemetryOutbox {
     this.perRecord_ = options.perRecord ?? 16;
     this.writeAfterMs_ = options.writeAfterMs ?? 10_000;
     this.retryMs_ = options.retryMs ?? 2000;
+    this.toEpoch_ = options.toEpoch;
     if (!isCount(this.records_, 1, 64)) throw new RangeError('outbox records must be an integer 1..64');
     if (!isCount(this.perRecord_, 1, 64)) throw new RangeError('outbox perRecord must be an integer 1..64');
     if (!(this.writeAfterMs_ >= 100) || !(this.retryMs_ >= 10)) throw new RangeError('outbox writeAfterMs must be >= 100 and retryMs >= 10');
@@ -139,7 +148,9 @@ export class TelemetryOutbox {
       this.writeOpen_();
     }
     if (this.open_.length === 0) this.openSince_ = this.clock_.now();
-    this.open_.push([ts, values]);
+    // 0: no date known (sent without "ts").
+    const epoch = this.toEpoch_ ? this.toEpoch_(ts) ?? 0 : ts;
+    this.open_.push([epoch, values]);
     this.openSizes_.push(chars);
     this.openChars_ += chars;
     this.fullNoted_ = false;
@@ -175,7 +186,7 @@ export class TelemetryOutbox {
     const count = readings.length;
     this.inflight_ = { count, record };
     const body = new Array(count);
-    for (let i = 0; i < count; i++) body[i] = { ts: readings[i][0], values: readings[i][1] };
+    for (let i = 0; i < count; i++) body[i] = readings[i][0] > 0 ? { ts: readings[i][0], values: readings[i][1] } : readings[i][1];
     this.device_.sendTelemetry(body).then(
       () => this.acked_(),
       (error: unknown) => this.refused_(error),

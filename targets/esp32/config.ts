@@ -32,6 +32,8 @@ export const CONFIG_KEYS = Object.freeze({
   tbReconnectMinMs: 'first reconnect delay in ms (default 1000), doubling each failed attempt',
   tbReconnectMaxMs: 'longest reconnect delay in ms (default 60000)',
   tbReconnectJitter: 'random share of each reconnect delay, 0..1 (default 0.5)',
+  tbPersistOutbox: '1 or true: keep telemetry in flash (Preference) until the server acknowledged it, replayed after a reset',
+  tbOutboxWriteMs: 'with tbPersistOutbox: a reading unacknowledged this long (ms, default 10000) is written to flash, in batches',
 } as const);
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -54,6 +56,8 @@ export interface FirmwareConfig {
   sntp?: string;
   /** The session's reconnect backoff where the config sets it (MqttSessionOptions.reconnect). */
   reconnect?: Partial<BackoffOptions>;
+  /** Store-and-forward telemetry (FirmwareOptions.persistOutbox); undefined: off. */
+  persistOutbox?: { writeAfterMs?: number };
 }
 
 /** Reads mc/config; throws an Error naming the key when a value is unusable. */
@@ -89,7 +93,17 @@ export function readConfig(config: Record<string, unknown>): FirmwareConfig {
     password: text(config, 'password'),
     sntp: text(config, 'sntp'),
     reconnect: reconnect(config),
+    persistOutbox: persistOutbox(config),
   };
+}
+
+function persistOutbox(config: Record<string, unknown>): { writeAfterMs?: number } | undefined {
+  const writeAfterMs = integer(config, 'tbOutboxWriteMs', 100, 3_600_000);
+  if (!flag(config, 'tbPersistOutbox')) {
+    if (writeAfterMs !== undefined) throw new Error('tbOutboxWriteMs is for tbPersistOutbox=1');
+    return undefined;
+  }
+  return writeAfterMs === undefined ? {} : { writeAfterMs };
 }
 
 function reconnect(config: Record<string, unknown>): Partial<BackoffOptions> | undefined {

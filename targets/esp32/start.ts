@@ -146,6 +146,7 @@ async function connect(platform: Platform, clock: EpochClock, settings: Firmware
     info: { name: FIRMWARE_NAME, version: FIRMWARE_VERSION },
     settings: settings.telemetryMs === undefined ? undefined : { telemetryIntervalMs: settings.telemetryMs },
     onConnect: (listener) => connection.session.events.on('connect', listener),
+    persistOutbox: settings.persistOutbox && { ...settings.persistOutbox, toEpoch: (t: number) => clock.toEpoch(t) },
   });
   firmware.start();
 }

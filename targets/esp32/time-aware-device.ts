@@ -4,6 +4,7 @@ import type { RpcHandler } from '../../src/thingsboard/rpc-registry';
 import type { SharedAttributesListener } from '../../src/thingsboard/shared-attributes';
 import type { AttributeRequest, AttributesResponse, ClaimOptions, TbDevice } from '../../src/thingsboard/tb-device';
 import type { TelemetryInput } from '../../src/thingsboard/telemetry';
+import { EPOCH_KNOWN_AFTER_MS } from './clock';
 
 /** The clock's view of real time: epoch ms for a Clock.now() value, undefined while unknown. */
 export interface EpochSource {
@@ -71,6 +72,9 @@ function stampEntry(entry: JsonValue, time: EpochSource): JsonValue {
   const ts = entry.ts;
   const values = entry.values;
   if (typeof ts !== 'number' || values === undefined) return entry;
+  // A date already (the telemetry outbox stamps what it keeps): no clock time is this large
+  // once the clock started from 1970, and toEpoch is the identity when it did not.
+  if (ts >= EPOCH_KNOWN_AFTER_MS) return entry;
   const epoch = time.toEpoch(ts);
   if (epoch === undefined) return values;
   return epoch === ts ? entry : { ts: epoch, values };

@@ -8,7 +8,7 @@ import type { BoardDescription, DigitalOutput, DigitalOutputSpec, Level } from '
 import { isOutputPin } from '../../hal/types';
 import type { I2cChipModel } from '../../hal/mock';
 import { Bme280Model, MockIo, Sht3xModel } from '../../hal/mock';
-import { Firmware } from '../../src/app/firmware';
+import { Firmware, type FirmwareOptions } from '../../src/app/firmware';
 import type { Settings } from '../../src/app/settings';
 import type { Clock } from '../../src/platform/clock';
 import type { Log } from '../../src/platform/log';
@@ -254,6 +254,8 @@ export interface SimulatedFirmwareInput {
   onConnect?: (listener: () => void) => (() => void) | void;
   settings?: Partial<Settings>;
   random?: () => number;
+  /** Store-and-forward telemetry (FirmwareOptions.persistOutbox). */
+  persistOutbox?: FirmwareOptions['persistOutbox'];
 }
 
 export interface SimulatedFirmware {
@@ -277,6 +279,7 @@ export function createSimulatedFirmware(input: SimulatedFirmwareInput): Simulate
     info: { name: input.name, version: input.version ?? '0.1.0' },
     settings: input.settings,
     onConnect: input.onConnect,
+    persistOutbox: input.persistOutbox,
   });
   return { firmware, io, board: simulatedBoard, close: () => firmware.close() };
 }

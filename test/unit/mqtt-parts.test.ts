@@ -130,7 +130,7 @@ describe('Keepalive', () => {
 });
 
 describe('Outbox', () => {
-  const msg = (n: number, qos: 0 | 1 = 1) => ({ bytes: new Uint8Array(n), idOffset: 0, qos, id: 0, done: undefined });
+  const msg = (n: number, qos: 0 | 1 = 1) => ({ bytes: new Uint8Array(n), idOffset: 0, qos, id: 0, done: undefined, pace: 0 });
 
   it('refuses past the message cap and the byte cap, keeping what it holds', () => {
     const o = new Outbox({ maxQueuedMessages: 3, maxQueuedBytes: 100, maxInflight: 2 });

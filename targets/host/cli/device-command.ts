@@ -29,7 +29,9 @@ export async function startHostDevice(options: DeviceCommandOptions, log: Log): 
     ...firmwareInfo(),
     onConnect: (listener: () => void) => session.events.on('connect', listener),
     settings: options.telemetryMs === undefined ? undefined : { telemetryIntervalMs: options.telemetryMs },
+    persistOutbox: options.persistOutbox,
   });
+  if (options.persistOutbox) log.info('device: telemetry outbox in ' + options.stateDir + ' (store-and-forward)');
   sim.firmware.start();
   return {
     connection,
@@ -53,7 +55,11 @@ export async function deviceCommand(args: string[], until: Promise<void>): Promi
         ...options.config,
         stateDir: options.stateDir,
         name: info.name,
-        appOptions: { version: info.version, ...(options.telemetryMs === undefined ? {} : { settings: { telemetryIntervalMs: options.telemetryMs } }) },
+        appOptions: {
+          version: info.version,
+          ...(options.telemetryMs === undefined ? {} : { settings: { telemetryIntervalMs: options.telemetryMs } }),
+          ...(options.persistOutbox ? { persistOutbox: options.persistOutbox } : {}),
+        },
         logLevel: options.verbose ? 'debug' : 'info',
         log,
         xsStack: options.xsStack ?? manifestStackSlots(),

@@ -6,7 +6,7 @@ import { parseFlags, UsageError } from './args';
 import { RECONNECT_FLAGS, RECONNECT_USAGE, reconnectFromFlags } from './reconnect-options';
 
 export const DEVICE_USAGE =
-  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs [--xs-stack SLOTS]] [--telemetry-ms MS] ' + RECONNECT_USAGE;
+  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs [--xs-stack SLOTS]] [--telemetry-ms MS] [--persist-outbox [--outbox-write-ms MS]] ' + RECONNECT_USAGE;
 
 const SPEC = {
   host: 'string',
@@ -27,6 +27,8 @@ const SPEC = {
   'xs-stack': 'count',
   verbose: 'boolean',
   'telemetry-ms': 'string',
+  'persist-outbox': 'boolean',
+  'outbox-write-ms': 'string',
   ...RECONNECT_FLAGS,
 } as const;
 
@@ -40,6 +42,8 @@ export interface DeviceCommandOptions {
   verbose: boolean;
   /** --telemetry-ms: the telemetry period at start (the manifest's telemetryMs; a shared attribute overrides it). */
   telemetryMs?: number;
+  /** --persist-outbox: telemetry kept in the state directory until acknowledged (TelemetryOutbox); --outbox-write-ms its writeAfterMs. */
+  persistOutbox?: { writeAfterMs?: number };
 }
 
 /** Reads the device flags; every mistake is a UsageError with one line a person can act on. */
@@ -93,6 +97,16 @@ export function parseDeviceOptions(args: string[]): DeviceCommandOptions {
       throw new UsageError('--telemetry-ms must be a whole number ' + MIN_TELEMETRY_INTERVAL_MS + '..' + MAX_TELEMETRY_INTERVAL_MS + ', got "' + ms + '"');
     }
     options.telemetryMs = n;
+  }
+  const writeMs = f['outbox-write-ms'];
+  if (writeMs !== undefined && !f['persist-outbox']) throw new UsageError('--outbox-write-ms is for --persist-outbox');
+  if (f['persist-outbox']) {
+    options.persistOutbox = {};
+    if (writeMs !== undefined) {
+      const n = Number(writeMs);
+      if (!/^\d+$/.test(writeMs) || n < 100 || n > 3_600_000) throw new UsageError('--outbox-write-ms must be a whole number 100..3600000, got "' + writeMs + '"');
+      options.persistOutbox.writeAfterMs = n;
+    }
   }
   return options;
 }

@@ -161,6 +161,7 @@ export class HttpApi {
     const path = rest.join('/');
     if (method === 'GET' && path === 'values/timeseries') {
       const strict = q.get('useStrictDataTypes') === 'true';
+      if (q.get('startTs') !== null || q.get('endTs') !== null) return send(res, 200, history(rec, keys, q, strict));
       const out: Record<string, { ts: number; value: Json }[]> = {};
       for (const [k, e] of rec.telemetry) {
         if (keys && !keys.includes(k)) continue;
@@ -236,4 +237,36 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, Json
   }
   if (!isObject(body)) throw new HttpError(400, 'Invalid request body: expected a JSON object');
   return body;
+}
+
+/**
+ * ThingsBoard's history query (agg NONE): per key the values with startTs <= ts < endTs, `limit`
+ * of them (default 100) from the newest (orderBy DESC, the default) or the oldest (ASC). Keys
+ * without values in the range are left out, as ThingsBoard does.
+ */
+function history(rec: DeviceRecord, keys: string[] | undefined, q: URLSearchParams, strict: boolean): Record<string, { ts: number; value: Json }[]> {
+  if (!keys || keys.length === 0) throw new HttpError(400, "Required request parameter 'keys' is not present");
+  const startTs = integerParam(q, 'startTs');
+  const endTs = integerParam(q, 'endTs');
+  if (startTs === undefined || endTs === undefined) throw new HttpError(400, "Required request parameters 'startTs' and 'endTs' are not present");
+  const limit = integerParam(q, 'limit') ?? 100;
+  if (limit < 1) throw new HttpError(400, 'limit must be positive');
+  const order = (q.get('orderBy') ?? 'DESC').toUpperCase();
+  if (order !== 'ASC' && order !== 'DESC') throw new HttpError(400, 'orderBy must be ASC or DESC');
+  const agg = q.get('agg') ?? 'NONE';
+  if (agg !== 'NONE') throw new HttpError(400, 'only agg=NONE is supported by the local server');
+  const out: Record<string, { ts: number; value: Json }[]> = {};
+  for (const key of keys) {
+    const inRange = (rec.history.get(key) ?? []).filter((e) => e.ts >= startTs && e.ts < endTs);
+    const picked = order === 'DESC' ? inRange.reverse().slice(0, limit) : inRange.slice(0, limit);
+    if (picked.length > 0) out[key] = picked.map((e) => ({ ts: e.ts, value: strict ? e.value : asString(e.value) }));
+  }
+  return out;
+}
+
+function integerParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null) return undefined;
+  if (!/^-?\d+$/.test(v)) throw new HttpError(400, name + ' must be an integer, got "' + v + '"');
+  return Number(v);
 }

@@ -5,7 +5,7 @@ import type { Json } from './types';
 export const LIMITS = {
   devices: 10_000,
   keysPerDevice: 1_000,
-  historyPerKey: 100,
+  historyPerKey: 1000,
   claimsKept: 1_000,
 };
 
@@ -31,7 +31,7 @@ export interface DeviceRecord {
   readonly sharedAttributes: Map<string, Entry>;
   /** Latest value per key. */
   readonly telemetry: Map<string, Entry>;
-  /** Up to LIMITS.historyPerKey recent values per key, oldest first. */
+  /** Up to LIMITS.historyPerKey values per key in ts order, one per ts (a later one with the same ts replaces it, as ThingsBoard's store does). */
   readonly history: Map<string, Entry[]>;
   /** Server-side RPC id sequence (ThingsBoard: per device actor, starts at 0). */
   rpcSeq: number;
@@ -157,7 +157,7 @@ export class DeviceRegistry {
       if (!prev || prev.ts <= ts) rec.telemetry.set(key, entry);
       let h = rec.history.get(key);
       if (!h) rec.history.set(key, (h = []));
-      h.push(entry);
+      insertByTs(h, entry);
       if (h.length > LIMITS.historyPerKey) h.shift();
       n++;
     }
@@ -184,4 +184,12 @@ export class DeviceRegistry {
     if (this.claims.length > LIMITS.claimsKept) this.claims.shift();
     return true;
   }
+}
+
+/** Inserts in ts order (telemetry mostly arrives in order: a look from the end); same ts: replaced. */
+function insertByTs(list: Entry[], entry: Entry): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1].ts > entry.ts) i--;
+  if (i > 0 && list[i - 1].ts === entry.ts) list[i - 1] = entry;
+  else list.splice(i, 0, entry);
 }

@@ -124,6 +124,8 @@ export interface FirmwareAppOptions {
   /** Settings over the defaults (e.g. { telemetryIntervalMs: 500 }); values the server set still win. */
   settings?: Partial<Settings>;
   version?: string;
+  /** Store-and-forward telemetry (FirmwareOptions.persistOutbox). */
+  persistOutbox?: boolean | { writeAfterMs?: number };
 }
 
 export async function startFirmwareApp(platform: Platform, config: DeviceConnectionConfig, options: unknown, name: string): Promise<XsApp> {
@@ -143,6 +145,8 @@ export async function startFirmwareApp(platform: Platform, config: DeviceConnect
       name,
       version: o.version,
       settings: o.settings,
+      // Kept readings carry dates, as on the device (targets/esp32/start.ts).
+      persistOutbox: o.persistOutbox && { ...(o.persistOutbox === true ? {} : o.persistOutbox), toEpoch: (t: number) => (platform.clock as unknown as EpochSource).toEpoch(t) },
       random: platform.random,
       onConnect: (listener) => device.session.events.on('connect', () => listener()),
     });
