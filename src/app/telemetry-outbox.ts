@@ -42,6 +42,8 @@ interface RecordMeta {
   count: number;
   /** Readings at its start already acknowledged (rewritten without them by the next write pass). */
   done: number;
+  /** JSON characters of its readings (about): a record stays under MAX_RECORD_CHARS. */
+  chars: number;
   /** Its readings, when writing them to the Store failed: kept in memory instead. */
   memory?: Reading[];
 }
@@ -143,9 +145,8 @@ export class TelemetryOutbox {
     if (this.state_ !== 'running') return new MqttError('closed', 'the telemetry outbox is not running');
     const chars = JSON.stringify(values).length + 20;
     if (this.open_.length >= this.perRecord_ || this.openChars_ + chars > MAX_RECORD_CHARS) {
-      // The open batch is full: into the Store with it now, if a record is free.
-      if (this.stored_.length >= this.records_) return this.full_();
-      this.writeOpen_();
+      // The open batch is full: into the Store with it now, if there is room.
+      if (!this.storeOpen_()) return this.full_();
     }
     if (this.open_.length === 0) this.openSince_ = this.clock_.now();
     // 0: no date known (sent without "ts").
@@ -247,23 +248,52 @@ export class TelemetryOutbox {
       const rest = readings.slice(r.done);
       r.count = rest.length;
       r.done = 0;
+      r.chars = JSON.stringify(rest).length;
       this.put_(r, rest);
     }
     if (this.open_.length > 0 && (all || this.clock_.now() - this.openSince_ >= this.writeAfterMs_)) {
-      while (this.open_.length > 0 && this.stored_.length < this.records_) this.writeOpen_();
+      while (this.open_.length > 0 && this.storeOpen_());
       if (this.open_.length > 0) this.full_();
     }
     if (this.open_.length > 0 && this.state_ === 'running') this.armWrite_();
   }
 
+  /**
+   * Moves open readings into the Store: onto the newest record while it has room (records fill
+   * up, so the ring holds records x perRecord readings however often a pass writes), else into a
+   * new record. False when there is no room at all.
+   */
+  private storeOpen_(): boolean {
+    const last = this.stored_.length > 0 ? this.stored_[this.stored_.length - 1] : undefined;
+    if (last && last.count < this.perRecord_ && last.chars + this.openSizes_[0] <= MAX_RECORD_CHARS) {
+      const existing = this.readingsOf_(last);
+      if (existing && this.stored_[this.stored_.length - 1] === last) {
+        const n = this.fitting_(this.perRecord_ - last.count, MAX_RECORD_CHARS - last.chars);
+        let chars = 0;
+        for (let i = 0; i < n; i++) chars += this.openSizes_[i];
+        const readings = existing.concat(this.takeOpen_(n));
+        last.count = readings.length;
+        last.chars += chars;
+        this.put_(last, readings);
+        if (this.open_.length > 0) this.openSince_ = this.clock_.now();
+        return true;
+      }
+    }
+    if (this.stored_.length >= this.records_) return false;
+    this.writeOpen_();
+    return true;
+  }
+
   /** Moves the start of the open readings (one record's worth) into a new record. */
   private writeOpen_(): void {
     const n = this.chunkLength_();
+    let chars = 16;
+    for (let i = 0; i < n; i++) chars += this.openSizes_[i];
     const readings = this.takeOpen_(n);
     let index = this.nextIndex_;
     for (let tries = 0; tries < this.records_ && this.usesIndex_(index); tries++) index = (index + 1) % this.records_;
     this.nextIndex_ = (index + 1) % this.records_;
-    const record: RecordMeta = { seq: this.nextSeq_++, key: KEY_PREFIX + index, count: n, done: 0 };
+    const record: RecordMeta = { seq: this.nextSeq_++, key: KEY_PREFIX + index, count: n, done: 0, chars };
     this.stored_.push(record);
     this.put_(record, readings);
     // The message in flight from the open readings now stands for this record's start.
@@ -324,7 +354,7 @@ export class TelemetryOutbox {
       }
       return;
     }
-    this.stored_.push({ seq: record.seq, key, count: record.readings.length, done: 0 });
+    this.stored_.push({ seq: record.seq, key, count: record.readings.length, done: 0, chars: JSON.stringify(record.readings).length });
     this.nextIndex_ = (index + 1) % this.records_;
   }
 
@@ -357,14 +387,15 @@ export class TelemetryOutbox {
    * both, so a message sent from the open readings is always the start of the record they go into.
    */
   private chunkLength_(): number {
+    return Math.max(1, this.fitting_(this.perRecord_, MAX_RECORD_CHARS - 16));
+  }
+
+  /** How many open readings from the start fit in `count` readings and `chars` characters. */
+  private fitting_(count: number, chars: number): number {
     const sizes = this.openSizes_;
-    let chars = 16;
+    let used = 0;
     let n = 0;
-    while (n < sizes.length && n < this.perRecord_) {
-      chars += sizes[n];
-      if (n > 0 && chars > MAX_RECORD_CHARS) break;
-      n++;
-    }
+    while (n < sizes.length && n < count && used + sizes[n] <= chars) used += sizes[n++];
     return n;
   }
 

@@ -90,6 +90,21 @@ describe('TelemetryOutbox', () => {
     expect(writes).toBeLessThanOrEqual(3);
   });
 
+  it('records fill up across write passes: the ring holds records x perRecord readings however often a pass writes', async () => {
+    const t = setup();
+    t.outbox.start();
+    const refused: unknown[] = [];
+    for (let n = 1; n <= 16; n++) {
+      refused.push(t.outbox.accept(n, { n }));
+      t.clock.advance(1200); // a pass between any two readings: each writes one reading
+    }
+    expect(refused.filter((r) => r !== undefined)).toHaveLength(1); // 4 records x 3 + 3 open = 15 held
+    const keys = [...(t.store as unknown as { values_: Map<string, string> }).values_.keys()].sort();
+    expect(keys).toEqual(['ob0', 'ob1', 'ob2', 'ob3']);
+    expect(t.outbox.size).toBe(15);
+    expect(t.outbox.writes).toBe(12); // one write a reading: merged into the newest record while it had room
+  });
+
   it('a full ring refuses new readings with queue-full, logged once; room again once the server acknowledges', async () => {
     const t = setup();
     t.outbox.start();
