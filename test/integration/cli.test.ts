@@ -33,6 +33,11 @@ describe('tbxs command line', () => {
     [['device', '--host', 'h', '--port', '1', '--token', 'T', '--reconnect-jitter', '1.5'], /--reconnect-jitter must be a number 0\.\.1/],
     [['gateway', '--host', 'h', '--port', '1', '--token', 'T', '--children', '2', '--reconnect-max-ms', '10', '--reconnect-min-ms', '20'], /--reconnect-min-ms \(20\) must not be over --reconnect-max-ms \(10\)/],
     [['server', '--device', ':x'], /NAME:TOKEN/],
+    [['server', '--rate-limit', 'telemetry=1:1'], /--rate-limit must look like KIND=SPEC/],
+    [['server', '--rate-limit', 'messages=10'], /--rate-limit messages: rate limit "10": each window is N:SECONDS/],
+    [['device', '--host', 'h', '--port', '1', '--token', 'T', '--telemetry-ms', '100'], /--telemetry-ms must be a whole number 500\.\.86400000/],
+    [['device', '--host', 'h', '--port', '1', '--token', 'T', '--outbox-write-ms', '1000'], /--outbox-write-ms is for --persist-outbox/],
+    [['device', '--host', 'h', '--port', '1', '--token', 'T', '--persist-outbox', '--outbox-write-ms', 'soon'], /--outbox-write-ms must be a whole number/],
     [['gateway', '--host', 'h', '--port', '1', '--token', 'T'], /--children/],
     [['frobnicate'], /unknown command/],
   ];

@@ -138,6 +138,21 @@ describe('telemetry and attributes', () => {
     expect(strict.json).toEqual({ hum: [{ ts: 2000, value: 41 }] });
   });
 
+  it("history query: startTs <= ts < endTs, limit, orderBy, one value per ts (a resend with the same ts rewrites it), as ThingsBoard's", async () => {
+    const c = await connect({ username: 'T2' });
+    const entries = [3000, 1000, 2000, 4000].map((ts) => ({ ts, values: { h: ts / 1000 } }));
+    await c.publishAsync('v1/devices/me/telemetry', JSON.stringify(entries), { qos: 1 });
+    await c.publishAsync('v1/devices/me/telemetry', JSON.stringify({ ts: 2000, values: { h: 22 } }), { qos: 1 }); // same ts again
+    const base = `/api/plugins/telemetry/DEVICE/${dev('d2').id}/values/timeseries?keys=h,none`;
+    expect((await http('GET', base + '&startTs=1000&endTs=4000')).json).toEqual({ h: [{ ts: 3000, value: '3' }, { ts: 2000, value: '22' }, { ts: 1000, value: '1' }] });
+    expect((await http('GET', base + '&startTs=0&endTs=5000&limit=2&orderBy=ASC&useStrictDataTypes=true')).json).toEqual({ h: [{ ts: 1000, value: 1 }, { ts: 2000, value: 22 }] });
+    expect((await http('GET', base + '&startTs=0&endTs=5000&limit=1')).json).toEqual({ h: [{ ts: 4000, value: '4' }] });
+    expect((await http('GET', base + '&startTs=5000&endTs=6000')).json).toEqual({});
+    expect((await http('GET', base + '&startTs=0')).status).toBe(400);
+    expect((await http('GET', base + '&startTs=0&endTs=1&orderBy=UP')).status).toBe(400);
+    expect((await http('GET', base + '&startTs=0&endTs=1&agg=AVG')).status).toBe(400);
+  });
+
   it('answers attribute requests with string keys; empty groups omitted, unknown keys dropped', async () => {
     const c = await connect({ username: 'T1' });
     await c.publishAsync('v1/devices/me/attributes', JSON.stringify({ fw: 'v1.0', mode: 'a', num: '3.5' }), { qos: 1 });

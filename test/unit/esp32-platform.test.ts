@@ -223,6 +223,11 @@ describe('esp32 config (mc/config)', () => {
   });
 
   it('reads the reconnect backoff (the session defaults where none is given)', () => {
+    expect(readConfig({ tbHost: 'h' }).persistOutbox).toBeUndefined();
+    expect(readConfig({ tbHost: 'h', tbPersistOutbox: '1' }).persistOutbox).toEqual({});
+    expect(readConfig({ tbHost: 'h', tbPersistOutbox: 'true', tbOutboxWriteMs: '30000' }).persistOutbox).toEqual({ writeAfterMs: 30000 });
+    expect(() => readConfig({ tbHost: 'h', tbOutboxWriteMs: '30000' })).toThrow(/tbOutboxWriteMs is for tbPersistOutbox=1/);
+    expect(() => readConfig({ tbHost: 'h', tbPersistOutbox: '1', tbOutboxWriteMs: '5' })).toThrow(/tbOutboxWriteMs/);
     expect(readConfig({ tbHost: 'h' }).reconnect).toBeUndefined();
     expect(readConfig({ tbHost: 'h', tbReconnectMinMs: '250', tbReconnectMaxMs: '8000', tbReconnectJitter: '0.2' }).reconnect).toEqual({ initialMs: 250, maxMs: 8000, jitter: 0.2 });
     expect(readConfig({ tbHost: 'h', tbReconnectMaxMs: 5000 }).reconnect).toEqual({ maxMs: 5000 });
