@@ -143,6 +143,8 @@ export class TelemetryOutbox {
    */
   accept(ts: number, values: JsonObject): MqttError | undefined {
     if (this.state_ !== 'running') return new MqttError('closed', 'the telemetry outbox is not running');
+    // Only what the ring can still hold: a reading kept in memory past that would be lost by a reset.
+    if (this.room_() <= 0) return this.full_();
     const chars = JSON.stringify(values).length + 20;
     if (this.open_.length >= this.perRecord_ || this.openChars_ + chars > MAX_RECORD_CHARS) {
       // The open batch is full: into the Store with it now, if there is room.
@@ -404,6 +406,13 @@ export class TelemetryOutbox {
     const sizes = this.openSizes_.splice(0, n);
     for (let i = 0; i < sizes.length; i++) this.openChars_ -= sizes[i];
     return this.open_.splice(0, n);
+  }
+
+  /** Readings the ring can take still, counting the open ones as written. */
+  private room_(): number {
+    const stored = this.stored_;
+    const last = stored.length > 0 ? stored[stored.length - 1] : undefined;
+    return (this.records_ - stored.length) * this.perRecord_ + (last ? this.perRecord_ - last.count : 0) - this.open_.length;
   }
 
   private usesIndex_(index: number): boolean {

@@ -130,7 +130,9 @@ describe('Device API against the local server', () => {
     let connects = 0;
     session.events.on('connect', () => void connects++);
     await s.stopMqtt();
-    const sent = [client.sendTelemetry({ seq: 1 }), client.sendTelemetry({ seq: 2 })];
+    // Own time stamps: the server keeps one value per key and ts, and two arriving in the same
+    // millisecond would get the same one from it (as on ThingsBoard).
+    const sent = [client.sendTelemetry({ ts: 1000, values: { seq: 1 } }), client.sendTelemetry({ ts: 2000, values: { seq: 2 } })];
     await new Promise((r) => setTimeout(r, 200));
     await s.startMqtt();
     await Promise.all(sent);

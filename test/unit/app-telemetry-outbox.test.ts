@@ -98,11 +98,28 @@ describe('TelemetryOutbox', () => {
       refused.push(t.outbox.accept(n, { n }));
       t.clock.advance(1200); // a pass between any two readings: each writes one reading
     }
-    expect(refused.filter((r) => r !== undefined)).toHaveLength(1); // 4 records x 3 + 3 open = 15 held
+    expect(refused.filter((r) => r !== undefined)).toHaveLength(4); // 4 records x 3 = 12 held
     const keys = [...(t.store as unknown as { values_: Map<string, string> }).values_.keys()].sort();
     expect(keys).toEqual(['ob0', 'ob1', 'ob2', 'ob3']);
-    expect(t.outbox.size).toBe(15);
-    expect(t.outbox.writes).toBe(12); // one write a reading: merged into the newest record while it had room
+    expect(t.outbox.size).toBe(12);
+    expect(t.outbox.writes).toBe(12); // one write a pass, each merging its reading into the newest record while it had room
+  });
+
+  it('flash wear: offline for an hour at a reading every 5 s, defaults: about 6 writes a minute until the ring is full (README)', () => {
+    const store = new MemoryStore();
+    const clock = new FakeClock(0);
+    const { device } = fakeDevice();
+    const outbox = new TelemetryOutbox({ store, clock, log: { debug() {}, info() {}, warn() {}, error() {} }, device });
+    outbox.start();
+    let accepted = 0;
+    for (let t = 0; t < 3_600_000; t += 5000) {
+      if (outbox.accept(t, { temperature: 21.53, humidity: 40.12, pressure: 1013.2, battery_v: 3.91 }) === undefined) accepted++;
+      clock.advance(5000);
+    }
+    expect(accepted).toBe(256); // 16 records x 16
+    const minutes = (accepted * 5000) / 60_000;
+    expect(outbox.writes / minutes).toBeLessThanOrEqual(6.1); // one pass per 10 s, nothing more
+    expect(outbox.writes / minutes).toBeGreaterThan(5);
   });
 
   it('a full ring refuses new readings with queue-full, logged once; room again once the server acknowledges', async () => {
@@ -110,11 +127,11 @@ describe('TelemetryOutbox', () => {
     t.outbox.start();
     const refusals: (MqttError | undefined)[] = [];
     for (let n = 1; n <= 20; n++) refusals.push(t.outbox.accept(n, { n }));
-    // 4 records of 3 plus an open batch of 3 = 15 held.
-    expect(refusals.slice(0, 15).every((r) => r === undefined)).toBe(true);
-    expect(refusals.slice(15).every((r) => r instanceof MqttError && r.code === 'queue-full')).toBe(true);
+    // 4 records of 3: 12 held; nothing more is taken into memory than the ring can write.
+    expect(refusals.slice(0, 12).every((r) => r === undefined)).toBe(true);
+    expect(refusals.slice(12).every((r) => r instanceof MqttError && r.code === 'queue-full')).toBe(true);
     expect(t.lines.filter((l) => /outbox: reading refused/.test(l))).toHaveLength(1);
-    expect(t.outbox.size).toBe(15);
+    expect(t.outbox.size).toBe(12);
     t.sent[0].ack(); // reading 1, the start of the first record
     await flushMicrotasks();
     expect(t.outbox.accept(21, { n: 21 })).toMatchObject({ code: 'queue-full' });
