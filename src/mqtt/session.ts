@@ -322,7 +322,8 @@ export class MqttSession implements ConnectionOwner {
    */
   setPacer(pacer: PublishPacer | undefined): void {
     this.pacer_ = pacer;
-    if (!pacer) this.paceTimer_ = clearTimer(this.clock_, this.paceTimer_);
+    // A wait the pacer asked for before (a hold for its limits, say) may be over now: ask again.
+    this.paceTimer_ = clearTimer(this.clock_, this.paceTimer_);
     this.queueFlush_();
   }
 
