@@ -40,7 +40,13 @@ const RECENT_RPC_IDS = 8;
 const QOS1: PublishOptions = Object.freeze({ qos: 1 });
 /** Telemetry when data points are not counted: pace 1 marks it as telemetry for the pacer. */
 const TELEMETRY: PublishOptions = Object.freeze({ qos: 1, pace: 1 });
-const LIMITS_REQUEST = Object.freeze({ method: 'getSessionLimits', params: Object.freeze({}) });
+/**
+ * The request as text, not a frozen object to stringify: on a Moddable device a module's objects
+ * are preloaded into flash, and XS's JSON.stringify marks each object it visits (cycle check),
+ * which throws "read only value" for one in flash (seen in Moddable's simulator; xsnap has no
+ * preload, so the XS tests here cannot see it).
+ */
+const LIMITS_REQUEST = '{"method":"getSessionLimits","params":{}}';
 
 /**
  * The ThingsBoard MQTT Device API (v1 topics) over an MqttSession: telemetry, client attributes,
@@ -200,7 +206,7 @@ export class DeviceClient implements TbDevice {
     promise.then(this.onLimits_, this.onLimitsFailed_);
     if (id < 0) return;
     const options: PublishOptions = { qos: 1, expiresAt: this.clock_.now() + timeoutMs, pace: PACE_CONTROL, first: true };
-    this.publishJson_(T.DEVICE_RPC_REQUEST + id, LIMITS_REQUEST, options).catch((error: unknown) => this.rpcCalls_.fail(id, notSent(error)));
+    this.session_.publishAsync(T.DEVICE_RPC_REQUEST + id, LIMITS_REQUEST, options).catch((error: unknown) => this.rpcCalls_.fail(id, notSent(error)));
   }
 
   private readonly onLimits_ = (answer: JsonValue): void => {
