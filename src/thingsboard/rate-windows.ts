@@ -44,8 +44,10 @@ export class RateWindows {
   private readonly periodMs_: number[] = [];
   private readonly tokens_: number[] = [];
   private at_: number;
-  /** When each window last said "wait" in the log (RateWindows.noteWait). */
-  private readonly notedAt_: number[] = [];
+  /** When this spec last said "wait" in the log (noteWait). */
+  private notedAt_ = -Infinity;
+  /** Its longest window, or a minute if that is longer: how often noteWait says yes at most. */
+  private noteEveryMs_ = NOTE_EVERY_MS;
 
   constructor(spec: string, windows: RateWindow[], now: number, full: boolean, stretch = 1) {
     this.spec = spec;
@@ -54,7 +56,7 @@ export class RateWindows {
       this.capacity_.push(windows[i].capacity);
       this.periodMs_.push(windows[i].periodMs * stretch);
       this.tokens_.push(full ? windows[i].capacity : 0);
-      this.notedAt_.push(-Infinity);
+      if (windows[i].periodMs * stretch > this.noteEveryMs_) this.noteEveryMs_ = windows[i].periodMs * stretch;
     }
   }
 
@@ -92,15 +94,15 @@ export class RateWindows {
   }
 
   /**
-   * True for the window that makes `n` wait when it has not said so for its period, or for a
-   * minute if that is longer: the caller logs then, so a device held back for an hour by a 1 s
-   * window says so once a minute, not once a message.
+   * True when `n` has to wait and the spec has not said so for its longest window, or for a minute
+   * if that is longer: the caller logs then, so a device held back for an hour by a 1 s window
+   * says so once a minute, not once a message.
    */
   noteWait(n: number, now: number): boolean {
+    if (now - this.notedAt_ < this.noteEveryMs_) return false;
     for (let i = 0; i < this.tokens_.length; i++) {
       if (this.tokens_[i] >= n) continue;
-      if (now - this.notedAt_[i] < (this.periodMs_[i] > NOTE_EVERY_MS ? this.periodMs_[i] : NOTE_EVERY_MS)) return false;
-      this.notedAt_[i] = now;
+      this.notedAt_ = now;
       return true;
     }
     return false;

@@ -102,7 +102,7 @@ export class SessionLimits implements PublishPacer {
     }
     if (wait > 0) {
       if (wait !== Infinity && over && over.noteWait(n, now)) {
-        this.log_.info('rate limit ' + this.kindOf_(over) + ' "' + over.spec + '" reached: publishes wait (' + wait + ' ms now; said once per window)');
+        this.log_.info('rate limit ' + this.kindOf_(over) + ' "' + over.spec + '" reached: publishes wait (' + wait + ' ms now; said once a minute at most)');
       }
       return wait;
     }
