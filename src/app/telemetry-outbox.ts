@@ -93,6 +93,8 @@ export class TelemetryOutbox {
   private cache_: { seq: number; readings: Reading[] } | undefined;
   /** The message in flight: how many readings, and the record they are the start of (undefined: open_'s start). */
   private inflight_: { count: number; record: RecordMeta | undefined } | undefined;
+  /** Readings per message: perRecord, less after a message was over the server's rate limit. */
+  private chunk_: number;
   private nextSeq_ = 1;
   private nextIndex_ = 0;
   private writeTimer_: TimerHandle | undefined;
@@ -112,6 +114,7 @@ export class TelemetryOutbox {
     this.writeAfterMs_ = options.writeAfterMs ?? 10_000;
     this.retryMs_ = options.retryMs ?? 2000;
     this.toEpoch_ = options.toEpoch;
+    this.chunk_ = this.perRecord_;
     if (!isCount(this.records_, 1, 64)) throw new RangeError('outbox records must be an integer 1..64');
     if (!isCount(this.perRecord_, 1, 64)) throw new RangeError('outbox perRecord must be an integer 1..64');
     if (!(this.writeAfterMs_ >= 100) || !(this.retryMs_ >= 10)) throw new RangeError('outbox writeAfterMs must be >= 100 and retryMs >= 10');
@@ -182,9 +185,9 @@ export class TelemetryOutbox {
       record = this.stored_[0];
       const cached = this.readingsOf_(record);
       if (!cached) return this.sendNext_(); // corrupt: dropped, try the next
-      readings = cached.slice(record.done, record.done + this.perRecord_);
+      readings = cached.slice(record.done, record.done + this.chunk_);
     } else if (this.open_.length > 0) {
-      readings = this.open_.slice(0, this.chunkLength_());
+      readings = this.open_.slice(0, Math.min(this.chunkLength_(), this.chunk_));
     } else return;
     const count = readings.length;
     this.inflight_ = { count, record };
@@ -213,9 +216,26 @@ export class TelemetryOutbox {
   }
 
   private refused_(error: unknown): void {
+    const inflight = this.inflight_;
     this.inflight_ = undefined;
     if (this.state_ !== 'running') return;
     if (error instanceof MqttError && error.code === 'closed') return;
+    if (inflight && error instanceof MqttError && error.code === 'over-limit') {
+      // More data points than the server's limit ever allows in one message: smaller messages,
+      // down to one reading; a single reading that still does not fit can never be sent.
+      if (inflight.count > 1) {
+        this.chunk_ = inflight.count >> 1;
+        this.log_.warn('outbox: ' + inflight.count + ' readings are over the server\'s rate limit in one message; sending ' + this.chunk_ + ' at a time');
+      } else {
+        this.log_.error('outbox: a reading is over the server\'s rate limit on its own (' + describeError(error) + '); dropped');
+        if (inflight.record) {
+          inflight.record.done += 1;
+          if (inflight.record.done >= inflight.record.count) this.dropRecord_(inflight.record);
+          else this.armWrite_();
+        } else this.takeOpen_(1);
+      }
+      return this.sendNext_();
+    }
     this.log_.warn('outbox: telemetry not sent, again in ' + this.retryMs_ + ' ms: ' + describeError(error));
     this.retryTimer_ = this.clock_.setTimeout(() => {
       this.retryTimer_ = undefined;

@@ -186,6 +186,26 @@ describe('TelemetryOutbox', () => {
     expect(again.sent).toEqual([]);
   });
 
+  it('a message over the server\'s rate limit (over-limit) is split down to single readings; one that never fits is dropped, logged', async () => {
+    const t = setup();
+    t.outbox.start();
+    t.outbox.accept(1, { n: 1 });
+    t.outbox.accept(2, { n: 2 });
+    t.outbox.accept(3, { n: 3 });
+    t.sent[0].ack(); // [1]
+    await flushMicrotasks();
+    t.sent[1].fail(new MqttError('over-limit', 'too many data points')); // [2, 3]
+    await flushMicrotasks();
+    expect(ns(t.sent).slice(2)).toEqual([[2]]);
+    t.sent[2].fail(new MqttError('over-limit', 'too many data points')); // [2] alone still over
+    await flushMicrotasks();
+    expect(t.lines.some((l) => /a reading is over the server's rate limit on its own .*dropped/.test(l))).toBe(true);
+    expect(ns(t.sent).slice(3)).toEqual([[3]]);
+    t.sent[3].ack();
+    await flushMicrotasks();
+    expect(t.outbox.size).toBe(0);
+  });
+
   it('close() writes what is open, so a clean stop keeps it', () => {
     const t = setup();
     t.outbox.start();
