@@ -203,16 +203,20 @@ export class TelemetryOutbox {
     const inflight = this.inflight_;
     this.inflight_ = undefined;
     if (!inflight || this.state_ === 'closed') return;
-    const record = inflight.record;
+    this.consume_(inflight.record, inflight.count);
+    this.sendNext_();
+  }
+
+  /** The first `n` readings still held (of `record`, or of the open ones) are done with. */
+  private consume_(record: RecordMeta | undefined, n: number): void {
     if (record) {
-      record.done += inflight.count;
+      record.done += n;
       if (record.done >= record.count) this.dropRecord_(record);
       else this.armWrite_(); // rewritten without the acknowledged start
     } else {
-      this.takeOpen_(inflight.count);
+      this.takeOpen_(n);
       if (this.open_.length > 0) this.openSince_ = this.clock_.now();
     }
-    this.sendNext_();
   }
 
   private refused_(error: unknown): void {
@@ -228,11 +232,7 @@ export class TelemetryOutbox {
         this.log_.warn('outbox: ' + inflight.count + ' readings are over the server\'s rate limit in one message; sending ' + this.chunk_ + ' at a time');
       } else {
         this.log_.error('outbox: a reading is over the server\'s rate limit on its own (' + describeError(error) + '); dropped');
-        if (inflight.record) {
-          inflight.record.done += 1;
-          if (inflight.record.done >= inflight.record.count) this.dropRecord_(inflight.record);
-          else this.armWrite_();
-        } else this.takeOpen_(1);
+        this.consume_(inflight.record, 1);
       }
       return this.sendNext_();
     }

@@ -344,7 +344,12 @@ export class DeviceClient implements TbDevice {
 
 /** QoS 1 with the telemetry pace: its data points when the server limits them, else 1. */
 export function telemetryOptions(limits: SessionLimits | undefined, data: unknown): PublishOptions {
-  return limits !== undefined && limits.countsPoints ? { qos: 1, pace: telemetryPoints(data) || 1 } : TELEMETRY;
+  return telemetryPace(limits !== undefined && limits.countsPoints ? telemetryPoints(data) : 0);
+}
+
+/** QoS 1 telemetry options for a message of `points` data points (0: not counted). */
+export function telemetryPace(points: number): PublishOptions {
+  return points > 0 ? { qos: 1, pace: points } : TELEMETRY;
 }
 
 function checkKeys(keys: unknown): string | undefined {

@@ -6,7 +6,7 @@ import { silentLog } from '../platform/log';
 import type { JsonValue } from '../platform/store';
 import type { MqttError } from '../mqtt/errors';
 import type { MessageInfo, MqttSession, PublishOptions } from '../mqtt/session';
-import { DeviceClient } from './device-client';
+import { DeviceClient, telemetryPace } from './device-client';
 import { invalidArgument, notSent, TbError } from './errors';
 import { Announcer } from './gateway-announcer';
 import { GatewayBatch, type GatewayBatchOptions } from './gateway-batch';
@@ -79,8 +79,6 @@ const MAX_WAITING_SENDS = 16;
 /** Recent (device, id) pairs remembered to skip a redelivered (DUP) child RPC. */
 const RECENT_RPC_IDS = 16;
 const GATEWAY_QOS1: PublishOptions = Object.freeze({ qos: 1 });
-/** Telemetry when data points are not counted: pace 1 marks it as telemetry (SessionLimits). */
-const GATEWAY_TELEMETRY_OPTIONS: PublishOptions = Object.freeze({ qos: 1, pace: 1 });
 const RENAMED = 'gateway_device_renamed';
 const DELETED = 'gateway_device_deleted';
 
@@ -166,7 +164,7 @@ export class GatewayClient {
         'telemetry',
         this.clock_,
         batch,
-        (text, points) => this.sendWhenReady_(T.GATEWAY_TELEMETRY, text, points > 0 ? { qos: 1, pace: points } : GATEWAY_TELEMETRY_OPTIONS),
+        (text, points) => this.sendWhenReady_(T.GATEWAY_TELEMETRY, text, telemetryPace(points)),
         cap,
       );
       this.attributesBatch_ = new GatewayBatch('attributes', this.clock_, batch, (text) => this.sendWhenReady_(T.GATEWAY_ATTRIBUTES, text), cap);
@@ -292,15 +290,11 @@ export class GatewayClient {
       return undefined;
     });
     if (problem) return Promise.reject(invalidArgument(problem));
-    let options = GATEWAY_TELEMETRY_OPTIONS;
     const limits = this.device.limits;
-    if (limits && limits.countsPoints) {
-      // ThingsBoard counts a gateway message's data points across all its devices.
-      let points = 0;
-      for (const name of Object.keys(body)) points += telemetryPoints(body[name]);
-      options = { qos: 1, pace: points || 1 };
-    }
-    return this.sendJsonWhenReady_(T.GATEWAY_TELEMETRY, body, options);
+    // ThingsBoard counts a gateway message's data points across all its devices.
+    let points = 0;
+    if (limits && limits.countsPoints) for (const name of Object.keys(body)) points += telemetryPoints(body[name]);
+    return this.sendJsonWhenReady_(T.GATEWAY_TELEMETRY, body, telemetryPace(points));
   }
 
   /** Client attributes of several children in one message: `{"D1":{...},...}`. */
@@ -553,10 +547,10 @@ export class GatewayClient {
     const text = stringify(data);
     if (text instanceof Error) return Promise.reject(invalidArgument(child.name + ': cannot send telemetry: ' + text.message));
     const limits = this.device.limits;
-    const points = limits && limits.countsPoints ? telemetryPoints(data) || 1 : 0;
+    const points = limits && limits.countsPoints ? telemetryPoints(data) : 0;
     if (this.telemetryBatch_) return this.telemetryBatch_.add(child, Array.isArray(data) ? text.slice(1, -1) : text, points);
     const wrapped = '{' + JSON.stringify(child.name) + ':' + (Array.isArray(data) ? text : '[' + text + ']') + '}';
-    return this.sendWhenReady_(T.GATEWAY_TELEMETRY, wrapped, points > 0 ? { qos: 1, pace: points } : GATEWAY_TELEMETRY_OPTIONS);
+    return this.sendWhenReady_(T.GATEWAY_TELEMETRY, wrapped, telemetryPace(points));
   }
 
   private childAttributes_(child: GatewayChild, attributes: JsonObject): Promise<void> {
