@@ -188,6 +188,10 @@ describe('MqttSession against Mosquitto', () => {
     expect(failed).toEqual([]);
     // Every message published after the recorder resubscribed arrives; those in flight at the kill
     // were resent. What the broker acknowledged before the kill reached the recorder before the kill.
+    // The broker forwards to the recorder independently of the PUBACK it sends the publisher: the
+    // last ones may still be on their way (seen once under a loaded full suite: 299 acked, not yet
+    // recorded); a message really lost still fails the wait and the check below.
+    await waitFor(() => acked.every((i) => recorder.payloads().includes(String(i))), 'the recorder to get every acknowledged message', 5000).catch(() => undefined);
     const received = new Set(recorder.payloads().map(Number));
     const lost = acked.filter((i) => !received.has(i));
     expect(lost).toEqual([]);
