@@ -14,6 +14,7 @@ import { Sampler, type TelemetryValues } from './sampler';
 import { SETTING_NAMES, type SettingName, type Settings } from './settings';
 import { AppSettings } from './settings-store';
 import { TelemetryOutbox, type TelemetryOutboxOptions } from './telemetry-outbox';
+import { FirmwareUpdater, type FirmwareUpdaterOptions } from '../thingsboard/firmware-update';
 
 export interface FirmwareOptions {
   device: TbDevice;
@@ -38,6 +39,11 @@ export interface FirmwareOptions {
    * replayed after a restart (TelemetryOutbox). true for the defaults. Default off.
    */
   persistOutbox?: boolean | Omit<TelemetryOutboxOptions, 'store' | 'clock' | 'log' | 'device'>;
+  /**
+   * Firmware updates over MQTT (FirmwareUpdater): the device's own MQTT session and the target the
+   * image goes to. The running firmware is `info` (title = name). Absent: no OTA.
+   */
+  ota?: Omit<FirmwareUpdaterOptions, 'device' | 'clock' | 'log' | 'store' | 'current'>;
 }
 
 /**
@@ -56,6 +62,10 @@ export class Firmware {
   private readonly gpio_: Gpio;
   private readonly sampler_: Sampler;
   private readonly outbox_: TelemetryOutbox | undefined;
+  private readonly ota_: FirmwareOptions['ota'];
+  private readonly store_: Store;
+  private readonly clock_: Clock;
+  private updater_: FirmwareUpdater | undefined;
   private readonly releases_: (() => void)[] = [];
   private state_: 'new' | 'running' | 'closed' = 'new';
   /** GPIO changes not yet reported (pin name -> state): one attributes message per turn, from a job. */
@@ -72,6 +82,9 @@ export class Firmware {
     this.log_ = new PrefixLog(options.log, 'app');
     this.info_ = { name: options.info.name, version: options.info.version };
     this.onConnect_ = options.onConnect;
+    this.ota_ = options.ota;
+    this.store_ = options.store;
+    this.clock_ = options.clock;
     this.requestTimeoutMs_ = options.attributeRequestTimeoutMs ?? 10_000;
     this.appSettings_ = new AppSettings({ store: options.store, log: this.log_, base: options.settings });
     const hardware = { io: options.io, board: options.board, clock: options.clock, log: this.log_ };
@@ -105,6 +118,11 @@ export class Firmware {
     return this.gpio_.statusByName();
   }
 
+  /** The firmware update under way or last tried; undefined without OTA or before start(). */
+  get update(): FirmwareUpdater | undefined {
+    return this.updater_;
+  }
+
   /** Opens the pins and sensors, registers the RPC methods, starts sampling, announces itself. */
   start(): void {
     if (this.state_ !== 'new') return;
@@ -120,6 +138,16 @@ export class Firmware {
       if (typeof off === 'function') this.releases_.push(off);
     }
     this.applySampling_();
+    if (this.ota_) {
+      this.updater_ = new FirmwareUpdater({
+        ...this.ota_,
+        device: this.device_,
+        clock: this.clock_,
+        log: new PrefixLog(this.log_, 'ota'),
+        store: this.store_,
+        current: { title: this.info_.name, version: this.info_.version },
+      });
+    }
     this.log_.info(this.info_.name + ' ' + this.info_.version + ' on ' + this.board_.name + ': ' + this.gpio_.outputNames().length + ' outputs, ' + this.sampler_.sensorCount + ' sensors, every ' + this.appSettings_.get('telemetryIntervalMs') + ' ms');
     // Without a connect hook this is the only announcement; with one, a later connect repeats it.
     if (!this.onConnect_ || this.device_.connected) this.onConnected_();
@@ -139,6 +167,7 @@ export class Firmware {
     this.sampler_.close();
     this.gpio_.close();
     if (this.outbox_) this.outbox_.close();
+    if (this.updater_) this.updater_.close();
   }
 
   // ---- reactions ----

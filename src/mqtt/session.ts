@@ -340,6 +340,11 @@ export class MqttSession implements ConnectionOwner {
     return this.outbox_.limits.maxInflight;
   }
 
+  /** The largest packet accepted from the server (MqttSessionOptions.maxPacketBytes). */
+  get maxPacketBytes(): number {
+    return this.opts_.maxPacketBytes;
+  }
+
   /** Sizes of the bounded stores, for tests and diagnostics. */
   get stats(): { queued: number; queuedBytes: number; inflight: number; subscriptions: number; pendingInbound: number } {
     return {

@@ -14,6 +14,14 @@ export const DEVICE_RPC_RESPONSE = ME + 'rpc/response/';
 export const DEVICE_RPC_RESPONSE_FILTER = DEVICE_RPC_RESPONSE + '+';
 export const DEVICE_CLAIM = ME + 'claim';
 
+// Firmware OTA: ThingsBoard's v2 topics, used by every device SDK alongside the v1 API.
+export const FIRMWARE_REQUEST = 'v2/fw/request/';
+export const FIRMWARE_RESPONSE = 'v2/fw/response/';
+export const FIRMWARE_RESPONSE_FILTER = FIRMWARE_RESPONSE + '+/chunk/+';
+export const FIRMWARE_ERROR = 'v2/fw/error';
+/** `v2/fw/request/{requestId}/chunk/{chunk}`. */
+export const CHUNK = '/chunk/';
+
 export const PROVISION_REQUEST = '/provision/request';
 export const PROVISION_RESPONSE = '/provision/response';
 /** Username (or client id) that opens a provisioning-only session. */
