@@ -256,6 +256,8 @@ export interface SimulatedFirmwareInput {
   random?: () => number;
   /** Store-and-forward telemetry (FirmwareOptions.persistOutbox). */
   persistOutbox?: FirmwareOptions['persistOutbox'];
+  /** Firmware updates over MQTT (FirmwareOptions.ota). */
+  ota?: FirmwareOptions['ota'];
 }
 
 export interface SimulatedFirmware {
@@ -280,6 +282,7 @@ export function createSimulatedFirmware(input: SimulatedFirmwareInput): Simulate
     settings: input.settings,
     onConnect: input.onConnect,
     persistOutbox: input.persistOutbox,
+    ota: input.ota,
   });
   return { firmware, io, board: simulatedBoard, close: () => firmware.close() };
 }

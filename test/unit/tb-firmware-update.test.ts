@@ -38,7 +38,7 @@ function announce(title: string, version: string, bytes: Uint8Array, checksum?: 
  */
 class FakeTb {
   shared: Record<string, unknown> = {};
-  image = new Uint8Array(0);
+  image: Uint8Array = new Uint8Array(0);
   readonly telemetry: Record<string, unknown>[] = [];
   readonly chunkRequests: { rid: string; n: number; size: number }[] = [];
   answerChunk: (n: number) => boolean = () => true;

@@ -6,7 +6,7 @@ import { parseFlags, UsageError } from './args';
 import { RECONNECT_FLAGS, RECONNECT_USAGE, reconnectFromFlags } from './reconnect-options';
 
 export const DEVICE_USAGE =
-  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs [--xs-stack SLOTS]] [--telemetry-ms MS] [--persist-outbox [--outbox-write-ms MS]] ' + RECONNECT_USAGE;
+  'tbxs device --host H --port P (--token T | --client-id C --username U --password W | --provision-key K --provision-secret S [--device-name N]) [--tls --ca FILE [--cert FILE --key FILE]] [--state-dir DIR] [--engine node|xs [--xs-stack SLOTS]] [--telemetry-ms MS] [--persist-outbox [--outbox-write-ms MS]] [--ota-dir DIR [--ota-chunk-bytes N]] ' + RECONNECT_USAGE;
 
 const SPEC = {
   host: 'string',
@@ -29,6 +29,8 @@ const SPEC = {
   'telemetry-ms': 'string',
   'persist-outbox': 'boolean',
   'outbox-write-ms': 'string',
+  'ota-dir': 'string',
+  'ota-chunk-bytes': 'string',
   ...RECONNECT_FLAGS,
 } as const;
 
@@ -44,7 +46,16 @@ export interface DeviceCommandOptions {
   telemetryMs?: number;
   /** --persist-outbox: telemetry kept in the state directory until acknowledged (TelemetryOutbox); --outbox-write-ms its writeAfterMs. */
   persistOutbox?: { writeAfterMs?: number };
+  /**
+   * --ota-dir: firmware updates over MQTT are written to DIR/firmware.bin (after the checksum
+   * matched) and the firmware restarts in-process as DIR/firmware.json's version;
+   * --ota-chunk-bytes the chunk size asked for.
+   */
+  ota?: { dir: string; chunkBytes?: number };
 }
+
+/** Largest chunk a ThingsBoard packet (65,536 bytes) carries with its topic. */
+export const MAX_OTA_CHUNK_BYTES = 65_472;
 
 /** Reads the device flags; every mistake is a UsageError with one line a person can act on. */
 export function parseDeviceOptions(args: string[]): DeviceCommandOptions {
@@ -106,6 +117,17 @@ export function parseDeviceOptions(args: string[]): DeviceCommandOptions {
       const n = Number(writeMs);
       if (!/^\d+$/.test(writeMs) || n < 100 || n > 3_600_000) throw new UsageError('--outbox-write-ms must be a whole number 100..3600000, got "' + writeMs + '"');
       options.persistOutbox.writeAfterMs = n;
+    }
+  }
+  const chunk = f['ota-chunk-bytes'];
+  if (chunk !== undefined && f['ota-dir'] === undefined) throw new UsageError('--ota-chunk-bytes is for --ota-dir');
+  if (f['ota-dir'] !== undefined) {
+    if (f['ota-dir'] === '') throw new UsageError('--ota-dir needs a directory');
+    options.ota = { dir: f['ota-dir'] };
+    if (chunk !== undefined) {
+      const n = Number(chunk);
+      if (!/^\d+$/.test(chunk) || n < 64 || n > MAX_OTA_CHUNK_BYTES) throw new UsageError('--ota-chunk-bytes must be a whole number 64..' + MAX_OTA_CHUNK_BYTES + ', got "' + chunk + '"');
+      options.ota.chunkBytes = n;
     }
   }
   return options;

@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { startTbServer, type TbServer } from '../tb-server/index';
 import { parseRateLimit, RateLimitSpecError } from '../tb-server/rate-limits';
 import type { RateLimits, TbServerOptions } from '../tb-server/types';
 import { nameAndToken, parseFlags, UsageError } from './args';
 
 export const SERVER_USAGE =
-  'tbxs server [--mqtt-port 1883] [--http-port 8080] [--host 127.0.0.1] [--device NAME:TOKEN]... [--gateway NAME:TOKEN]... [--provision-key K --provision-secret S] [--rate-limit KIND=SPEC]... [--gateway-rate-limit KIND=SPEC]...';
+  'tbxs server [--mqtt-port 1883] [--http-port 8080] [--host 127.0.0.1] [--device NAME:TOKEN]... [--gateway NAME:TOKEN]... [--provision-key K --provision-secret S] [--rate-limit KIND=SPEC]... [--gateway-rate-limit KIND=SPEC]... [--firmware DEVICE:TITLE:VERSION:FILE]...';
 
 const RATE_KINDS: readonly (keyof RateLimits)[] = ['messages', 'telemetryMessages', 'telemetryDataPoints'];
 
@@ -19,7 +21,24 @@ const SPEC = {
   quiet: 'boolean',
   'rate-limit': 'list',
   'gateway-rate-limit': 'list',
+  firmware: 'list',
 } as const;
+
+/** `--firmware DEVICE:TITLE:VERSION:FILE`: uploaded and assigned at start (the file may contain ':'). */
+export interface FirmwareFlag {
+  device: string;
+  title: string;
+  version: string;
+  file: string;
+}
+
+export function parseFirmwareFlag(value: string): FirmwareFlag {
+  const parts = value.split(':');
+  if (parts.length < 4 || parts.slice(0, 3).some((p) => p === '') || parts.slice(3).join(':') === '') {
+    throw new UsageError('--firmware must look like DEVICE:TITLE:VERSION:FILE, e.g. demo-device:tbxs:0.2.0:./firmware.bin; got "' + value + '"');
+  }
+  return { device: parts[0]!, title: parts[1]!, version: parts[2]!, file: parts.slice(3).join(':') };
+}
 
 interface Limits {
   rates: Partial<RateLimits>;
@@ -62,7 +81,7 @@ export function parseLimitFlags(values: string[], flag: string, sizes: boolean):
   return out;
 }
 
-export function parseServerOptions(args: string[]): TbServerOptions & { quiet?: boolean } {
+export function parseServerOptions(args: string[]): TbServerOptions & { quiet?: boolean; firmware?: FirmwareFlag[] } {
   const f = parseFlags(args, SPEC);
   if ((f['provision-key'] === undefined) !== (f['provision-secret'] === undefined)) {
     throw new UsageError('--provision-key and --provision-secret go together');
@@ -77,6 +96,7 @@ export function parseServerOptions(args: string[]): TbServerOptions & { quiet?: 
     gateways: (f.gateway ?? []).map((g) => nameAndToken(g, '--gateway')),
     provision: f['provision-key'] ? { key: f['provision-key'], secret: f['provision-secret'] as string } : undefined,
     quiet: f.quiet,
+    ...(f.firmware ? { firmware: f.firmware.map(parseFirmwareFlag) } : {}),
     ...(Object.keys(limits.rates).length > 0 ? { rateLimits: limits.rates } : {}),
     ...(Object.keys(gateway).length > 0 ? { gatewayRateLimits: gateway } : {}),
     ...(limits.maxPayloadBytes !== undefined ? { maxPayloadBytes: limits.maxPayloadBytes } : {}),
@@ -97,6 +117,20 @@ export async function startServerFromOptions(options: TbServerOptions, print: (l
   }
 }
 
+/** Reads the file and assigns it as the device's firmware; a missing device or file is a UsageError. */
+export function assignFirmwareFile(server: TbServer, fw: FirmwareFlag, print: (line: string) => void): void {
+  if (!server.getDevice(fw.device)) throw new UsageError('--firmware: no device "' + fw.device + '" (add it with --device ' + fw.device + ':TOKEN)');
+  let data: Buffer;
+  try {
+    data = readFileSync(fw.file);
+  } catch (error) {
+    throw new UsageError('--firmware: cannot read ' + fw.file + ': ' + (error as Error).message);
+  }
+  if (data.length === 0) throw new UsageError('--firmware: ' + fw.file + ' is empty');
+  const id = server.assignFirmware(fw.device, { title: fw.title, version: fw.version, data, fileName: basename(fw.file) });
+  print('tb-server: firmware ' + fw.title + ' ' + fw.version + ' (' + data.length + ' bytes, package ' + id + ') assigned to ' + fw.device);
+}
+
 export function describeServer(server: TbServer, print: (line: string) => void): void {
   print('tb-server: MQTT mqtt://' + server.host + ':' + server.mqttPort + '  REST http://' + server.host + ':' + server.httpPort);
   const limits = server.limits;
@@ -112,6 +146,12 @@ export function describeServer(server: TbServer, print: (line: string) => void):
 export async function serverCommand(args: string[], print: (line: string) => void, until: Promise<void>): Promise<number> {
   const options = parseServerOptions(args);
   const server = await startServerFromOptions(options.quiet ? { ...options, log: undefined } : options, options.quiet ? () => {} : print);
+  try {
+    for (const fw of options.firmware ?? []) assignFirmwareFile(server, fw, print);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
   describeServer(server, print);
   await until;
   await server.close();

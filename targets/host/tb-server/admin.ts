@@ -1,6 +1,7 @@
 /** Operations shared by the HTTP API and the programmatic API. */
 import type { Ctx } from './context';
 import { pushShared } from './downlink';
+import type { OtaCatalog } from './ota-catalog';
 import type { DeviceRecord, Entry } from './registry';
 import type { Json, JsonObject } from './types';
 
@@ -30,11 +31,14 @@ export interface DeviceJson {
   type: string;
   label: string;
   additionalInfo: { gateway: boolean };
+  deviceProfileId: { entityType: 'DEVICE_PROFILE'; id: string };
+  firmwareId: { entityType: 'OTA_PACKAGE'; id: string } | null;
+  softwareId: null;
   /** Not in ThingsBoard's Device: the access token (ACCESS_TOKEN devices only), for convenience. */
   token?: string;
 }
 
-export function deviceJson(d: DeviceRecord): DeviceJson {
+export function deviceJson(d: DeviceRecord, ota: OtaCatalog): DeviceJson {
   const out: DeviceJson = {
     id: { entityType: 'DEVICE', id: d.id },
     createdTime: d.createdTime,
@@ -42,6 +46,9 @@ export function deviceJson(d: DeviceRecord): DeviceJson {
     type: d.type,
     label: '',
     additionalInfo: { gateway: d.gateway },
+    deviceProfileId: { entityType: 'DEVICE_PROFILE', id: ota.profileOf(d).id },
+    firmwareId: d.firmwareId ? { entityType: 'OTA_PACKAGE', id: d.firmwareId } : null,
+    softwareId: null,
   };
   if (d.credentials.type === 'ACCESS_TOKEN') out.token = d.credentials.token;
   return out;

@@ -1,4 +1,5 @@
 /** What the MQTT handlers, the HTTP API and the programmatic API share. */
+import type { OtaCatalog } from './ota-catalog';
 import type { DeviceRegistry } from './registry';
 import type { RpcManager } from './rpc';
 import type { Session, SessionTable } from './session';
@@ -22,10 +23,11 @@ export interface Ctx {
   readonly registry: DeviceRegistry;
   readonly sessions: SessionTable;
   readonly rpc: RpcManager;
+  readonly ota: OtaCatalog;
   readonly opts: ResolvedOptions;
   emit(event: TbEvent): void;
-  /** Publishes to one session, QoS = granted QoS of the matching subscription, else 1. */
-  send(s: Session, topic: string, payload: Json | string, qos?: number): void;
+  /** Publishes to one session, QoS = granted QoS of the matching subscription, else 1. Bytes go as they are. */
+  send(s: Session, topic: string, payload: Json | string | Uint8Array, qos?: number): void;
   /** Closes a session's connection. */
   drop(s: Session, reason: string): void;
 }

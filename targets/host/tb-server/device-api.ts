@@ -3,6 +3,7 @@ import type { AfterAck, Ctx } from './context';
 import { DEFAULT_CLAIM_MS, type DeviceRecord, type Entry } from './registry';
 import type { Session } from './session';
 import { T, suffixAfter } from './topics';
+import { handleFirmwareRequest } from './ota-device';
 import type { Json, JsonObject } from './types';
 import { ShapeError, castValues, keyList, parseJson, parseObject, parseTelemetry, topicId } from './values';
 
@@ -43,6 +44,8 @@ export function handleDevicePublish(ctx: Ctx, s: Session, device: DeviceRecord, 
     const answer = clientRpc(ctx, s, device, req.method, req.params ?? null);
     return () => ctx.send(s, T.rpcResponsePrefix + reqId, answer);
   }
+  id = suffixAfter(topic, T.fwRequestPrefix);
+  if (id !== undefined) return handleFirmwareRequest(ctx, s, device, id, payload);
   // Unknown topic: acknowledged, ignored (ThingsBoard: PUBACK, no disconnect).
   return;
 }

@@ -32,6 +32,8 @@ export function formatEvent(e: TbEvent): string {
       return `[provision] ${e.device || '(no name)'}: ${e.status}`;
     case 'rpc':
       return `[rpc] ${e.device} #${e.id} ${e.method}: ${e.outcome}`;
+    case 'ota':
+      return `[ota] ${e.device}: ${e.detail}`;
   }
 }
 

@@ -9,14 +9,9 @@ import { RegistryError, type DeviceRecord } from './registry';
 import { RpcError } from './rpc';
 import type { Json } from './types';
 import { isObject } from './values';
-
-export const MAX_BODY_BYTES = 65_536;
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
+import { HttpError, readJsonObject, send } from './http-util';
+import { entityId } from './ota-catalog';
+import { handleOtaRoute, updateDevice } from './ota-api';
 
 const RPC_STATUS: Record<string, number> = {
   TIMEOUT: 504, // ThingsBoard: GATEWAY_TIMEOUT
@@ -71,6 +66,9 @@ export class HttpApi {
     // POST /api/device[?accessToken=T]
     if (method === 'POST' && parts.join('/') === 'api/device') {
       const body = await readJsonObject(req);
+      // With the id of an existing device: an update (the firmware assignment, for OTA).
+      const existing = entityId(body.id);
+      if (existing !== undefined) return send(res, 200, updateDevice(this.ctx, this.device(existing), body));
       const info = isObject(body.additionalInfo) ? body.additionalInfo : {};
       const name = body.name;
       if (typeof name !== 'string') throw new HttpError(400, 'Device name should be specified!');
@@ -82,7 +80,7 @@ export class HttpApi {
           gateway: body.gateway === true || info.gateway === true,
           ...(token ? { token } : {}),
         });
-        return send(res, 200, deviceJson(rec));
+        return send(res, 200, deviceJson(rec, this.ctx.ota));
       } catch (e) {
         if (e instanceof RegistryError) throw new HttpError(400, e.message);
         throw e;
@@ -92,12 +90,12 @@ export class HttpApi {
     if (method === 'GET' && parts.join('/') === 'api/tenant/devices') {
       const rec = this.ctx.registry.get(q.get('deviceName') ?? '');
       if (!rec) throw new HttpError(404, 'Requested item wasn\'t found!');
-      return send(res, 200, deviceJson(rec));
+      return send(res, 200, deviceJson(rec, this.ctx.ota));
     }
     // GET /api/device/{id}[/credentials]
     if (method === 'GET' && parts[0] === 'api' && parts[1] === 'device' && parts.length >= 3) {
       const rec = this.device(parts[2]!);
-      if (parts.length === 3) return send(res, 200, deviceJson(rec));
+      if (parts.length === 3) return send(res, 200, deviceJson(rec, this.ctx.ota));
       if (parts.length === 4 && parts[3] === 'credentials') {
         const c = rec.credentials;
         return send(res, 200, {
@@ -126,6 +124,7 @@ export class HttpApi {
       const rec = this.device(rest[0] ?? '');
       return this.telemetry(req, res, method, rec, rest.slice(1), q);
     }
+    if (await handleOtaRoute(this.ctx, req, res, method, parts, q)) return;
     throw new HttpError(404, `No route for ${method} ${url.pathname}`);
   }
 
@@ -205,38 +204,6 @@ export class HttpApi {
 
 function asString(v: Json): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  if (body === undefined) {
-    res.writeHead(status);
-    res.end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readJsonObject(req: IncomingMessage): Promise<Record<string, Json>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooBig = false;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) tooBig = true;
-    else chunks.push(chunk);
-  }
-  if (tooBig) throw new HttpError(413, `Request body over ${MAX_BODY_BYTES} bytes`);
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'Invalid request body: not JSON');
-  }
-  if (!isObject(body)) throw new HttpError(400, 'Invalid request body: expected a JSON object');
-  return body;
 }
 
 /**

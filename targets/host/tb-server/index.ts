@@ -11,6 +11,8 @@ import { HttpApi } from './http-api';
 import { MqttFrontend } from './mqtt-frontend';
 import { DeviceRegistry, type ClaimRecord, type DeviceRecord, type Entry, type NewDevice } from './registry';
 import { RpcManager } from './rpc';
+import { OtaCatalog } from './ota-catalog';
+import { announceFirmware } from './ota-device';
 import { SessionTable, subscribedQos, type Session } from './session';
 import { parseRateLimit } from './rate-limits';
 import type { Json, JsonObject, RateLimits, TbEvent, TbEventListener, TbServerOptions } from './types';
@@ -68,13 +70,21 @@ export class TbServer {
       registry: this.registry,
       sessions: new SessionTable(),
       rpc,
+      ota: new OtaCatalog(),
       opts,
       emit: (e) => this.events.emit(e),
       send: (s, topic, payload, qos) => {
         if (s.closed) return;
-        const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
-        this.events.emit({ type: 'downlink', device: s.label, topic, payload: text });
-        this.mqtt.publish(s, topic, Buffer.from(text, 'utf8'), qos ?? subscribedQos(s, topic) ?? 1);
+        let bytes: Buffer;
+        if (payload instanceof Uint8Array) {
+          bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+          this.events.emit({ type: 'downlink', device: s.label, topic, payload: `<${bytes.length} bytes>` });
+        } else {
+          const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+          this.events.emit({ type: 'downlink', device: s.label, topic, payload: text });
+          bytes = Buffer.from(text, 'utf8');
+        }
+        this.mqtt.publish(s, topic, bytes, qos ?? subscribedQos(s, topic) ?? 1);
       },
       drop: (s) => {
         if (!s.closed) s.client.close();
@@ -222,6 +232,24 @@ export class TbServer {
   attributes(deviceName: string, scope: 'client' | 'shared'): Record<string, Json> {
     const d = this.need(deviceName);
     return entriesToObject(scope === 'client' ? d.clientAttributes : d.sharedAttributes);
+  }
+
+  // ---- OTA ----
+
+  /**
+   * Uploads a firmware image for the device's profile and assigns it to the device (what
+   * `tbxs server --firmware` and ThingsBoard's REST do in three calls); returns the package id.
+   * The checksum is computed unless given (a wrong one reaches the device as given).
+   */
+  assignFirmware(deviceName: string, image: { title: string; version: string; data: Uint8Array; checksumAlgorithm?: string; checksum?: string; fileName?: string }): string {
+    const device = this.need(deviceName);
+    const ota = this.ctx.ota;
+    const profile = ota.profileOf(device);
+    const pkg = ota.create({ title: image.title, version: image.version, type: 'FIRMWARE', deviceProfileId: { entityType: 'DEVICE_PROFILE', id: profile.id } });
+    ota.upload(pkg.id, Buffer.from(image.data), image.fileName ?? 'firmware.bin', 'application/octet-stream', image.checksumAlgorithm ?? 'SHA256', image.checksum);
+    device.firmwareId = pkg.id;
+    announceFirmware(this.ctx, device);
+    return pkg.id;
   }
 
   /** Claims recorded so far (device, secretKey, durationMs, ts). */

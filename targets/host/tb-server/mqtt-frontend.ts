@@ -210,6 +210,7 @@ export class MqttFrontend {
       closed: false,
       downInflight: 0,
       downQueue: [],
+      fwChunkSizes: new Map(),
       ...(device ? { device } : {}),
     };
     // A gateway's uplink is held to the gateway limits where they are set, else to the device ones.

@@ -1,6 +1,6 @@
 /** Devices, their credentials and their data (attributes, latest telemetry, claims). */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Json } from './types';
+import type { Json } from './json';
 
 export const LIMITS = {
   devices: 10_000,
@@ -35,6 +35,10 @@ export interface DeviceRecord {
   readonly history: Map<string, Entry[]>;
   /** Server-side RPC id sequence (ThingsBoard: per device actor, starts at 0). */
   rpcSeq: number;
+  /** The OTA package assigned to this device itself (ThingsBoard's Device.firmwareId); its profile's applies otherwise. */
+  firmwareId?: string;
+  /** The package whose fw_* attributes were pushed last (undefined: none). */
+  announcedFirmwareId?: string;
 }
 
 export interface ClaimRecord {

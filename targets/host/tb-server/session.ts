@@ -27,6 +27,8 @@ export interface Session {
   /** QoS 1 downlink awaiting the device's PUBACK, and what waits behind the in-flight cap. */
   downInflight: number;
   downQueue: { topic: string; payload: Buffer }[];
+  /** OTA: the chunk size each request id asked (an empty request payload reuses it); at most 16. */
+  fwChunkSizes: Map<string, number>;
 }
 
 /** Granted QoS of the first subscription matching the topic, if any. */

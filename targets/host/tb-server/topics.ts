@@ -18,6 +18,9 @@ export const T = {
   gwAttrResponse: 'v1/gateway/attributes/response',
   gwRpc: 'v1/gateway/rpc',
   gwClaim: 'v1/gateway/claim',
+  fwRequestPrefix: 'v2/fw/request/',
+  fwResponsePrefix: 'v2/fw/response/',
+  fwError: 'v2/fw/error',
 } as const;
 
 export const DEVICE_FILTERS: readonly string[] = [
@@ -25,6 +28,8 @@ export const DEVICE_FILTERS: readonly string[] = [
   T.attrResponsePrefix + '+',
   T.rpcRequestPrefix + '+',
   T.rpcResponsePrefix + '+',
+  T.fwResponsePrefix + '+/chunk/+',
+  T.fwError,
 ];
 
 export const GATEWAY_FILTERS: readonly string[] = [...DEVICE_FILTERS, T.gwAttributes, T.gwRpc, T.gwAttrResponse];

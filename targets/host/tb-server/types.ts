@@ -1,7 +1,8 @@
 /** Shared types of the local ThingsBoard-compatible server. */
+import type { Json } from './json';
+import type { DeviceRegistry } from './registry';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
+export type { Json, JsonObject } from './json';
 
 export interface DeviceSpec {
   name: string;
@@ -66,7 +67,7 @@ export interface TbServerOptions {
   /** Client-side RPC handlers by method name (in addition to the built-in ones). */
   clientRpc?: Record<string, ClientRpcHandler>;
   /** Share a registry between server instances (restart tests). */
-  registry?: import('./registry').DeviceRegistry;
+  registry?: DeviceRegistry;
 }
 
 /** Answers a client-side RPC: the returned JSON is published on the response topic. */
@@ -84,6 +85,7 @@ export type TbEvent =
   | { type: 'suback'; device: string; filter: string; granted: number }
   | { type: 'child'; gateway: string; device: string; connected: boolean }
   | { type: 'provisioned'; device: string; status: string }
-  | { type: 'rpc'; device: string; id: number; method: string; outcome: 'sent' | 'reply' | 'timeout' | 'no-connection' };
+  | { type: 'rpc'; device: string; id: number; method: string; outcome: 'sent' | 'reply' | 'timeout' | 'no-connection' }
+  | { type: 'ota'; device: string; detail: string };
 
 export type TbEventListener = (event: TbEvent) => void;
