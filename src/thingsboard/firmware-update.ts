@@ -92,6 +92,7 @@ export class FirmwareUpdater {
   private error_: string | undefined;
   /** The last fw_state report: the restart waits for it. */
   private lastTelemetry_: Promise<void> = Promise.resolve();
+  private lastTs_ = 0;
   private closed_ = false;
   private readonly offShared_: () => void;
 
@@ -413,8 +414,15 @@ export class FirmwareUpdater {
     this.telemetry_({ fw_state: 'FAILED', fw_error: why });
   }
 
+  /**
+   * With a time stamp one past the last one at least: states sent in one turn (VERIFIED, UPDATING)
+   * must not share a ts, under which the server would keep only the last.
+   */
   private telemetry_(values: JsonObject): void {
-    this.lastTelemetry_ = this.o_.device.sendTelemetry(values).then(undefined, (error: unknown) => {
+    const now = this.o_.clock.now();
+    const ts = now > this.lastTs_ ? now : this.lastTs_ + 1;
+    this.lastTs_ = ts;
+    this.lastTelemetry_ = this.o_.device.sendTelemetry({ ts, values }).then(undefined, (error: unknown) => {
       this.o_.log.warn('firmware state not sent: ' + describeError(error));
     });
   }

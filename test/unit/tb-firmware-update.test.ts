@@ -42,6 +42,8 @@ class FakeTb {
   readonly telemetry: Record<string, unknown>[] = [];
   readonly chunkRequests: { rid: string; n: number; size: number }[] = [];
   answerChunk: (n: number) => boolean = () => true;
+  /** Every state carries a ts, each one later than the one before. */
+  private lastTs = 0;
   private nextId = 1;
   socket!: FakeSocket;
 
@@ -80,7 +82,12 @@ class FakeTb {
       if (packet.qos === 1) s.receive([0x40, 2, packet.messageId >> 8, packet.messageId & 0xff]);
       const topic: string = packet.topic;
       const text = packet.payload.toString();
-      if (topic === 'v1/devices/me/telemetry') this.telemetry.push(JSON.parse(text));
+      if (topic === 'v1/devices/me/telemetry') {
+        const body = JSON.parse(text);
+        expect(body.ts).toBeGreaterThan(this.lastTs);
+        this.lastTs = body.ts;
+        this.telemetry.push(body.values);
+      }
       else if (topic.startsWith('v1/devices/me/attributes/request/')) {
         const keys: string[] = JSON.parse(text).sharedKeys.split(',');
         const shared: Record<string, unknown> = {};
