@@ -3,6 +3,7 @@ import type { Clock } from './clock';
 import type { Log } from './log';
 import type { Connector } from './socket';
 import type { Store } from './store';
+import type { UpdateTarget } from './update-target';
 
 /** What a target hands to portable code: time, sockets, persistence, logging. */
 export interface Platform {
@@ -14,4 +15,6 @@ export interface Platform {
   random?: () => number;
   /** MQTT packet codec; default mqtt-packet's (src/mqtt/mqtt-packet-codec.ts). */
   mqttCodec?: MqttCodec;
+  /** Where firmware updates go (OTA); absent on a platform that cannot take one. */
+  updateTarget?: UpdateTarget;
 }

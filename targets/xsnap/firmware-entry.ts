@@ -40,6 +40,7 @@ function start(payload: Uint8Array): void {
     logLevel: message.logLevel ?? 'info',
     tls: config.tls,
     resolved: message.resolved,
+    ota: message.ota,
   });
   state.bridge = bridge;
   const name = message.app ?? 'firmware';
@@ -78,7 +79,7 @@ function handleCommand(buffer: ArrayBuffer): { readonly result: ArrayBuffer } {
   return control(bytes);
 }
 
-/** start, status, stop. */
+/** start, status, stop, OTA results. */
 function control(bytes: Uint8Array): { readonly result: ArrayBuffer } {
   const op = bytes[0];
   const payload = bytes.subarray(3);
@@ -98,6 +99,9 @@ function control(bytes: Uint8Array): { readonly result: ArrayBuffer } {
       app: app ? app.status() : null,
     };
     bridge.record(REC.status, 0, utf8Encode(JSON.stringify(status)));
+  } else if (op === CMD.otaResult) {
+    const target = bridge.updateTarget;
+    if (target) target.settle((bytes[1] << 8) | bytes[2], utf8Decode(payload));
   } else if (op === CMD.stop) {
     const app = state.app;
     state.app = undefined;

@@ -12,6 +12,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeConnector } from '../host/platform/node-connector';
 import { FileStore } from '../host/platform/file-store';
+import { FileUpdateTarget } from '../host/platform/file-update-target';
+import type { FirmwareImage } from '../../src/platform/update-target';
+import { CHECKSUM_ALGORITHMS } from '../../src/thingsboard/fw-checksums';
 import type { Log, LogLevel } from '../../src/platform/log';
 import { silentLog } from '../../src/platform/log';
 import type { Socket } from '../../src/platform/socket';
@@ -61,6 +64,13 @@ export interface XsDeviceOptions extends DeviceConnectionConfig {
    * resolves with an Error naming the stack size and the innermost frames.
    */
   xsStack?: number;
+  /**
+   * Firmware updates over MQTT into the host's file target (as `tbxs device --ota-dir`): the
+   * worker's firmware writes through the bridge; `onRestart` runs once an image was installed
+   * (the caller closes this device and runs a new one with the installed version). The app
+   * options' `ota` is set from it.
+   */
+  ota?: { dir: string; chunkBytes?: number; onRestart: (image: FirmwareImage) => void };
 }
 
 export interface XsDevice {
@@ -100,6 +110,7 @@ class XsDeviceHost implements XsDevice {
     readonly worker: XsWorker,
     private readonly store: FileStore,
     private readonly log: Log,
+    private readonly updateTarget: FileUpdateTarget | undefined,
   ) {
     this.done = new Promise((resolve) => (this.finish = resolve));
   }
@@ -185,6 +196,14 @@ class XsDeviceHost implements XsDevice {
         for (const w of waiters) w(status);
         return;
       }
+      case REC.otaBegin:
+      case REC.otaWrite:
+      case REC.otaVerify:
+      case REC.otaInstall:
+      case REC.otaAbort:
+      case REC.otaRestart:
+        this.applyOta(op, id, payload);
+        return;
       case REC.fatal: {
         const error = new Error(textDecoder.decode(payload));
         this.log.error('xs firmware: ' + error.message);
@@ -195,6 +214,38 @@ class XsDeviceHost implements XsDevice {
         throw new Error('unknown record type ' + op);
     }
   }
+
+  /**
+   * The firmware's update target calls. A write that fails is remembered and reported by the
+   * verify that follows (records have no answer); verify and install answer with CMD.otaResult.
+   */
+  private applyOta(op: number, id: number, payload: Uint8Array): void {
+    const target = this.updateTarget;
+    const answer = (error: unknown) => void this.send(CMD.otaResult, id, textEncoder.encode(error === undefined ? '' : (error as Error).message || String(error)));
+    if (!target) {
+      if (op === REC.otaVerify || op === REC.otaInstall) answer(new Error('this host has no update target (--ota-dir)'));
+      return;
+    }
+    try {
+      if (op === REC.otaBegin) {
+        this.otaWriteError = undefined;
+        target.begin(JSON.parse(textDecoder.decode(payload)) as FirmwareImage);
+      } else if (op === REC.otaWrite) {
+        if (this.otaWriteError === undefined) target.write(payload);
+      } else if (op === REC.otaVerify) {
+        const failed = this.otaWriteError;
+        if (failed) answer(failed);
+        else target.verify().then(() => answer(undefined), answer);
+      } else if (op === REC.otaInstall) target.install().then(() => answer(undefined), answer);
+      else if (op === REC.otaAbort) target.abort();
+      else target.restart();
+    } catch (error) {
+      if (op === REC.otaWrite || op === REC.otaBegin) this.otaWriteError = error as Error;
+      this.log.error('xs bridge: update target: ' + (error as Error).message);
+    }
+  }
+
+  private otaWriteError: Error | undefined;
 
   stackPeak(reset = false): Promise<StackPeak> {
     return this.worker.stackPeak(reset);
@@ -267,7 +318,9 @@ export async function runXsDevice(options: XsDeviceOptions): Promise<XsDevice> {
     await worker.terminate();
     throw error;
   }
-  const device = new XsDeviceHost(worker, store, log);
+  const ota = options.ota;
+  const updateTarget = ota ? new FileUpdateTarget({ dir: ota.dir, onRestart: ota.onRestart }) : undefined;
+  const device = new XsDeviceHost(worker, store, log, updateTarget);
   const config: DeviceConnectionConfig = {
     host: options.host,
     port: options.port,
@@ -286,7 +339,8 @@ export async function runXsDevice(options: XsDeviceOptions): Promise<XsDevice> {
     seed: options.seed ?? Math.floor(Math.random() * 0xffffffff),
     logLevel: options.logLevel ?? 'info',
     app: options.app ?? 'firmware',
-    appOptions: options.appOptions,
+    appOptions: ota ? { ...(options.appOptions as object | undefined), ota: ota.chunkBytes === undefined ? {} : { chunkBytes: ota.chunkBytes } } : options.appOptions,
+    ...(updateTarget ? { ota: { capacity: updateTarget.capacity, algorithms: CHECKSUM_ALGORITHMS.filter((a) => updateTarget.supports(a)) } } : {}),
   };
   await device.send(CMD.start, 0, textEncoder.encode(JSON.stringify(start)));
   return device;

@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHostDevice, type RunningDevice } from '../../targets/host/cli/device-command';
@@ -22,6 +23,17 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+const BIN = join(__dirname, '../../bin/tbxs.mjs');
+
+function killGroup(c: ChildProcess): void {
+  if (c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return;
+  try {
+    process.kill(-c.pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -71,7 +83,7 @@ async function uploadAndAssign(s: TbServer, title: string, version: string, data
   form.append('file', new Blob([data]), 'firmware.bin');
   const query = '?checksumAlgorithm=SHA256' + (checksum ? '&checksum=' + checksum : '');
   const up = await fetch(base + '/api/otaPackage/' + created.json.id.id + query, { method: 'POST', body: form });
-  const pkg = await up.json();
+  const pkg: any = await up.json();
   expect(up.status).toBe(200);
   expect(pkg).toMatchObject({ hasData: true, dataSize: data.length, checksumAlgorithm: 'SHA256', checksum: checksum ?? createHash('sha256').update(data).digest('hex'), fileName: 'firmware.bin' });
   const list = await httpJson(base, 'GET', '/api/otaPackages?pageSize=10&page=0');
@@ -155,6 +167,36 @@ describe('OTA over MQTT, Node engine', () => {
     expect(d.restarts).toBe(0);
     expect(() => readFileSync(join(dir, 'firmware.bin'))).toThrow();
   });
+});
+
+describe('OTA over MQTT, XS engine (tbxs device --engine xs --ota-dir)', () => {
+  it('takes a 300 KB image through the bridge, restarts the worker into it and reports UPDATED', async () => {
+    const s = await server();
+    const dir = tempDir();
+    let out = '';
+    const child = spawn(process.execPath, [BIN, 'device', '--engine', 'xs', '--host', '127.0.0.1', '--port', String(s.mqttPort), '--token', 'ota-token', '--state-dir', join(dir, 'state'), '--ota-dir', dir, '--ota-chunk-bytes', '2048'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    cleanups.push(() => killGroup(child));
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    try {
+      await waitFor(() => s.latestTelemetry('ota-dev').current_fw_version !== undefined, 'current version report', 30_000);
+      const image = randomBytes(300 * 1024);
+      await uploadAndAssign(s, 'tbxs-xs', '4.5.6', image);
+      await waitFor(() => fwStates(s).includes('UPDATED') || fwStates(s).includes('FAILED'), 'fw_state UPDATED', 60_000);
+      expect(fwStates(s)).toEqual(['INITIATED', 'DOWNLOADING', 'DOWNLOADED', 'VERIFIED', 'UPDATING', 'UPDATED']);
+      expect(createHash('sha256').update(readFileSync(join(dir, 'firmware.bin'))).digest('hex')).toBe(createHash('sha256').update(image).digest('hex'));
+      expect(s.latestTelemetry('ota-dev').current_fw_title!.value).toBe('tbxs-xs');
+      expect(s.latestTelemetry('ota-dev').current_fw_version!.value).toBe('4.5.6');
+      expect(out).toMatch(/restarting into the installed firmware/);
+      // The new worker answers RPCs.
+      expect(await s.sendRpc('ota-dev', 'getGpioStatus', {}, { timeoutMs: 10_000 })).toMatchObject({ '2': expect.any(Boolean) });
+    } catch (error) {
+      throw new Error((error as Error).message + '\n--- device output ---\n' + out.slice(-4000));
+    }
+  }, 120_000);
 });
 
 describe('local server: chunk requests', () => {

@@ -112,12 +112,37 @@ async function startOnce(options: DeviceCommandOptions, platform: ReturnType<typ
 export async function deviceCommand(args: string[], until: Promise<void>): Promise<number> {
   const options = parseDeviceOptions(args);
   const log = consoleLog(options.verbose ? 'debug' : 'info');
-  if (options.engine === 'xs') {
-    const { manifestStackSlots, runXsDevice } = await import('../../xsnap/xs-device');
+  if (options.engine === 'xs') return runXsEngine(options, log, until);
+  let device: RunningDevice;
+  try {
+    device = await startHostDevice(options, log);
+  } catch (error) {
+    log.error('device: ' + describeError(error));
+    return 1;
+  }
+  await until;
+  device.close();
+  return 0;
+}
+
+/**
+ * The firmware on the XS engine until `until`; an OTA restart closes the worker and starts a new
+ * one reporting the installed title and version, as a board reboots into its new image.
+ */
+async function runXsEngine(options: DeviceCommandOptions, log: Log, until: Promise<void>): Promise<number> {
+  const { manifestStackSlots, runXsDevice } = await import('../../xsnap/xs-device');
+  const stopped = until.then(() => 'stop' as const);
+  const xsStack = options.xsStack ?? manifestStackSlots();
+  log.info('device (xs): XS stack ' + xsStack + ' slots' + (options.xsStack ? ' (--xs-stack)' : " (manifest.json's creation.stack)"));
+  for (;;) {
+    let restart!: () => void;
+    const restarting = new Promise<'restart'>((resolve) => (restart = () => resolve('restart')));
     let device: Awaited<ReturnType<typeof runXsDevice>>;
     try {
-      const info = firmwareInfo();
-      log.info('device (xs): XS stack ' + (options.xsStack ?? manifestStackSlots()) + ' slots' + (options.xsStack ? ' (--xs-stack)' : " (manifest.json's creation.stack)"));
+      const ota = options.ota;
+      const installed = ota ? installedFirmware(ota.dir) : undefined;
+      const info = installed ? { name: installed.title, version: installed.version } : firmwareInfo();
+      if (ota) log.info('device (xs): firmware ' + info.name + ' ' + info.version + '; OTA updates go to ' + ota.dir);
       device = await runXsDevice({
         ...options.config,
         stateDir: options.stateDir,
@@ -129,30 +154,25 @@ export async function deviceCommand(args: string[], until: Promise<void>): Promi
         },
         logLevel: options.verbose ? 'debug' : 'info',
         log,
-        xsStack: options.xsStack ?? manifestStackSlots(),
+        xsStack,
         // The overflow report goes into the one-line error; the worker's stderr only into the debug log.
         worker: { stderr: (line) => log.debug('xs: ' + line) },
+        ...(ota ? { ota: { dir: ota.dir, chunkBytes: ota.chunkBytes, onRestart: () => restart() } } : {}),
       });
     } catch (error) {
       log.error('device (xs): ' + describeError(error));
       return 1;
     }
-    const failure = await Promise.race([until.then(() => undefined), device.done]);
+    const outcome = await Promise.race([stopped, restarting, device.done]);
     await device.close();
-    if (failure) {
-      log.error('device (xs): ' + describeError(failure));
+    if (outcome === 'restart') {
+      log.info('device (xs): restarting into the installed firmware');
+      continue;
+    }
+    if (outcome instanceof Error) {
+      log.error('device (xs): ' + describeError(outcome));
       return 1;
     }
     return 0;
   }
-  let device: RunningDevice;
-  try {
-    device = await startHostDevice(options, log);
-  } catch (error) {
-    log.error('device: ' + describeError(error));
-    return 1;
-  }
-  await until;
-  device.close();
-  return 0;
 }

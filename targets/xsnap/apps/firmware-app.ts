@@ -4,7 +4,7 @@
  * The TbDevice handed to the Firmware counts telemetry and keeps the time stamps of the messages the
  * server acknowledged (PUBACK), so a test can compare them with what the server stored.
  */
-import { createSimulatedFirmware, type SimulatedFirmware } from '../../host/simulated-board';
+import { createSimulatedFirmware, type SimulatedFirmware, type SimulatedFirmwareInput } from '../../host/simulated-board';
 import type { Settings } from '../../../src/app/settings';
 import type { TimerHandle } from '../../../src/platform/clock';
 import { describeError } from '../../../src/platform/errors';
@@ -115,6 +115,7 @@ class FirmwareApp implements XsApp {
       settings: this.sim.firmware.settings as unknown as JsonObject,
       gpio: this.sim.firmware.gpioStatus(),
       telemetry: { sent: c.sent, acked: c.acked, failed: c.failed, ackedTs: c.ackedTs.slice() },
+      ota: this.sim.firmware.update ? (this.sim.firmware.update.status as unknown as JsonObject) : null,
       session: this.device.session.stats as unknown as JsonObject,
     };
   }
@@ -126,6 +127,14 @@ export interface FirmwareAppOptions {
   version?: string;
   /** Store-and-forward telemetry (FirmwareOptions.persistOutbox). */
   persistOutbox?: boolean | { writeAfterMs?: number };
+  /** Firmware updates into the host's update target (platform.updateTarget); chunkBytes as FirmwareUpdaterOptions. */
+  ota?: { chunkBytes?: number };
+}
+
+function otaOptions(platform: Platform, device: DeviceConnection, ota: FirmwareAppOptions['ota']): SimulatedFirmwareInput['ota'] {
+  if (!ota) return undefined;
+  if (!platform.updateTarget) throw new Error('OTA asked for, but the host gave no update target');
+  return { session: device.session, target: platform.updateTarget, ...(ota.chunkBytes === undefined ? {} : { chunkBytes: ota.chunkBytes }) };
 }
 
 export async function startFirmwareApp(platform: Platform, config: DeviceConnectionConfig, options: unknown, name: string): Promise<XsApp> {
@@ -148,6 +157,7 @@ export async function startFirmwareApp(platform: Platform, config: DeviceConnect
       // Kept readings carry dates, as on the device (targets/esp32/start.ts).
       persistOutbox: o.persistOutbox && { ...(o.persistOutbox === true ? {} : o.persistOutbox), toEpoch: (t: number) => (platform.clock as unknown as EpochSource).toEpoch(t) },
       random: platform.random,
+      ota: otaOptions(platform, device, o.ota),
       onConnect: (listener) => device.session.events.on('connect', () => listener()),
     });
     sim.firmware.start();

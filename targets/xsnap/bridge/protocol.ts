@@ -33,6 +33,8 @@ export const CMD = {
   stop: 0x58, // 'X'
   /** Replies with a 'status' record (UTF-8 JSON from the firmware's status()). */
   status: 0x51, // 'Q'
+  /** The host's update target finished request `id` (otaVerify, otaInstall); payload = '' or the UTF-8 error. */
+  otaResult: 0x55, // 'U'
 } as const;
 
 /** Worker -> host records. */
@@ -53,6 +55,18 @@ export const REC = {
   status: 0x71, // 'q'
   /** The firmware failed to start or stopped by itself; payload = UTF-8 message. */
   fatal: 0x66, // 'f'
+  /** OTA, the host's update target: begin an image; payload = UTF-8 JSON FirmwareImage. */
+  otaBegin: 0x62, // 'b'
+  /** OTA: append payload bytes to the image. */
+  otaWrite: 0x6f, // 'o'
+  /** OTA: check the checksum; the host answers CMD.otaResult with this record's id. */
+  otaVerify: 0x76, // 'v'
+  /** OTA: install the checked image; answered by CMD.otaResult with this record's id. */
+  otaInstall: 0x69, // 'i'
+  /** OTA: drop the unfinished image. */
+  otaAbort: 0x61, // 'a'
+  /** OTA: restart into the installed image (the host starts a new worker with its version). */
+  otaRestart: 0x72, // 'r'
 } as const;
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -116,4 +130,6 @@ export interface StartMessage {
   appOptions?: unknown;
   /** Host names the host resolved (name -> IPv4): the socket adapter, like the device's, takes addresses only. */
   resolved?: { [host: string]: string };
+  /** The host's update target (OTA): its capacity and the checksum algorithms it checks. */
+  ota?: { capacity: number; algorithms: string[] };
 }

@@ -26,6 +26,7 @@ import type { JsonValue, Store } from '../../../src/platform/store';
 import { utf8Decode, utf8Encode } from '../../../src/platform/utf8';
 import { EpochClock } from '../../esp32/clock';
 import { Ecma419Connector, isIpv4, type Ecma419Stream, type Ecma419StreamClass, type Ecma419StreamOptions } from '../../esp32/socket';
+import { BridgeUpdateTarget } from './bridge-update-target';
 import { CMD, LOG_LEVELS, RECORD_HEADER_BYTES, REC, REPLY_HEADER_BYTES } from './protocol';
 
 interface Timer {
@@ -244,6 +245,8 @@ export interface BridgeOptions {
   tls?: TlsOptions;
   /** Host names the host resolved before the start (name -> IPv4), as Moddable's Net.resolve would. */
   resolved?: { [host: string]: string };
+  /** The host's update target (OTA), when the host has one. */
+  ota?: { capacity: number; algorithms: string[] };
 }
 
 /**
@@ -255,6 +258,8 @@ export class Bridge {
   readonly clock: XsClock;
   readonly log: Log;
   readonly platform: Platform;
+  /** The host's update target through the bridge (OTA); undefined when the host has none. */
+  readonly updateTarget: BridgeUpdateTarget | undefined;
   private readonly records: PendingRecord[] = [];
   private readonly sockets = new Map<number, BridgeStream>();
   private nextSocketId = 1;
@@ -287,6 +292,10 @@ export class Bridge {
       log: this.log,
       random: () => random.next(),
     };
+    if (options.ota) {
+      this.updateTarget = new BridgeUpdateTarget(this, options.ota.capacity, options.ota.algorithms);
+      this.platform.updateTarget = this.updateTarget;
+    }
     const bridge = this;
     this.reply = {
       get result(): ArrayBuffer {
