@@ -32,6 +32,8 @@ const MODDABLE_MODULES = new Set([
   'Resource',
   'text/encoder',
   'text/decoder',
+  'ota',
+  'crypt',
 ]);
 
 /**
@@ -62,7 +64,7 @@ export function isModdableModule(id) {
 const shared = {
   external: isModdableModule,
   // textModules 'moddable': text/encoder and text/decoder stay imports of Moddable's modules.
-  plugins: xsPlugins({ textModules: 'moddable' }),
+  plugins: xsPlugins({ textModules: 'moddable', deviceGeneratorsOnly: true }),
   treeshake: { moduleSideEffects: true },
   onwarn(warning, warn) {
     // mqtt-packet's CommonJS has `this` at top level and circular requires: harmless here.

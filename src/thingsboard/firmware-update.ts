@@ -9,10 +9,13 @@
  * One chunk in flight. A chunk without an answer is asked again after chunkTimeoutMs, at most
  * chunkAttempts times. A reconnect resumes at the first byte not yet written (the target keeps
  * what it has), never from zero. A new announcement during a download replaces it.
+ *
+ * Written small on purpose: it is in the ESP32 bundle, whose size budget OTA has to fit
+ * (test/unit/esp32-bundle-size.test.ts), so states are few and checks share their code.
  */
 import { clearTimer, type Clock, type TimerHandle } from '../platform/clock';
 import { describeError } from '../platform/errors';
-import { isIntegerIn, isNonEmptyString, isString } from '../platform/guards';
+import { isIntegerIn, isNonEmptyString } from '../platform/guards';
 import type { Log } from '../platform/log';
 import type { JsonValue, Store } from '../platform/store';
 import type { FirmwareImage, UpdateTarget } from '../platform/update-target';
@@ -32,8 +35,6 @@ export const PENDING_KEY = 'fwPending';
 
 /** Bytes of a chunk response that are not payload: the fixed header, topic length and topic. */
 const CHUNK_OVERHEAD_BYTES = 64;
-
-export type FirmwareState = 'DOWNLOADING' | 'DOWNLOADED' | 'VERIFIED' | 'UPDATING' | 'UPDATED' | 'FAILED';
 
 export interface FirmwareUpdaterOptions {
   session: MqttSession;
@@ -67,16 +68,14 @@ export interface FirmwareUpdateStatus {
   error?: string;
 }
 
-/** The announcement's identity: a download is replaced only by a different one. */
-function imageKey(image: FirmwareImage): string {
-  return image.title + '\n' + image.version + '\n' + image.size + '\n' + image.checksumAlgorithm + '\n' + image.checksum.toLowerCase();
+/** Title and version, then the rest: a failed restart remembers the first two only (a prefix). */
+function imageKey(i: FirmwareImage): string {
+  return i.title + '\n' + i.version + '\n' + i.size + i.checksumAlgorithm + i.checksum;
 }
 
 export class FirmwareUpdater {
   private readonly o_: FirmwareUpdaterOptions;
   private readonly chunkBytes_: number;
-  private readonly chunkTimeoutMs_: number;
-  private readonly attempts_: number;
   /** The fw_* shared attributes as last known (answer plus pushes). */
   private readonly announced_: { [key: string]: JsonValue } = {};
   private phase_: FirmwareUpdateStatus['phase'] = 'idle';
@@ -86,9 +85,8 @@ export class FirmwareUpdater {
   private chunk_ = 0;
   private tries_ = 0;
   private timer_: TimerHandle | undefined;
-  private nextReport_ = 0;
   /** The image whose update failed: not tried again until the server announces it anew. */
-  private failedKey_ = '';
+  private failedKey_ = '\0';
   private error_: string | undefined;
   /** The last fw_state report: the restart waits for it. */
   private lastTelemetry_: Promise<void> = Promise.resolve();
@@ -98,44 +96,35 @@ export class FirmwareUpdater {
 
   constructor(options: FirmwareUpdaterOptions) {
     this.o_ = options;
-    const most = options.session.maxPacketBytes - CHUNK_OVERHEAD_BYTES;
-    this.chunkBytes_ = options.chunkBytes ?? Math.min(4096, most);
-    if (!isIntegerIn(this.chunkBytes_, 1, most)) {
-      throw invalidArgument('OTA chunk size must be an integer 1..' + most + ' (the session accepts packets of ' + options.session.maxPacketBytes + ' bytes), got ' + options.chunkBytes);
-    }
-    this.chunkTimeoutMs_ = options.chunkTimeoutMs ?? 10_000;
-    this.attempts_ = options.chunkAttempts ?? 5;
-    if (!(this.chunkTimeoutMs_ > 0)) throw invalidArgument('OTA chunk timeout must be > 0 ms');
-    if (!isIntegerIn(this.attempts_, 1)) throw invalidArgument('OTA chunk attempts must be an integer >= 1');
-    const events = options.session.events;
+    const session = options.session;
+    const most = session.maxPacketBytes - CHUNK_OVERHEAD_BYTES;
+    const chunk = (this.chunkBytes_ = options.chunkBytes ?? Math.min(4096, most));
+    if (!isIntegerIn(chunk, 1, most)) throw invalidArgument('OTA chunk size must be an integer 1..' + most + ' (the packet limit), got ' + chunk);
+    if (!isIntegerIn(options.chunkAttempts ?? 1, 1) || !((options.chunkTimeoutMs ?? 1) > 0)) throw invalidArgument('OTA chunkAttempts must be >= 1 and chunkTimeoutMs > 0');
+    const events = session.events;
     events.on('connect', this.onConnect_);
     events.on('disconnect', this.onDisconnect_);
     events.on('message', this.onMessage_);
     this.offShared_ = options.device.onSharedAttributes(this.onShared_);
-    options.session.subscribe(T.FIRMWARE_RESPONSE_FILTER, 1, this.onSubscribed_);
-    options.session.subscribe(T.FIRMWARE_ERROR, 1, this.onSubscribed_);
-    if (options.session.connected) this.onConnect_();
+    session.subscribe(T.FIRMWARE_RESPONSE_FILTER, 1, this.onSubscribed_);
+    session.subscribe(T.FIRMWARE_ERROR, 1, this.onSubscribed_);
+    if (session.connected) this.onConnect_();
   }
 
   get status(): FirmwareUpdateStatus {
-    const s: FirmwareUpdateStatus = { phase: this.phase_, offset: this.offset_ };
-    if (this.image_) s.image = { ...this.image_ };
-    if (this.error_ !== undefined) s.error = this.error_;
-    return s;
+    return { phase: this.phase_, image: this.image_, offset: this.offset_, error: this.error_ };
   }
 
   /** Stops listening; an unfinished download is dropped (the target's partial image too). */
   close(): void {
     if (this.closed_) return;
     this.closed_ = true;
-    this.timer_ = clearTimer(this.o_.clock, this.timer_);
+    this.stop_();
     const events = this.o_.session.events;
     events.off('connect', this.onConnect_);
     events.off('disconnect', this.onDisconnect_);
     events.off('message', this.onMessage_);
     this.offShared_();
-    if (this.phase_ === 'downloading') this.o_.target.abort();
-    this.phase_ = 'idle';
   }
 
   // ---- announcements ----
@@ -145,13 +134,31 @@ export class FirmwareUpdater {
   };
 
   private readonly onConnect_ = (): void => {
+    const o = this.o_;
     if (this.closed_) return;
-    this.reportCurrent_();
+    // What runs, and whether the restart before this connect brought the installed image.
+    const report: JsonObject = { current_fw_title: o.current.title, current_fw_version: o.current.version };
+    const pending = o.store.get(PENDING_KEY) as { title?: JsonValue; version?: JsonValue } | undefined;
+    if (pending && typeof pending === 'object') {
+      const was = String(pending.title) + ' ' + String(pending.version);
+      if (was === o.current.title + ' ' + o.current.version) {
+        report.fw_state = 'UPDATED';
+        if (o.target.confirm) o.target.confirm();
+        o.log.info('firmware ' + was + ' runs: UPDATED');
+      } else {
+        report.fw_state = 'FAILED';
+        report.fw_error = this.error_ = 'restarted into ' + o.current.title + ' ' + o.current.version + ', not the installed ' + was + ' (the new image did not start, or reports another version)';
+        o.log.error('firmware update: ' + this.error_);
+        this.failedKey_ = String(pending.title) + '\n' + String(pending.version) + '\n';
+      }
+      o.store.delete(PENDING_KEY);
+    }
+    this.telemetry_(report);
     // Resume at once, before the announcement's answer: a lost answer must not stall the download.
     if (this.phase_ === 'downloading') this.request_();
-    this.o_.device.requestAttributes({ sharedKeys: FIRMWARE_KEYS.slice() }, this.o_.requestTimeoutMs ?? 10_000).then(
-      (answer) => this.onAnswer_(answer.shared),
-      (error: unknown) => this.o_.log.warn('firmware attributes not received: ' + describeError(error)),
+    o.device.requestAttributes({ sharedKeys: FIRMWARE_KEYS.slice() }, o.requestTimeoutMs ?? 10_000).then(
+      (answer) => this.onAnnounce_(answer.shared, [], false),
+      (error: unknown) => o.log.warn('firmware attributes not received: ' + describeError(error)),
     );
   };
 
@@ -160,121 +167,68 @@ export class FirmwareUpdater {
     this.timer_ = clearTimer(this.o_.clock, this.timer_);
   };
 
-  /** After each connect: what runs, and whether the restart before this one brought the new image. */
-  private reportCurrent_(): void {
-    const o = this.o_;
-    const report: JsonObject = { current_fw_title: o.current.title, current_fw_version: o.current.version };
-    const pending = o.store.get(PENDING_KEY) as { title?: JsonValue; version?: JsonValue } | undefined;
-    if (pending && typeof pending === 'object') {
-      if (pending.title === o.current.title && pending.version === o.current.version) {
-        report.fw_state = 'UPDATED';
-        if (o.target.confirm) o.target.confirm();
-        o.log.info('firmware ' + o.current.title + ' ' + o.current.version + ' runs: UPDATED');
-      } else {
-        report.fw_state = 'FAILED';
-        report.fw_error = this.error_ = 'restarted into ' + o.current.title + ' ' + o.current.version + ', not the installed ' + String(pending.title) + ' ' + String(pending.version) + ' (the new image did not start, or reports another version)';
-        o.log.error('firmware update: ' + report.fw_error);
-        this.failedKey_ = String(pending.title) + '\n' + String(pending.version) + '\n';
-      }
-      o.store.delete(PENDING_KEY);
-    }
-    this.telemetry_(report);
-  }
+  private readonly onShared_ = (update: SharedAttributesUpdate): void => this.onAnnounce_(update.values, update.deleted, true);
 
-  private onAnswer_(shared: JsonObject): void {
-    if (this.closed_) return;
-    for (const key of FIRMWARE_KEYS) {
-      if (Object.prototype.hasOwnProperty.call(shared, key)) this.announced_[key] = shared[key];
-      else delete this.announced_[key];
-    }
-    this.consider_(false);
-  }
-
-  private readonly onShared_ = (update: SharedAttributesUpdate): void => {
-    if (this.closed_) return;
-    let touched = false;
-    for (const key of FIRMWARE_KEYS) {
-      if (Object.prototype.hasOwnProperty.call(update.values, key)) {
-        this.announced_[key] = update.values[key];
-        touched = true;
-      }
-      if (update.deleted.indexOf(key) >= 0) {
-        delete this.announced_[key];
-        touched = true;
-      }
-    }
-    if (touched) this.consider_(true);
-  };
-
-  /** Acts on the announcement as now known; `pushed`: the server announced it just now. */
-  private consider_(pushed: boolean): void {
+  /**
+   * The fw_* values of an answer (every key: absent ones are gone) or a push (`pushed`: only the
+   * keys it names, plus the deleted ones); acts on the announcement as then known.
+   */
+  private onAnnounce_(values: { [key: string]: JsonValue }, deleted: string[], pushed: boolean): void {
     const a = this.announced_;
-    const o = this.o_;
-    if (a.fw_title === undefined && a.fw_version === undefined) {
+    let touched = !pushed;
+    for (const key of FIRMWARE_KEYS) {
+      const has = Object.prototype.hasOwnProperty.call(values, key);
+      if (has) a[key] = values[key];
+      if ((!has && !pushed) || deleted.indexOf(key) >= 0) delete a[key];
+      if (has || deleted.indexOf(key) >= 0) touched = true;
+    }
+    if (!touched || this.closed_) return;
+    const image = readImage(a);
+    const busy = this.phase_ !== 'idle';
+    if (image === undefined) {
       if (this.phase_ === 'downloading') this.cancel_('the server no longer assigns a firmware');
       return;
     }
-    const image = readImage(a);
-    if (isString(image)) {
+    if (typeof image === 'string') {
       // ThingsBoard sets the five together; a push may carry them in parts: wait for the rest.
-      if (pushed) {
-        o.log.debug('firmware announcement incomplete so far: ' + image);
-        return;
-      }
-      this.fail_('firmware announcement unusable: ' + image, undefined);
+      if (!pushed) this.fail_('firmware announcement unusable: ' + image);
       return;
     }
+    const o = this.o_;
     const key = imageKey(image);
     if (image.title === o.current.title && image.version === o.current.version) {
       if (this.phase_ === 'downloading') this.cancel_('the server assigns the running version again');
-      return;
-    }
-    if (this.phase_ === 'installing' || this.phase_ === 'restarting') {
-      o.log.info('firmware ' + image.version + ' announced while ' + this.phase_ + ' ' + (this.image_ ? this.image_.version : '') + ': taken up after the restart');
-      return;
-    }
-    if (this.image_ && this.phase_ === 'downloading' && imageKey(this.image_) === key) return;
-    // A prefix: a restart into the wrong version remembers only title and version.
-    if (!pushed && this.failedKey_ !== '' && key.indexOf(this.failedKey_) === 0) {
+    } else if (busy && this.phase_ !== 'downloading') {
+      o.log.info('firmware ' + image.version + ' announced while installing: taken up after the restart');
+    } else if (busy && imageKey(this.image_ as FirmwareImage) === key) {
+      // The same download: it goes on.
+    } else if (!pushed && key.indexOf(this.failedKey_) === 0) {
       o.log.debug('firmware ' + image.version + ' failed before; waiting for a new announcement');
-      return;
+    } else {
+      this.begin_(image);
     }
-    this.begin_(image);
   }
 
   // ---- download ----
 
   private begin_(image: FirmwareImage): void {
     const o = this.o_;
-    if (this.phase_ === 'downloading') {
-      o.log.info('firmware ' + image.version + ' replaces the download of ' + (this.image_ as FirmwareImage).version);
-      o.target.abort();
-    }
-    this.timer_ = clearTimer(o.clock, this.timer_);
-    this.phase_ = 'idle';
+    const target = o.target;
+    if (this.phase_ === 'downloading') o.log.info('firmware ' + image.version + ' replaces the download of ' + (this.image_ as FirmwareImage).version);
+    this.stop_();
     this.image_ = image;
-    this.failedKey_ = '';
+    this.failedKey_ = '\0';
     this.error_ = undefined;
-    if (!o.target.supports(image.checksumAlgorithm)) {
-      this.fail_('checksum algorithm ' + image.checksumAlgorithm + ' is not available on this device; upload the firmware with SHA256', image);
-      return;
-    }
-    if (image.size > o.target.capacity) {
-      this.fail_('image of ' + image.size + ' bytes is larger than the update partition (' + o.target.capacity + ' bytes)', image);
-      return;
-    }
+    if (!target.supports(image.checksumAlgorithm)) return this.fail_('checksum algorithm ' + image.checksumAlgorithm + ' is not available on this device; upload the firmware with SHA256');
+    if (image.size > target.capacity) return this.fail_('image of ' + image.size + ' bytes is larger than the update partition (' + target.capacity + ' bytes)');
     try {
-      o.target.begin(image);
+      target.begin(image);
     } catch (error) {
-      this.fail_('cannot start writing the image: ' + describeError(error), image);
-      return;
+      return this.fail_('cannot start writing the image: ' + describeError(error));
     }
     this.phase_ = 'downloading';
     this.requestId_++;
-    this.offset_ = 0;
-    this.chunk_ = 0;
-    this.tries_ = 0;
-    this.nextReport_ = 0;
+    this.offset_ = this.chunk_ = this.tries_ = 0;
     o.log.info('firmware ' + image.title + ' ' + image.version + ': downloading ' + image.size + ' bytes in chunks of ' + this.chunkBytes_);
     this.telemetry_({ fw_state: 'DOWNLOADING' });
     if (o.session.connected) this.request_();
@@ -285,73 +239,49 @@ export class FirmwareUpdater {
     const o = this.o_;
     this.timer_ = clearTimer(o.clock, this.timer_);
     this.tries_++;
-    this.timer_ = o.clock.setTimeout(this.onTimeout_, this.chunkTimeoutMs_);
-    o.session.publish(T.FIRMWARE_REQUEST + this.requestId_ + T.CHUNK + this.chunk_, String(this.chunkBytes_), { qos: 1 }, this.onRequestSent_);
+    this.timer_ = o.clock.setTimeout(this.onTimeout_, o.chunkTimeoutMs ?? 10_000);
+    // A refusal (offline queue full) needs no callback: the timeout asks again.
+    o.session.publish(T.FIRMWARE_REQUEST + this.requestId_ + T.CHUNK + this.chunk_, String(this.chunkBytes_), QOS1);
   }
 
-  private readonly onRequestSent_ = (error?: Error): void => {
-    // The timeout asks again; a refusal (offline queue full) is only worth a line.
-    if (error) this.o_.log.warn('firmware chunk request not sent: ' + describeError(error));
-  };
-
   private readonly onTimeout_ = (): void => {
+    const o = this.o_;
     this.timer_ = undefined;
     if (this.phase_ !== 'downloading') return;
-    if (this.tries_ >= this.attempts_) {
-      this.fail_('timeout: no answer for chunk ' + this.chunk_ + ' after ' + this.tries_ + ' requests of ' + this.chunkTimeoutMs_ + ' ms', this.image_);
-      return;
-    }
-    this.o_.log.warn('firmware chunk ' + this.chunk_ + ' not answered in ' + this.chunkTimeoutMs_ + ' ms; asking again');
-    if (this.o_.session.connected) this.request_();
+    const what = 'chunk ' + this.chunk_ + ' not answered in ' + (o.chunkTimeoutMs ?? 10_000) + ' ms';
+    if (this.tries_ >= (o.chunkAttempts ?? 5)) return this.fail_('timeout: ' + what + ', ' + this.tries_ + ' times');
+    o.log.warn('firmware ' + what + '; asking again');
+    if (o.session.connected) this.request_();
   };
 
   /** The session's 'message' listener (an arrow: no forwarding frame on the XS stack). */
   private readonly onMessage_ = (topic: string, payload: Uint8Array): void => {
-    if (topic === T.FIRMWARE_ERROR) {
-      if (this.phase_ === 'downloading') this.fail_('server error: ' + utf8Decode(payload.subarray(0, 200)), this.image_);
-      return;
-    }
-    if (topic.slice(0, T.FIRMWARE_RESPONSE.length) !== T.FIRMWARE_RESPONSE) return;
-    const rest = topic.slice(T.FIRMWARE_RESPONSE.length);
-    const at = rest.indexOf(T.CHUNK);
-    // Answers to an earlier request id (a replaced download) or an earlier chunk (asked twice) are late copies.
-    if (this.phase_ !== 'downloading' || at < 0 || rest.slice(0, at) !== String(this.requestId_) || rest.slice(at + T.CHUNK.length) !== String(this.chunk_)) {
-      this.o_.log.debug('firmware response on ' + topic + ' not awaited, ignored');
-      return;
-    }
-    this.onChunk_(payload);
+    if (this.phase_ !== 'downloading') return;
+    if (topic === T.FIRMWARE_ERROR) return this.fail_('server error: ' + utf8Decode(payload.subarray(0, 200)));
+    // Answers to an earlier request id (a replaced download) or chunk (asked twice) are late copies.
+    if (topic === T.FIRMWARE_RESPONSE + this.requestId_ + T.CHUNK + this.chunk_) this.onChunk_(payload);
   };
 
   private onChunk_(bytes: Uint8Array): void {
     const o = this.o_;
     const image = this.image_ as FirmwareImage;
-    const expected = Math.min(this.chunkBytes_, image.size - this.offset_);
+    const size = image.size;
+    const at = this.offset_;
+    const expected = Math.min(this.chunkBytes_, size - at);
     if (bytes.length !== expected) {
-      this.fail_(
-        bytes.length === 0
-          ? 'the server has no data from byte ' + this.offset_ + ' on: the image is shorter than fw_size ' + image.size
-          : 'chunk ' + this.chunk_ + ' has ' + bytes.length + ' bytes, expected ' + expected,
-        image,
-      );
-      return;
+      return this.fail_(bytes.length === 0 ? 'the server has no data from byte ' + at + ' on: the image is shorter than fw_size ' + size : 'chunk ' + this.chunk_ + ' has ' + bytes.length + ' bytes, expected ' + expected);
     }
     try {
       o.target.write(bytes);
     } catch (error) {
-      this.fail_('cannot write the image at byte ' + this.offset_ + ': ' + describeError(error), image);
-      return;
+      return this.fail_('cannot write the image at byte ' + at + ': ' + describeError(error));
     }
-    this.offset_ += bytes.length;
+    const offset = (this.offset_ += expected);
     this.chunk_++;
     this.tries_ = 0;
-    if (this.offset_ >= this.nextReport_) {
-      o.log.info('firmware ' + image.version + ': ' + Math.floor((this.offset_ * 100) / image.size) + ' % (' + this.offset_ + ' of ' + image.size + ' bytes)');
-      this.nextReport_ += Math.ceil(image.size / 10);
-    }
-    if (this.offset_ < image.size) {
-      this.request_();
-      return;
-    }
+    // A line per tenth of the image.
+    if (Math.floor((offset * 10) / size) !== Math.floor((at * 10) / size)) o.log.info('firmware ' + image.version + ': ' + offset + ' of ' + size + ' bytes');
+    if (offset < size) return this.request_();
     this.timer_ = clearTimer(o.clock, this.timer_);
     this.phase_ = 'installing';
     this.telemetry_({ fw_state: 'DOWNLOADED' });
@@ -368,79 +298,76 @@ export class FirmwareUpdater {
   };
 
   private readonly onInstalled_ = (): void => {
-    if (this.closed_ || this.phase_ !== 'installing') return;
     const o = this.o_;
+    if (this.closed_ || this.phase_ !== 'installing') return;
     const image = this.image_ as FirmwareImage;
     this.phase_ = 'restarting';
     o.store.set(PENDING_KEY, { title: image.title, version: image.version });
     o.log.info('firmware ' + image.title + ' ' + image.version + ' installed; restarting');
     // UPDATING should reach the server before the restart cuts the connection: its PUBACK, or
     // restartWaitMs at most.
-    let done = false;
     const restart = (): void => {
-      if (done || this.closed_) return;
-      done = true;
+      if (this.closed_ || this.phase_ !== 'restarting') return;
+      this.phase_ = 'idle';
       this.timer_ = clearTimer(o.clock, this.timer_);
       o.target.restart();
     };
     this.timer_ = o.clock.setTimeout(restart, o.restartWaitMs ?? 5000);
-    this.lastTelemetry_.then(restart, restart);
+    this.lastTelemetry_.then(restart);
   };
 
   private readonly onInstallFailed_ = (error: unknown): void => {
-    if (this.closed_ || this.phase_ !== 'installing') return;
-    this.fail_(describeError(error), this.image_);
+    if (!this.closed_ && this.phase_ === 'installing') this.fail_(describeError(error));
   };
 
   // ---- endings ----
 
+  /** Stops what runs: the timer, and an unfinished image. */
+  private stop_(): void {
+    this.timer_ = clearTimer(this.o_.clock, this.timer_);
+    if (this.phase_ === 'downloading' || this.phase_ === 'installing') this.o_.target.abort();
+    this.phase_ = 'idle';
+  }
+
   /** The download stops without a report (the server withdrew it). */
   private cancel_(why: string): void {
     this.o_.log.info('firmware download of ' + (this.image_ as FirmwareImage).version + ' stopped: ' + why);
-    this.timer_ = clearTimer(this.o_.clock, this.timer_);
-    this.o_.target.abort();
-    this.phase_ = 'idle';
+    this.stop_();
     this.image_ = undefined;
   }
 
-  private fail_(why: string, image: FirmwareImage | undefined): void {
-    const o = this.o_;
-    this.timer_ = clearTimer(o.clock, this.timer_);
-    if (this.phase_ === 'downloading' || this.phase_ === 'installing') o.target.abort();
-    this.phase_ = 'idle';
+  private fail_(why: string): void {
+    this.stop_();
     this.error_ = why;
-    if (image) this.failedKey_ = imageKey(image);
-    o.log.error('firmware update failed: ' + why);
+    if (this.image_) this.failedKey_ = imageKey(this.image_);
+    this.o_.log.error('firmware update failed: ' + why);
     this.telemetry_({ fw_state: 'FAILED', fw_error: why });
   }
 
   /**
    * With a time stamp one past the last one at least: states sent in one turn (VERIFIED, UPDATING)
-   * must not share a ts, under which the server would keep only the last.
+   * must not share a ts, under which the server would keep only the last. Never rejects.
    */
   private telemetry_(values: JsonObject): void {
     const now = this.o_.clock.now();
-    const ts = now > this.lastTs_ ? now : this.lastTs_ + 1;
-    this.lastTs_ = ts;
-    this.lastTelemetry_ = this.o_.device.sendTelemetry({ ts, values }).then(undefined, (error: unknown) => {
-      this.o_.log.warn('firmware state not sent: ' + describeError(error));
-    });
+    const ts = (this.lastTs_ = now > this.lastTs_ ? now : this.lastTs_ + 1);
+    this.lastTelemetry_ = this.o_.device.sendTelemetry({ ts, values }).then(undefined, (error: unknown) => this.o_.log.warn('firmware state not sent: ' + describeError(error)));
   }
 }
 
-/** The image the fw_* attributes describe, or what is wrong with them. */
-function readImage(a: { [key: string]: JsonValue }): FirmwareImage | string {
+const QOS1 = Object.freeze({ qos: 1 as const });
+
+/** The image the fw_* attributes describe, what is wrong with them, or undefined when none is assigned. */
+function readImage(a: { [key: string]: JsonValue }): FirmwareImage | string | undefined {
   const title = a.fw_title;
-  const version = a.fw_version;
+  // A version may be stored as a number when it looks like one (ThingsBoard casts attribute strings).
+  const version = typeof a.fw_version === 'number' ? String(a.fw_version) : a.fw_version;
   const size = a.fw_size;
   const algorithm = a.fw_checksum_algorithm;
   const checksum = a.fw_checksum;
-  if (!isNonEmptyString(title)) return 'fw_title missing';
-  // A version may be stored as a number when it looks like one (ThingsBoard casts attribute strings).
-  const v = typeof version === 'number' ? String(version) : version;
-  if (!isNonEmptyString(v)) return 'fw_version missing';
-  if (!isIntegerIn(size, 1)) return 'fw_size is not a positive integer: ' + String(size);
-  if (!isNonEmptyString(algorithm)) return 'fw_checksum_algorithm missing';
-  if (!isNonEmptyString(checksum)) return 'fw_checksum missing';
-  return { title, version: v, size, checksumAlgorithm: algorithm.toUpperCase(), checksum: checksum.toLowerCase() };
+  if (title === undefined && version === undefined) return undefined;
+  if (!isNonEmptyString(title) || !isNonEmptyString(version) || !isNonEmptyString(algorithm) || !isNonEmptyString(checksum) || !isIntegerIn(size, 1)) {
+    return 'fw_title, fw_version, fw_checksum_algorithm and fw_checksum must be strings and fw_size a positive integer';
+  }
+  return { title, version, size, checksumAlgorithm: algorithm.toUpperCase(), checksum: checksum.toLowerCase() };
 }

@@ -34,7 +34,16 @@ export const CONFIG_KEYS = Object.freeze({
   tbReconnectJitter: 'random share of each reconnect delay, 0..1 (default 0.5)',
   tbPersistOutbox: '1 or true: keep telemetry in flash (Preference) until the server acknowledged it, replayed after a reset',
   tbOutboxWriteMs: 'with tbPersistOutbox: a reading unacknowledged this long (ms, default 10000) is written to flash, in batches',
+  fwVersion: 'the version this build reports as current_fw_version (default 0.1.0); give each OTA image its own',
+  tbOta: 'false: ignore firmware updates announced by ThingsBoard (default true: OTA over MQTT into the OTA partitions)',
+  tbOtaChunkBytes: 'OTA chunk size in bytes asked per request (default 4096, at most 65472)',
+  tbOtaBytes: 'size of the smaller OTA app partition in bytes (default 2031616, what mcconfig makes of the default table)',
 } as const);
+
+/** The version a build reports when the manifest's config names none. */
+export const DEFAULT_FIRMWARE_VERSION = '0.1.0';
+/** mcconfig splits the default 0x3F0000 factory partition into 0x1F0000 and 0x1FE000 (tools/mcmanifest.js). */
+export const DEFAULT_OTA_PARTITION_BYTES = 0x1f0000;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
@@ -58,6 +67,13 @@ export interface FirmwareConfig {
   reconnect?: Partial<BackoffOptions>;
   /** Store-and-forward telemetry (FirmwareOptions.persistOutbox); undefined: off. */
   persistOutbox?: { writeAfterMs?: number };
+  /** current_fw_version. */
+  firmwareVersion: string;
+  /** Firmware updates over MQTT. */
+  ota: boolean;
+  otaChunkBytes?: number;
+  /** The update partition's size: larger images fail before the download. */
+  otaBytes: number;
 }
 
 /** Reads mc/config; throws an Error naming the key when a value is unusable. */
@@ -94,6 +110,10 @@ export function readConfig(config: Record<string, unknown>): FirmwareConfig {
     sntp: text(config, 'sntp'),
     reconnect: reconnect(config),
     persistOutbox: persistOutbox(config),
+    firmwareVersion: text(config, 'fwVersion') ?? DEFAULT_FIRMWARE_VERSION,
+    ota: flag(config, 'tbOta') ?? true,
+    otaChunkBytes: integer(config, 'tbOtaChunkBytes', 64, 65_472),
+    otaBytes: integer(config, 'tbOtaBytes', 65_536, 16 * 1024 * 1024) ?? DEFAULT_OTA_PARTITION_BYTES,
   };
 }
 

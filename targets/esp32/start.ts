@@ -22,6 +22,7 @@ import { describeError } from '../../src/platform/errors';
 import type { Log } from '../../src/platform/log';
 import type { Platform } from '../../src/platform/platform';
 import type { TlsOptions } from '../../src/platform/socket';
+import type { UpdateTarget } from '../../src/platform/update-target';
 import { openDevice } from '../../src/thingsboard/device-connection';
 import { selectBoard, withBatteryCalibration } from './boards';
 import { EpochClock } from './clock';
@@ -32,8 +33,8 @@ import { PreferenceStore } from './preference-store';
 import { Ecma419Connector, type Ecma419StreamClass } from './socket';
 import { TimeAwareDevice } from './time-aware-device';
 
+/** current_fw_title; the version comes from the manifest's config (fwVersion). */
 export const FIRMWARE_NAME = 'tbxs';
-export const FIRMWARE_VERSION = '0.1.0';
 
 /** What an entry module adds. */
 export interface Target {
@@ -41,6 +42,8 @@ export interface Target {
   openIo(board: BoardDescription, clock: EpochClock): IoFactory;
   /** Called once with the settings, before waiting for the network (Wi-Fi watch, SNTP, ...). */
   prepare?(settings: FirmwareConfig, clock: EpochClock, log: Log): void;
+  /** Where firmware updates go; absent: no OTA (the simulator has no ota module). */
+  updateTarget?(settings: FirmwareConfig): UpdateTarget;
 }
 
 // The prefix is a const of the closure's own scope: a preloaded closure that captures a
@@ -70,7 +73,7 @@ export function start(target: Target): void {
     log.error('tbxs: ' + describeError(error));
     return;
   }
-  log.info(FIRMWARE_NAME + ' ' + FIRMWARE_VERSION + ' on ' + target.name + ', board ' + board.name);
+  log.info(FIRMWARE_NAME + ' ' + settings.firmwareVersion + ' on ' + target.name + ', board ' + board.name);
 
   const clock = new EpochClock(
     {
@@ -113,7 +116,7 @@ export function start(target: Target): void {
     const needTime = settings.tls && settings.tlsVerify;
     if (needTime && !clock.epochKnown) log.info('time: waiting for SNTP before the TLS connection');
     const run = () => {
-      connect(platform, clock, settings, io, board).catch((error: unknown) => log.error('tbxs: ' + describeError(error)));
+      connect(platform, clock, settings, io, board, target).catch((error: unknown) => log.error('tbxs: ' + describeError(error)));
     };
     // From a promise job: here the stack still holds main() and start() (XS, a 384-slot stack).
     if (needTime) clock.onEpochKnown(run);
@@ -121,7 +124,7 @@ export function start(target: Target): void {
   });
 }
 
-async function connect(platform: Platform, clock: EpochClock, settings: FirmwareConfig, io: IoFactory, board: BoardDescription): Promise<void> {
+async function connect(platform: Platform, clock: EpochClock, settings: FirmwareConfig, io: IoFactory, board: BoardDescription, target: Target): Promise<void> {
   const log = platform.log;
   const tls: TlsOptions | undefined = settings.tls ? { serverName: settings.host } : undefined;
   log.info('thingsboard: connecting to ' + settings.host + ':' + settings.port + (tls ? ' over TLS' : ''));
@@ -143,10 +146,11 @@ async function connect(platform: Platform, clock: EpochClock, settings: Firmware
     clock,
     store: platform.store,
     log,
-    info: { name: FIRMWARE_NAME, version: FIRMWARE_VERSION },
+    info: { name: FIRMWARE_NAME, version: settings.firmwareVersion },
     settings: settings.telemetryMs === undefined ? undefined : { telemetryIntervalMs: settings.telemetryMs },
     onConnect: (listener) => connection.session.events.on('connect', listener),
     persistOutbox: settings.persistOutbox && { ...settings.persistOutbox, toEpoch: (t: number) => clock.toEpoch(t) },
+    ota: settings.ota && target.updateTarget ? { session: connection.session, target: target.updateTarget(settings), chunkBytes: settings.otaChunkBytes } : undefined,
   });
   firmware.start();
 }

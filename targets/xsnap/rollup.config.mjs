@@ -97,13 +97,38 @@ const MQTT_PACKET_PATCHES = [
 const DEBUG_STATEMENT = /^([ \t]*)debug\(.*\)[ \t]*$/gm;
 const DEBUG_FILES = /mqtt-packet[\\/](writeToStream|parser)\.js$/;
 
-export function patchMqttPacket({ stripDebug = true } = {}) {
+/**
+ * The device generates only CONNECT, SUBSCRIBE, UNSUBSCRIBE and DISCONNECT with mqtt-packet
+ * (src/mqtt/mqtt-packet-codec.ts; PUBLISH, PUBACK and PINGREQ come from the hand encoder). In the
+ * ESP32 bundles the other generators (server packets, MQTT 5 AUTH, PUBLISH) are cut off the
+ * switch, so rollup drops them: about 3 KB of the size budget. Asking for one throws, by name.
+ */
+const DEVICE_GENERATORS_ONLY = {
+  file: WRITE_TO_STREAM,
+  find:
+    "    case 'connack':\n      return connack(packet, stream, opts)\n    case 'publish':\n      return publish(packet, stream, opts)\n" +
+    "    case 'puback':\n    case 'pubrec':\n    case 'pubrel':\n    case 'pubcomp':\n      return confirmation(packet, stream, opts)\n",
+  replace: '',
+};
+const DEVICE_GENERATORS_ONLY_2 = [
+  { file: WRITE_TO_STREAM, find: "    case 'suback':\n      return suback(packet, stream, opts)\n", replace: '' },
+  { file: WRITE_TO_STREAM, find: "    case 'unsuback':\n      return unsuback(packet, stream, opts)\n", replace: '' },
+  { file: WRITE_TO_STREAM, find: "    case 'pingreq':\n    case 'pingresp':\n      return emptyPacket(packet, stream, opts)\n", replace: '' },
+  {
+    file: WRITE_TO_STREAM,
+    find: "    case 'auth':\n      return auth(packet, stream, opts)\n    default:\n      stream.destroy(new Error('Unknown command'))",
+    replace: "    default:\n      stream.destroy(new Error('tbxs: mqtt-packet generates only connect, subscribe, unsubscribe and disconnect on the device, not ' + packet.cmd))",
+  },
+];
+
+export function patchMqttPacket({ stripDebug = true, deviceGeneratorsOnly = false } = {}) {
+  const patches = deviceGeneratorsOnly ? [...MQTT_PACKET_PATCHES, DEVICE_GENERATORS_ONLY, ...DEVICE_GENERATORS_ONLY_2] : MQTT_PACKET_PATCHES;
   return {
     name: 'tbxs-patch-mqtt-packet',
     transform(code, id) {
       let out = code;
       if (stripDebug && DEBUG_FILES.test(id)) out = out.replace(DEBUG_STATEMENT, '$1void 0');
-      for (const patch of MQTT_PACKET_PATCHES) {
+      for (const patch of patches) {
         if (!patch.file.test(id)) continue;
         const count = out.split(patch.find).length - 1;
         if (count !== 1) this.error(`mqtt-packet patch expected once in ${id}, found ${count}: ${patch.find}`);

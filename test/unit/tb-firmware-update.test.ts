@@ -274,7 +274,7 @@ describe('FirmwareUpdater', () => {
       await t.tb.pump();
     }
     expect(t.tb.chunkRequests.map((r) => r.n)).toEqual([0, 1, 1, 1]);
-    expect(t.tb.telemetry.at(-1)).toMatchObject({ fw_state: 'FAILED', fw_error: 'timeout: no answer for chunk 1 after 3 requests of 1000 ms' });
+    expect(t.tb.telemetry.at(-1)).toMatchObject({ fw_state: 'FAILED', fw_error: 'timeout: chunk 1 not answered in 1000 ms, 3 times' });
     expect(t.target.calls).toEqual(['begin 8', 'abort']);
     expect(t.clock.pending()).toBeGreaterThanOrEqual(0);
 
