@@ -91,7 +91,7 @@ export async function rollupXs(input: string, minify = false, extra: Plugin[] = 
 /** Every Moddable module id (see the root rollup.config.mjs) resolves to preload/moddable-stub.ts. */
 function moddableStubs(): Plugin {
   const stub = join(ROOT, 'targets/xsnap/preload/moddable-stub.ts');
-  const moddable = new Set(['mc/config', 'timer', 'time', 'preference', 'wifi', 'net', 'sntp', 'dns', 'socket', 'Resource']);
+  const moddable = new Set(['mc/config', 'timer', 'time', 'preference', 'wifi', 'net', 'sntp', 'dns', 'socket', 'Resource', 'ota', 'crypt']);
   return {
     name: 'tbxs-moddable-stubs',
     resolveId: (id) => (id.startsWith('embedded:') || moddable.has(id) ? stub : null),

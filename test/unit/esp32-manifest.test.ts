@@ -107,4 +107,6 @@ const PROVIDED: Record<string, readonly string[]> = {
   'embedded:io/i2c': ['esp32'], // modules/io/i2c/manifest.json
   'embedded:io/analog': ['esp32'], // modules/io/analog/manifest.json
   'embedded:io/pwm': ['esp32'], // modules/io/pwm/manifest.json
+  ota: ['esp32'], // build/devices/esp32/modules/ota/manifest.json (esp32 only; it errors elsewhere)
+  crypt: ['esp32'], // modules/crypt/digest/manifest.json
 };

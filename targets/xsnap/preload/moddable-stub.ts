@@ -11,3 +11,6 @@ class ModdableModuleStub {
 }
 
 export default ModdableModuleStub;
+
+/** crypt's named export (targets/esp32/main.ts imports { Digest } from 'crypt'). */
+export const Digest = ModdableModuleStub;
