@@ -35,6 +35,8 @@ export const PENDING_KEY = 'fwPending';
 
 /** Bytes of a chunk response that are not payload: the fixed header, topic length and topic. */
 const CHUNK_OVERHEAD_BYTES = 64;
+/** The largest chunk a ThingsBoard packet (65,536 bytes) carries. */
+export const MAX_CHUNK_BYTES = 65_536 - CHUNK_OVERHEAD_BYTES;
 
 export interface FirmwareUpdaterOptions {
   session: MqttSession;

@@ -7,7 +7,7 @@
  * Written for XS: 32-bit integer arithmetic only (Math.imul, no BigInt, which would allocate on
  * every operation), state on the instance, no per-update allocation except the 16-byte tail.
  */
-import type { Digest } from '../platform/update-target';
+import type { Digest, FirmwareImage } from '../platform/update-target';
 
 /** Every algorithm ThingsBoard offers for firmware. */
 export const CHECKSUM_ALGORITHMS: readonly string[] = Object.freeze(['MD5', 'SHA256', 'SHA384', 'SHA512', 'CRC32', 'MURMUR3_32', 'MURMUR3_128']);
@@ -18,6 +18,17 @@ export function portableDigest(algorithm: string): Digest | undefined {
   if (algorithm === 'MURMUR3_32') return new Murmur3x86_32();
   if (algorithm === 'MURMUR3_128') return new Murmur3x64_128();
   return undefined;
+}
+
+/**
+ * What is wrong with the `written` bytes whose digest is `digest` (ended here) as the image
+ * announced, or undefined: the one check every UpdateTarget's verify() makes.
+ */
+export function imageProblem(image: FirmwareImage, written: number, digest: Digest): Error | undefined {
+  if (written !== image.size) return new Error('received ' + written + ' of ' + image.size + ' bytes');
+  const actual = digest.hex();
+  if (actual === image.checksum.toLowerCase()) return undefined;
+  return new Error('checksum mismatch: ' + image.checksumAlgorithm + ' of the ' + written + ' bytes received is ' + actual + ', the server announced ' + image.checksum);
 }
 
 /** Hex of `word`'s 4 bytes, least significant first (Guava's HashCode.fromInt(...).toString()). */

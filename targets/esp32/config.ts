@@ -1,6 +1,7 @@
 import type { DeviceCredentials } from '../../src/thingsboard/credentials';
 import type { ProvisionRequest } from '../../src/thingsboard/provisioning';
 import { RECONNECT_DEFAULTS, type BackoffOptions } from '../../src/mqtt/backoff';
+import { MAX_CHUNK_BYTES } from '../../src/thingsboard/firmware-update';
 
 /**
  * The firmware's settings from Moddable's `mc/config`: the manifest's `config` object, overridden
@@ -112,7 +113,7 @@ export function readConfig(config: Record<string, unknown>): FirmwareConfig {
     persistOutbox: persistOutbox(config),
     firmwareVersion: text(config, 'fwVersion') ?? DEFAULT_FIRMWARE_VERSION,
     ota: flag(config, 'tbOta') ?? true,
-    otaChunkBytes: integer(config, 'tbOtaChunkBytes', 64, 65_472),
+    otaChunkBytes: integer(config, 'tbOtaChunkBytes', 64, MAX_CHUNK_BYTES),
     otaBytes: integer(config, 'tbOtaBytes', 65_536, 16 * 1024 * 1024) ?? DEFAULT_OTA_PARTITION_BYTES,
   };
 }

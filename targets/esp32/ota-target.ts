@@ -9,7 +9,7 @@
  * an image that boots stays; one that reports another version is reported FAILED by the updater.
  */
 import type { Digest, FirmwareImage, UpdateTarget } from '../../src/platform/update-target';
-import { portableDigest } from '../../src/thingsboard/fw-checksums';
+import { imageProblem, portableDigest } from '../../src/thingsboard/fw-checksums';
 
 /** Moddable's OTA class: the constructor begins (its options are ignored by the ESP32 module). */
 export interface OtaLike {
@@ -73,12 +73,8 @@ export class Esp32UpdateTarget implements UpdateTarget {
     const digest = this.digest_;
     if (!image || !digest) return Promise.reject(new Error('no image begun'));
     this.digest_ = undefined;
-    if (this.written_ !== image.size) return Promise.reject(new Error('received ' + this.written_ + ' of ' + image.size + ' bytes'));
-    const actual = digest.hex();
-    if (actual !== image.checksum.toLowerCase()) {
-      return Promise.reject(new Error('checksum mismatch: ' + image.checksumAlgorithm + ' of the ' + this.written_ + ' bytes received is ' + actual + ', the server announced ' + image.checksum));
-    }
-    return Promise.resolve();
+    const problem = imageProblem(image, this.written_, digest);
+    return problem ? Promise.reject(problem) : Promise.resolve();
   }
 
   install(): Promise<void> {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { TlsOptions } from '../../../src/platform/socket';
 import type { DeviceConnectionConfig } from '../../../src/thingsboard/device-connection';
 import { MAX_TELEMETRY_INTERVAL_MS, MIN_TELEMETRY_INTERVAL_MS } from '../../../src/app/settings';
+import { MAX_CHUNK_BYTES as MAX_OTA_CHUNK_BYTES } from '../../../src/thingsboard/firmware-update';
 import { parseFlags, UsageError } from './args';
 import { RECONNECT_FLAGS, RECONNECT_USAGE, reconnectFromFlags } from './reconnect-options';
 
@@ -54,8 +55,6 @@ export interface DeviceCommandOptions {
   ota?: { dir: string; chunkBytes?: number };
 }
 
-/** Largest chunk a ThingsBoard packet (65,536 bytes) carries with its topic. */
-export const MAX_OTA_CHUNK_BYTES = 65_472;
 
 /** Reads the device flags; every mistake is a UsageError with one line a person can act on. */
 export function parseDeviceOptions(args: string[]): DeviceCommandOptions {

@@ -7,6 +7,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest, FirmwareImage, UpdateTarget } from '../../../src/platform/update-target';
+import { imageProblem } from '../../../src/thingsboard/fw-checksums';
 import { nodeDigest } from './node-digest';
 
 export const FIRMWARE_FILE = 'firmware.bin';
@@ -94,11 +95,8 @@ export class FileUpdateTarget implements UpdateTarget {
     closeSync(this.fd_);
     this.fd_ = undefined;
     this.digest_ = undefined;
-    if (this.written_ !== image.size) return Promise.reject(new Error('received ' + this.written_ + ' of ' + image.size + ' bytes'));
-    const actual = digest.hex();
-    if (actual !== image.checksum.toLowerCase()) {
-      return Promise.reject(new Error('checksum mismatch: ' + image.checksumAlgorithm + ' of the ' + this.written_ + ' bytes received is ' + actual + ', the server announced ' + image.checksum));
-    }
+    const problem = imageProblem(image, this.written_, digest);
+    if (problem) return Promise.reject(problem);
     this.verified_ = true;
     return Promise.resolve();
   }
