@@ -24,6 +24,9 @@ export function entriesToObject(map: Map<string, Entry>): Record<string, Json> {
   return out;
 }
 
+/** ThingsBoard's id for "none" (ModelConstants.NULL_UUID). */
+export const NULL_UUID = '13814000-1dd2-11b2-8080-808080808080';
+
 export interface DeviceJson {
   id: { entityType: 'DEVICE'; id: string };
   createdTime: number;
@@ -34,6 +37,8 @@ export interface DeviceJson {
   deviceProfileId: { entityType: 'DEVICE_PROFILE'; id: string };
   firmwareId: { entityType: 'OTA_PACKAGE'; id: string } | null;
   softwareId: null;
+  /** ThingsBoard's NULL_UUID until a customer claimed the device. */
+  customerId: { entityType: 'CUSTOMER'; id: string };
   /** Not in ThingsBoard's Device: the access token (ACCESS_TOKEN devices only), for convenience. */
   token?: string;
 }
@@ -49,6 +54,7 @@ export function deviceJson(d: DeviceRecord, ota: OtaCatalog): DeviceJson {
     deviceProfileId: { entityType: 'DEVICE_PROFILE', id: ota.profileOf(d).id },
     firmwareId: d.firmwareId ? { entityType: 'OTA_PACKAGE', id: d.firmwareId } : null,
     softwareId: null,
+    customerId: { entityType: 'CUSTOMER', id: d.customerId ?? NULL_UUID },
   };
   if (d.credentials.type === 'ACCESS_TOKEN') out.token = d.credentials.token;
   return out;

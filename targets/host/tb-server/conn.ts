@@ -1,10 +1,12 @@
 /**
- * The byte stream between a TCP socket and aedes. It enforces the packet size limit before aedes buffers
- * anything (ThingsBoard closes the connection on a packet over `max_payload_size`), and sets the
- * CONNACK session-present flag to !cleanSession as ThingsBoard does (aedes keeps no session for us).
+ * One MQTT connection of the server, any protocol level (3.1 = 3, 3.1.1 = 4, 5): the socket, a
+ * mqtt-packet parser and generator that follow the level the CONNECT named, the packet size limit
+ * applied before anything is buffered (ThingsBoard closes the connection on a packet over
+ * `max_payload_size`), the client's topic aliases and the client's Maximum Packet Size.
  */
-import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import { generate, parser as createParser, type Packet } from 'mqtt-packet';
+import { RC } from './mqtt-reason-codes';
 
 /** Follows MQTT fixed headers across chunks; reports the first packet larger than `max` bytes. */
 export class FrameSizeGuard {
@@ -51,62 +53,144 @@ export class FrameSizeGuard {
   }
 }
 
-export class GuardedConn extends Duplex {
-  /** Set once the device is authenticated with cleanSession = false. */
-  sessionPresent = false;
-  readonly remoteAddress: string | undefined;
+/**
+ * The protocol level byte of a CONNECT at the start of `buf` (fixed header, then the protocol
+ * name as a length-prefixed string, then the level), or undefined when `buf` is not one.
+ */
+export function connectLevel(buf: Uint8Array): number | undefined {
+  if (buf.length < 2 || buf[0] !== 0x10) return undefined;
+  let i = 1;
+  while (i < buf.length && i < 5 && buf[i]! & 0x80) i++;
+  i++;
+  if (i + 2 > buf.length) return undefined;
+  const nameLength = (buf[i]! << 8) | buf[i + 1]!;
+  return buf[i + 2 + nameLength];
+}
+
+export interface ConnHandlers {
+  packet(packet: Packet): void;
+  /** A broken rule the connection closes for (size, framing); logged by the frontend. */
+  violation(reason: string): void;
+  /**
+   * Bytes mqtt-packet cannot parse. `level` is the protocol level byte when the first bytes were a
+   * CONNECT (so an unsupported level can be refused with CONNACK 1); the frontend closes.
+   */
+  malformed(reason: string, level: number | undefined): void;
+  close(): void;
+}
+
+export class MqttConn {
+  /** The level of the CONNECT (4 until one arrived, so a refusal before it is in 3.1.1 form). */
+  protocolVersion = 4;
+  /** The client's Maximum Packet Size (MQTT 5 CONNECT property); 0 = no limit. */
+  clientMaxPacket = 0;
+  readonly remote: string;
+  private readonly parser = createParser();
   private readonly guard: FrameSizeGuard;
-  private head: Buffer[] | null = [];
-  private headLength = 0;
+  private readonly aliases = new Map<number, string>();
+  private sawFirst = false;
+  private firstLevel: number | undefined;
+  private nextId = 0;
+  private ended = false;
 
   constructor(
     private readonly socket: Socket,
     maxPacketBytes: number,
-    private readonly onViolation: (reason: string) => void,
+    private readonly handlers: ConnHandlers,
   ) {
-    super();
-    this.remoteAddress = socket.remoteAddress;
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.guard = new FrameSizeGuard(maxPacketBytes);
-    socket.on('data', (chunk: Buffer) => {
-      const err = this.guard.feed(chunk);
-      if (err) {
-        this.onViolation(err);
-        socket.destroy();
-        return;
-      }
-      if (!this.push(chunk)) socket.pause();
+    this.parser.on('packet', (p: Packet) => {
+      if (!this.ended) handlers.packet(p);
     });
-    socket.on('end', () => this.push(null));
-    socket.on('error', (e) => this.destroy(e));
-    socket.on('close', () => this.destroy());
+    this.parser.on('error', (e: Error) => this.onParseError(e));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => this.end());
   }
 
-  override _read(): void {
-    this.socket.resume();
+  get closed(): boolean {
+    return this.ended || this.socket.destroyed;
   }
 
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.head) {
-      // The first packet out is the CONNACK (0x20 0x02 flags rc): hold its 4 bytes to set the flag.
-      this.head.push(chunk);
-      this.headLength += chunk.length;
-      if (this.headLength < 4) return cb();
-      const all = Buffer.concat(this.head);
-      this.head = null;
-      if (all[0] === 0x20 && all[1] === 0x02 && all[3] === 0 && this.sessionPresent) all[2] = 1;
-      chunk = all;
+  /**
+   * Writes one packet at this connection's level. A packet over the client's Maximum Packet Size
+   * is not sent (MQTT-3.1.2-24); returns false then, or when the connection is closed.
+   */
+  send(packet: Packet): boolean {
+    if (this.closed) return false;
+    const bytes = generate(packet, { protocolVersion: this.protocolVersion });
+    if (this.clientMaxPacket > 0 && bytes.length > this.clientMaxPacket) return false;
+    this.socket.write(bytes);
+    return true;
+  }
+
+  /** Packet identifiers for QoS 1 downlink: 1..65535, never 0 (MQTT-2.3.1-1). */
+  messageId(): number {
+    this.nextId = (this.nextId % 65_535) + 1;
+    return this.nextId;
+  }
+
+  /**
+   * The topic of an inbound PUBLISH with its Topic Alias applied (MQTT 5, 3.3.2.3.4): a topic with
+   * an alias sets it, an empty topic uses it. Returns an error text for an alias out of range or
+   * unknown (the caller disconnects).
+   */
+  resolveTopic(topic: string, alias: number | undefined, aliasMax: number): { topic: string } | { error: string; reasonCode: number } {
+    if (alias === undefined) {
+      return topic === '' ? { error: 'PUBLISH without a topic or a topic alias', reasonCode: RC.protocolError } : { topic };
     }
-    if (this.socket.destroyed) return cb();
-    this.socket.write(chunk, () => cb());
+    if (alias === 0 || alias > aliasMax) return { error: `topic alias ${alias} outside 1..${aliasMax}`, reasonCode: RC.topicAliasInvalid }; // MQTT-3.3.2-8, -9
+    if (topic !== '') {
+      this.aliases.set(alias, topic);
+      return { topic };
+    }
+    const known = this.aliases.get(alias);
+    return known === undefined ? { error: `topic alias ${alias} used before it was set`, reasonCode: RC.protocolError } : { topic: known };
   }
 
-  override _final(cb: (err?: Error | null) => void): void {
-    this.socket.end();
-    cb();
+  /**
+   * Closes the connection. At level 5 a DISCONNECT with the reason code goes first (the server may
+   * send one, MQTT 5 3.14); earlier levels have no server DISCONNECT, the socket just closes.
+   */
+  close(reasonCode?: number): void {
+    if (this.closed) return;
+    if (reasonCode !== undefined && this.protocolVersion === 5) {
+      this.send({ cmd: 'disconnect', reasonCode } as Packet);
+      this.socket.end();
+      // A client that never reads must not hold the socket.
+      setTimeout(() => this.socket.destroy(), 1_000).unref();
+    } else {
+      this.socket.destroy();
+    }
+    // The session ends now, not when the socket has finished closing.
+    this.end();
   }
 
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.socket.destroy();
-    cb(err);
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.handlers.close();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.ended) return;
+    if (!this.sawFirst) {
+      this.sawFirst = true;
+      this.firstLevel = connectLevel(chunk);
+      if (this.firstLevel === 3 || this.firstLevel === 4 || this.firstLevel === 5) this.protocolVersion = this.firstLevel;
+    }
+    const tooBig = this.guard.feed(chunk);
+    if (tooBig) {
+      this.handlers.violation(tooBig);
+      this.close(RC.packetTooLarge);
+      return;
+    }
+    this.parser.parse(chunk);
+  }
+
+  private onParseError(e: Error): void {
+    if (this.ended) return;
+    this.handlers.malformed(e.message, this.firstLevel);
   }
 }

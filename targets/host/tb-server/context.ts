@@ -3,7 +3,7 @@ import type { OtaCatalog } from './ota-catalog';
 import type { DeviceRegistry } from './registry';
 import type { RpcManager } from './rpc';
 import type { Session, SessionTable } from './session';
-import type { ClientRpcHandler, Json, RateLimits, TbEvent } from './types';
+import type { ClientRpcHandler, Json, RateLimits, TbEvent, TbEventListener } from './types';
 
 export interface ResolvedOptions {
   host: string;
@@ -26,11 +26,18 @@ export interface Ctx {
   readonly ota: OtaCatalog;
   readonly opts: ResolvedOptions;
   emit(event: TbEvent): void;
+  /** Every later event (the dashboard's live stream); returns the unsubscribe function. */
+  onEvent(fn: TbEventListener): () => void;
   /** Publishes to one session, QoS = granted QoS of the matching subscription, else 1. Bytes go as they are. */
   send(s: Session, topic: string, payload: Json | string | Uint8Array, qos?: number): void;
-  /** Closes a session's connection. */
-  drop(s: Session, reason: string): void;
+  /** Closes a session's connection (at MQTT 5 with a DISCONNECT carrying `reasonCode`, if given). */
+  drop(s: Session, reason: string, reasonCode?: number): void;
 }
 
-/** A handler returns work to run after the PUBACK (responses), or throws ShapeError to disconnect. */
-export type AfterAck = (() => void) | void;
+/**
+ * What a publish handler returns: work to run after the PUBACK (responses), or UNKNOWN_TOPIC for a
+ * topic the API does not have (acknowledged, at MQTT 5 with reason 0x90 Topic Name invalid, as
+ * ThingsBoard does). It throws ShapeError for a payload it cannot take.
+ */
+export type AfterAck = (() => void) | void | typeof UNKNOWN_TOPIC;
+export const UNKNOWN_TOPIC = 'unknown-topic';

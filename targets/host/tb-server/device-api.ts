@@ -1,9 +1,10 @@
 /** Publishes of a device session on v1/devices/me/*: telemetry, attributes, requests, RPC, claim. */
-import type { AfterAck, Ctx } from './context';
+import { UNKNOWN_TOPIC, type AfterAck, type Ctx } from './context';
 import { DEFAULT_CLAIM_MS, type DeviceRecord, type Entry } from './registry';
 import type { Session } from './session';
 import { T, suffixAfter } from './topics';
 import { handleFirmwareRequest } from './ota-device';
+import { recordClaimRequest } from './claims';
 import type { Json, JsonObject } from './types';
 import { ShapeError, castValues, keyList, parseJson, parseObject, parseTelemetry, topicId } from './values';
 
@@ -19,7 +20,7 @@ export function handleDevicePublish(ctx: Ctx, s: Session, device: DeviceRecord, 
   if (topic === T.claim) {
     const req = payload.length === 0 ? {} : parseObject(payload, 'claim');
     const { secretKey, durationMs } = claimFields(req);
-    ctx.registry.claim(device, secretKey, durationMs);
+    recordClaimRequest(ctx, device, secretKey, durationMs);
     return;
   }
   let id = suffixAfter(topic, T.attrRequestPrefix);
@@ -46,8 +47,8 @@ export function handleDevicePublish(ctx: Ctx, s: Session, device: DeviceRecord, 
   }
   id = suffixAfter(topic, T.fwRequestPrefix);
   if (id !== undefined) return handleFirmwareRequest(ctx, s, device, id, payload);
-  // Unknown topic: acknowledged, ignored (ThingsBoard: PUBACK, no disconnect).
-  return;
+  // ThingsBoard: PUBACK (0x90 at MQTT 5), no disconnect.
+  return UNKNOWN_TOPIC;
 }
 
 export function claimFields(req: JsonObject): { secretKey: string; durationMs: number } {

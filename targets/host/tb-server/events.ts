@@ -8,24 +8,30 @@ function clip(s: string): string {
   return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN)}... (${s.length} chars)` : s;
 }
 
+const LEVEL_NAME: Readonly<Record<number, string>> = Object.freeze({ 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5' });
+
+function hex(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
 export function formatEvent(e: TbEvent): string {
   switch (e.type) {
     case 'connected':
-      return `[mqtt] ${e.device} connected (${e.kind}, clientId "${e.clientId}")`;
+      return `[mqtt] ${e.device} connected (${e.kind}, ${LEVEL_NAME[e.protocolVersion] ?? `level ${e.protocolVersion}`}, clientId "${e.clientId}")`;
     case 'disconnected':
       return `[mqtt] ${e.device} disconnected`;
     case 'rejected':
-      return `[mqtt] CONNACK ${e.returnCode} for clientId "${e.clientId}"${e.username !== undefined ? ` username "${e.username}"` : ''}`;
+      return `[mqtt] refused ${e.remote} (${LEVEL_NAME[e.protocolVersion] ?? `level ${e.protocolVersion}`}, clientId "${e.clientId}"${e.username !== undefined ? `, username "${e.username}"` : ''}): CONNACK 0x${hex(e.returnCode)}, ${e.reason}`;
     case 'evicted':
-      return `[mqtt] ${e.device}: older session evicted by a new connection`;
+      return `[mqtt] ${e.device}: older session (clientId "${e.clientId}") closed: a new connection (clientId "${e.by}") has the same credentials`;
     case 'uplink':
       return `[mqtt] ${e.device} -> ${e.topic} ${clip(e.payload)}`;
     case 'downlink':
       return `[mqtt] ${e.device} <- ${e.topic} ${clip(e.payload)}`;
     case 'violation':
-      return `[mqtt] ${e.device} dropped: ${e.reason}`;
+      return e.kept ? `[mqtt] ${e.device}: ${e.reason}` : `[mqtt] ${e.device} dropped: ${e.reason}`;
     case 'suback':
-      return `[mqtt] ${e.device} subscribe ${e.filter} -> ${e.granted === 0x80 ? 'refused (0x80)' : `QoS ${e.granted}`}`;
+      return `[mqtt] ${e.device} subscribe ${e.filter} -> ${e.granted >= 0x80 ? `refused (0x${hex(e.granted)})` : `QoS ${e.granted}`}`;
     case 'child':
       return `[gateway] ${e.gateway}: child ${e.device} ${e.connected ? 'connected' : 'disconnected'}`;
     case 'provisioned':
@@ -34,6 +40,8 @@ export function formatEvent(e: TbEvent): string {
       return `[rpc] ${e.device} #${e.id} ${e.method}: ${e.outcome}`;
     case 'ota':
       return `[ota] ${e.device}: ${e.detail}`;
+    case 'claim':
+      return `[claim] ${e.device}: ${e.detail}`;
   }
 }
 

@@ -1,15 +1,15 @@
 /** Publishes of a gateway session on v1/gateway/*: child sessions, their data, RPC replies, claims. */
-import type { AfterAck, Ctx } from './context';
+import { UNKNOWN_TOPIC, type AfterAck, type Ctx } from './context';
 import { claimFields } from './device-api';
+import { recordClaimRequest } from './claims';
 import { RegistryError, type DeviceRecord } from './registry';
 import type { Session } from './session';
 import { T } from './topics';
 import type { Json, JsonObject } from './types';
 import { ShapeError, castValues, isObject, parseObject, parseTelemetry } from './values';
 
-/** Returns undefined when the topic is not a gateway topic (the caller treats it as a device topic). */
-export function handleGatewayPublish(ctx: Ctx, gw: Session, topic: string, payload: Buffer): AfterAck | undefined {
-  if (!topic.startsWith('v1/gateway/')) return undefined;
+/** A publish of a gateway session on a topic under GATEWAY_TOPIC_PREFIX. */
+export function handleGatewayPublish(ctx: Ctx, gw: Session, topic: string, payload: Buffer): AfterAck {
   switch (topic) {
     case T.gwConnect: {
       const msg = parseObject(payload, 'gateway connect');
@@ -44,7 +44,7 @@ export function handleGatewayPublish(ctx: Ctx, gw: Session, topic: string, paylo
       for (const [name, data] of Object.entries(parseObject(payload, 'gateway claim'))) {
         if (!isObject(data)) throw new ShapeError('gateway claim: expected {"Device":{secretKey,durationMs}}');
         const { secretKey, durationMs } = claimFields(data);
-        ctx.registry.claim(child(ctx, gw, deviceName(name)), secretKey, durationMs);
+        recordClaimRequest(ctx, child(ctx, gw, deviceName(name)), secretKey, durationMs);
       }
       return;
     case T.gwAttrRequest:
@@ -58,7 +58,7 @@ export function handleGatewayPublish(ctx: Ctx, gw: Session, topic: string, paylo
       return;
     }
     default:
-      return; // unknown gateway topic: acknowledged, ignored
+      return UNKNOWN_TOPIC;
   }
 }
 

@@ -12,6 +12,7 @@ import { isObject } from './values';
 import { HttpError, readJsonObject, send } from './http-util';
 import { entityId } from './ota-catalog';
 import { handleOtaRoute, updateDevice } from './ota-api';
+import { handleClaimRoute } from './claims';
 
 const RPC_STATUS: Record<string, number> = {
   TIMEOUT: 504, // ThingsBoard: GATEWAY_TIMEOUT
@@ -125,6 +126,7 @@ export class HttpApi {
       return this.telemetry(req, res, method, rec, rest.slice(1), q);
     }
     if (await handleOtaRoute(this.ctx, req, res, method, parts, q)) return;
+    if (await handleClaimRoute(this.ctx, req, res, method, parts)) return;
     throw new HttpError(404, `No route for ${method} ${url.pathname}`);
   }
 

@@ -1,5 +1,5 @@
 /**
- * Local ThingsBoard-compatible server: MQTT device/gateway/provisioning API (aedes on TCP) and an admin
+ * Local ThingsBoard-compatible server: MQTT device/gateway/provisioning API (MQTT 3.1, 3.1.1 and 5 on TCP) and an admin
  * REST API shaped like ThingsBoard's. Used by `npm start` and by the integration tests.
  * Behaviour follows shared/thingsboard-protocol.md; choices where it is silent are in README.md here.
  */
@@ -73,6 +73,7 @@ export class TbServer {
       ota: new OtaCatalog(),
       opts,
       emit: (e) => this.events.emit(e),
+      onEvent: (fn) => this.events.on(fn),
       send: (s, topic, payload, qos) => {
         if (s.closed) return;
         let bytes: Buffer;
@@ -86,8 +87,8 @@ export class TbServer {
         }
         this.mqtt.publish(s, topic, bytes, qos ?? subscribedQos(s, topic) ?? 1);
       },
-      drop: (s) => {
-        if (!s.closed) s.client.close();
+      drop: (s, _reason, reasonCode) => {
+        if (!s.closed) s.conn.close(reasonCode);
       },
     };
     this.ctx = ctx;

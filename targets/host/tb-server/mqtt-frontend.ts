@@ -1,50 +1,42 @@
-/** The MQTT side: aedes on TCP with ThingsBoard's authentication, topic rules and session model. */
+/**
+ * The MQTT side: a TCP listener speaking MQTT 3.1, 3.1.1 and 5 (mqtt-packet parses and generates
+ * all three) that maps each connection onto ThingsBoard's device API, as ThingsBoard's own
+ * transport does: it is not a broker, nothing published by one client reaches another. Reason
+ * codes and refusals follow ThingsBoard's MqttTransportHandler (see README.md here).
+ */
 import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
-import type { Ctx } from './context';
+import type { IConnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from 'mqtt-packet';
+import { MqttConn } from './conn';
+import { UNKNOWN_TOPIC, type AfterAck, type Ctx } from './context';
 import { handleDevicePublish } from './device-api';
 import { handleGatewayPublish } from './gateway-api';
-import { GuardedConn } from './conn';
+import { connackFor, refusalFor, type Refusal } from './mqtt-connack';
+import { RC, RETURN_CODE } from './mqtt-reason-codes';
 import { handleProvisionPublish } from './provisioning';
-import { RegistryError } from './registry';
-import { type Session, type SessionKind } from './session';
-import { DEVICE_FILTERS, GATEWAY_FILTERS, PROVISION_FILTERS, T } from './topics';
 import { SessionLimiters } from './rate-limits';
+import type { Session, SessionKind } from './session';
+import { DEVICE_FILTERS, GATEWAY_FILTERS, GATEWAY_TOPIC_PREFIX, PROVISION_FILTERS, T } from './topics';
 import type { RateLimits } from './types';
 import { ShapeError, telemetryDataPoints } from './values';
 
-interface ConnInfo {
-  conn: GuardedConn;
-  remote: string;
-  /** Client id and clean flag as sent by the device (aedes gets a unique id and clean = true). */
-  clientId: string;
-  clean: boolean;
-}
-
-/** Fields of aedes internals we rely on (lib/client.js). */
-interface ClientInternals {
-  _parser: { prependListener(event: 'packet', fn: (packet: MqttPacket) => void): void };
-}
-
-interface MqttPacket {
-  cmd: string;
-  qos?: number;
-  subscriptions?: { qos: number }[];
-}
-
 /** Downlink messages one session may have waiting behind its in-flight cap. */
 const DOWNLINK_BACKLOG = 1000;
+/** Topic aliases a client may set (CONNACK Topic Alias Maximum); each costs one map entry. */
+export const TOPIC_ALIAS_MAX = 16;
+/** A connection that sends no CONNECT in this time is closed. */
+const CONNECT_TIMEOUT_MS = 30_000;
 
-const ERROR_TEXT: Record<number, string> = { 2: 'identifier rejected', 3: 'server unavailable', 5: 'not authorized' };
+/** One connection before and after its CONNECT was accepted. */
+interface Link {
+  readonly conn: MqttConn;
+  session?: Session;
+  connectTimer?: NodeJS.Timeout;
+}
 
 export class MqttFrontend {
-  private aedes: Aedes | undefined;
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private readonly info = new WeakMap<Client, ConnInfo>();
-  /** Payloads we publish to one client; aedes must not fan out anything else (authorizeForward). */
-  private readonly direct = new WeakSet<Buffer>();
-  private idSeq = 0;
+  private readonly links = new Set<Link>();
+  private assignedSeq = 0;
   port = 0;
 
   constructor(private readonly ctx: Ctx) {}
@@ -55,35 +47,7 @@ export class MqttFrontend {
 
   async start(port: number, host: string): Promise<number> {
     if (this.server) return this.port;
-    const aedes = new Aedes({
-      connectTimeout: 30_000,
-      preConnect: (client, packet, cb) => {
-        const info = this.info.get(client);
-        if (info) {
-          info.clientId = packet.clientId;
-          info.clean = packet.clean !== false;
-        }
-        // No aedes session state, no client-id takeover (we evict per credential), no will, no
-        // keepalive enforcement (ThingsBoard drops idle sessions after idleTimeoutMs instead).
-        packet.clientId = `tbxs-${++this.idSeq}`;
-        packet.clean = true;
-        packet.keepalive = 0;
-        delete packet.will;
-        cb(null, true);
-      },
-      authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
-      authorizePublish: (client, packet, cb) => this.onPublish(client, packet, cb),
-      authorizeSubscribe: (client, sub, cb) => this.onSubscribe(client, sub, cb),
-      authorizeForward: (_client, packet) => (this.direct.has(packet.payload as Buffer) ? packet : null),
-    });
-    await aedes.listen();
-    (aedes as unknown as NodeJS.EventEmitter).on('error', (e: Error) => this.ctx.emit({ type: 'violation', device: 'broker', reason: e.message }));
-    aedes.on('subscribe', (subs, client) => this.afterSubscribe(subs, client));
-    aedes.on('unsubscribe', (topics, client) => {
-      const s = this.ctx.sessions.ofClient(client);
-      if (s) for (const t of topics) s.subs.delete(t);
-    });
-    const server = createServer((socket) => this.accept(aedes, socket));
+    const server = createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -91,7 +55,6 @@ export class MqttFrontend {
         resolve();
       });
     });
-    this.aedes = aedes;
     this.server = server;
     const addr = server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : port;
@@ -100,192 +63,263 @@ export class MqttFrontend {
 
   /** Stops listening and drops every connection; the registry and pending RPCs stay. */
   async stop(): Promise<void> {
-    const { server, aedes } = this;
-    if (!server || !aedes) return;
+    const server = this.server;
+    if (!server) return;
     this.server = undefined;
-    this.aedes = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    for (const link of [...this.links]) {
+      link.conn.close();
+      this.forget(link);
+    }
     await closed;
-    for (const s of this.ctx.sessions.all()) this.forget(s);
   }
 
   /**
-   * Publishes one message to one session. QoS 1 beyond maxInflightMessages unacknowledged waits
+   * Publishes one message to one session. QoS 1 beyond the session's window unacknowledged waits
    * for a PUBACK (bounded: past DOWNLINK_BACKLOG the message is dropped, logged).
    */
   publish(s: Session, topic: string, payload: Buffer, qos: number): void {
-    if (qos !== 0 && s.downInflight >= this.ctx.opts.maxInflightMessages) {
+    if (qos !== 0 && s.downInflight >= s.downWindow) {
       if (s.downQueue.length >= DOWNLINK_BACKLOG) {
-        this.ctx.emit({ type: 'violation', device: s.label, reason: `downlink to ${topic} dropped: ${DOWNLINK_BACKLOG} messages wait behind ${s.downInflight} unacknowledged` });
+        this.ctx.emit({ type: 'violation', device: s.label, reason: `downlink to ${topic} dropped: ${DOWNLINK_BACKLOG} messages wait behind ${s.downInflight} unacknowledged`, kept: true });
         return;
       }
       s.downQueue.push({ topic, payload });
       return;
     }
+    const packet: IPublishPacket = { cmd: 'publish', topic, payload, qos: qos === 0 ? 0 : 1, retain: false, dup: false };
+    if (qos !== 0) packet.messageId = s.conn.messageId();
+    if (!s.conn.send(packet)) {
+      if (!s.conn.closed) this.ctx.emit({ type: 'violation', device: s.label, reason: `downlink to ${topic} dropped: larger than the client's Maximum Packet Size ${s.conn.clientMaxPacket}`, kept: true });
+      return;
+    }
     if (qos !== 0) s.downInflight++;
-    this.direct.add(payload);
-    const packet: PublishPacket = { cmd: 'publish', topic, payload, qos: qos === 0 ? 0 : 1, retain: false, dup: false };
-    s.client.publish(packet, () => {});
   }
 
-  /**
-   * A PUBACK from the device (read off its parser: aedes's own 'ack' event does not carry the
-   * packet for these direct publishes): its slot goes to the next waiting message.
-   */
-  private onPuback(client: Client): void {
-    const s = this.ctx.sessions.ofClient(client);
-    if (!s || s.downInflight === 0) return;
-    s.downInflight--;
-    const next = s.downQueue.shift();
-    if (next && !s.closed) this.publish(s, next.topic, next.payload, 1);
-  }
-
-  private accept(aedes: Aedes, socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => {});
+  private accept(socket: Socket): void {
     socket.setNoDelay(true);
+    // ThingsBoard drops idle sessions after a time of its own rather than by the keepalive.
     socket.setTimeout(this.ctx.opts.idleTimeoutMs, () => socket.destroy());
-    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    let client: Client | undefined;
-    const conn = new GuardedConn(socket, this.ctx.opts.maxPayloadBytes, (reason) => {
-      const s = client && this.ctx.sessions.ofClient(client);
-      this.ctx.emit({ type: 'violation', device: s?.label ?? remote, reason });
-    });
-    client = aedes.handle(conn);
-    this.info.set(client, { conn, remote, clientId: '', clean: true });
-    (client as unknown as ClientInternals)._parser.prependListener('packet', normalize);
-    const acked = client;
-    (client as unknown as ClientInternals)._parser.prependListener('packet', (packet) => {
-      if (packet.cmd === 'puback') this.onPuback(acked);
-    });
-    const c = client;
-    conn.on('close', () => {
-      const s = this.ctx.sessions.ofClient(c);
-      if (s) this.forget(s);
-    });
+    const link: Link = {
+      conn: new MqttConn(socket, this.ctx.opts.maxPayloadBytes, {
+        packet: (p) => this.onPacket(link, p),
+        violation: (reason) => this.ctx.emit({ type: 'violation', device: link.session?.label ?? link.conn.remote, reason }),
+        malformed: (reason, level) => this.onMalformed(link, reason, level),
+        close: () => this.forget(link),
+      }),
+    };
+    link.connectTimer = setTimeout(() => {
+      this.ctx.emit({ type: 'violation', device: link.conn.remote, reason: `no CONNECT within ${CONNECT_TIMEOUT_MS} ms` });
+      link.conn.close();
+    }, CONNECT_TIMEOUT_MS);
+    this.links.add(link);
   }
 
-  private forget(s: Session): void {
-    if (s.closed) return;
+  private forget(link: Link): void {
+    if (link.connectTimer) clearTimeout(link.connectTimer);
+    link.connectTimer = undefined;
+    this.links.delete(link);
+    const s = link.session;
+    if (!s || s.closed) return;
     const children = this.ctx.sessions.remove(s);
     for (const child of children) this.ctx.emit({ type: 'child', gateway: s.label, device: child.name, connected: false });
     this.ctx.emit({ type: 'disconnected', device: s.label, kind: s.kind });
   }
 
-  private authenticate(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-    cb: (error: AuthenticateError | null, success: boolean | null) => void,
-  ): void {
-    const info = this.info.get(client);
-    if (!info) return cb(null, false);
-    const pw = password ? password.toString('utf8') : undefined;
-    const fail = (rc: 2 | 3 | 5): void => {
-      this.ctx.emit({ type: 'rejected', returnCode: rc, clientId: info.clientId, ...(username !== undefined ? { username } : {}) });
-      cb(Object.assign(new Error(ERROR_TEXT[rc]), { returnCode: rc }) as AuthenticateError, false);
-    };
+  private onMalformed(link: Link, reason: string, level: number | undefined): void {
+    if (!link.session && level !== undefined && level !== 3 && level !== 4 && level !== 5) {
+      // MQTT-3.1.2-2: CONNACK 1 (unacceptable protocol level), then close. Sent in 3.1.1 form: a
+      // client of an unknown level is read best by the oldest answer.
+      this.refuse(link, { returnCode: RETURN_CODE.unacceptableProtocolVersion, reasonCode: RC.unsupportedProtocolVersion, reason: `protocol level ${level} is not 3 (MQTT 3.1), 4 (3.1.1) or 5` }, '', undefined);
+      return;
+    }
+    this.ctx.emit({ type: 'violation', device: link.session?.label ?? link.conn.remote, reason: `malformed packet: ${reason}` });
+    link.conn.close(RC.malformed);
+  }
+
+  private onPacket(link: Link, p: Packet): void {
+    const s = link.session;
+    if (!s) {
+      // MQTT-3.1.0-1: the first packet is a CONNECT.
+      if (p.cmd === 'connect') return this.onConnect(link, p);
+      this.ctx.emit({ type: 'violation', device: link.conn.remote, reason: `${p.cmd} before CONNECT` });
+      return link.conn.close(RC.protocolError);
+    }
+    switch (p.cmd) {
+      case 'publish':
+        return this.onPublish(s, p);
+      case 'subscribe':
+        return this.onSubscribe(s, p);
+      case 'unsubscribe':
+        return this.onUnsubscribe(s, p);
+      case 'puback':
+        return this.onPuback(s);
+      case 'pingreq':
+        s.conn.send({ cmd: 'pingresp' });
+        return;
+      case 'disconnect':
+        return s.conn.close();
+      case 'connect':
+        // MQTT-3.1.0-2: a second CONNECT is a protocol violation.
+        this.ctx.emit({ type: 'violation', device: s.label, reason: 'second CONNECT' });
+        return s.conn.close(RC.protocolError);
+      default:
+        // QoS 2 handshakes and AUTH are not part of ThingsBoard's API: ignored, as ThingsBoard does.
+        return;
+    }
+  }
+
+  private onConnect(link: Link, p: IConnectPacket): void {
+    if (link.connectTimer) clearTimeout(link.connectTimer);
+    link.connectTimer = undefined;
+    const conn = link.conn;
+    const level = p.protocolVersion ?? 4;
+    const props = p.properties ?? {};
+    if (level === 5) conn.clientMaxPacket = props.maximumPacketSize ?? 0;
+    const username = p.username;
+    const password = p.password ? p.password.toString('utf8') : undefined;
+    let clientId = p.clientId;
+    let assigned: string | undefined;
+    if (clientId === '' && level === 5) clientId = assigned = `tbxs-${++this.assignedSeq}`;
+
     let kind: SessionKind;
     let device;
-    if (username === 'provision' || info.clientId === 'provision') {
+    if (username === 'provision' || clientId === 'provision') {
       kind = 'provision';
-    } else if (!username && !pw) {
-      return fail(2);
     } else {
-      device = this.ctx.registry.findBasic(info.clientId, username, pw) ?? (username ? this.ctx.registry.byAccessToken(username) : undefined);
-      if (!device) return fail(5);
+      device = this.ctx.registry.findBasic(clientId, username, password) ?? (username ? this.ctx.registry.byAccessToken(username) : undefined);
+      if (!device) return this.refuse(link, refusalFor(clientId, username, password), clientId, username);
       kind = device.gateway ? 'gateway' : 'device';
     }
     const s: Session = {
       seq: this.ctx.sessions.nextSeq(),
       kind,
-      client,
-      clientId: info.clientId,
-      label: device ? device.name : `provision(${info.clientId})`,
+      conn,
+      clientId,
+      protocolVersion: level,
+      label: device ? device.name : `provision(${clientId})`,
       subs: new Map(),
       children: new Map(),
       closed: false,
       downInflight: 0,
+      downWindow: Math.min(this.ctx.opts.maxInflightMessages, level === 5 ? props.receiveMaximum ?? 65_535 : 65_535),
       downQueue: [],
       fwChunkSizes: new Map(),
       ...(device ? { device } : {}),
     };
     // A gateway's uplink is held to the gateway limits where they are set, else to the device ones.
     if (device) s.limiters = new SessionLimiters(kind === 'gateway' && hasAny(this.ctx.opts.gatewayRateLimits) ? this.ctx.opts.gatewayRateLimits : this.ctx.opts.rateLimits, Date.now());
-    info.conn.sessionPresent = !info.clean;
+    link.session = s;
     const old = this.ctx.sessions.add(s);
     if (old) {
-      this.ctx.emit({ type: 'evicted', device: old.label });
-      this.forget(old);
-      old.client.close();
+      this.ctx.emit({ type: 'evicted', device: old.label, clientId: old.clientId, by: clientId });
+      old.conn.close(RC.sessionTakenOver);
     }
-    this.ctx.emit({ type: 'connected', device: s.label, kind, clientId: info.clientId });
-    cb(null, true);
+    // ThingsBoard keeps no session but answers sessionPresent = !cleanSession (clean start at 5).
+    conn.send(connackFor(level, !p.clean, this.ctx.opts, TOPIC_ALIAS_MAX, props.sessionExpiryInterval, assigned));
+    this.ctx.emit({ type: 'connected', device: s.label, kind, clientId, protocolVersion: level });
   }
 
-  private onPublish(client: Client | null, packet: PublishPacket, cb: (error?: Error | null) => void): void {
-    const s = this.ctx.sessions.ofClient(client);
-    if (!s || s.closed) return cb(new Error('no session'));
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    this.ctx.emit({ type: 'uplink', device: s.label, topic: packet.topic, payload: payload.toString('utf8') });
+  private refuse(link: Link, r: Refusal, clientId: string, username: string | undefined): void {
+    const conn = link.conn;
+    const level = conn.protocolVersion;
+    const code = level === 5 ? r.reasonCode : r.returnCode;
+    this.ctx.emit({ type: 'rejected', returnCode: code, protocolVersion: level, reason: r.reason, clientId, remote: conn.remote, ...(username !== undefined ? { username } : {}) });
+    conn.send(level === 5 ? { cmd: 'connack', sessionPresent: false, reasonCode: code, properties: { reasonString: r.reason } } : { cmd: 'connack', sessionPresent: false, returnCode: code });
+    conn.close();
+  }
+
+  private onPublish(s: Session, packet: IPublishPacket): void {
+    const conn = s.conn;
+    let topic = packet.topic;
+    if (s.protocolVersion === 5) {
+      const resolved = conn.resolveTopic(topic, packet.properties?.topicAlias, TOPIC_ALIAS_MAX);
+      if ('error' in resolved) {
+        this.ctx.emit({ type: 'violation', device: s.label, reason: resolved.error });
+        return conn.close(resolved.reasonCode);
+      }
+      topic = resolved.topic;
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    // QoS 2 is taken as QoS 1 (ThingsBoard speaks 0 and 1): it gets a PUBACK.
+    const id = packet.qos === 0 ? undefined : packet.messageId;
+    const ack = (reasonCode: number): void => {
+      if (id !== undefined) conn.send({ cmd: 'puback', messageId: id, ...(s.protocolVersion === 5 ? { reasonCode } : {}) });
+    };
+    this.ctx.emit({ type: 'uplink', device: s.label, topic, payload: payload.toString('utf8') });
     if (s.limiters) {
       // ThingsBoard: a message over a rate limit is not acknowledged and the session is closed.
-      const points = packet.topic === T.telemetry || packet.topic === T.gwTelemetry ? telemetryDataPoints(payload, packet.topic === T.gwTelemetry) : undefined;
+      const points = topic === T.telemetry || topic === T.gwTelemetry ? telemetryDataPoints(payload, topic === T.gwTelemetry) : undefined;
       const over = s.limiters.admit(points, Date.now());
       if (over) {
-        this.ctx.emit({ type: 'violation', device: s.label, reason: `${packet.topic}: over the ${over} rate limit ${s.limiters.spec(over)}` });
-        return cb(new Error('rate limit ' + over + ' exceeded'));
+        this.ctx.emit({ type: 'violation', device: s.label, reason: `${topic}: over the ${over} rate limit ${s.limiters.spec(over)}` });
+        return conn.close(RC.implementationSpecific);
       }
     }
-    let after;
+    if (s.kind === 'provision' && topic !== T.provisionRequest) {
+      this.ctx.emit({ type: 'violation', device: s.label, reason: `provisioning session may only publish ${T.provisionRequest}, not ${topic}` });
+      ack(RC.topicNameInvalid);
+      return conn.close(RC.topicNameInvalid);
+    }
+    let after: AfterAck;
     try {
-      if (s.kind === 'provision') after = handleProvisionPublish(this.ctx, s, packet.topic, payload);
-      else if (s.device) {
-        const gw = s.kind === 'gateway' ? handleGatewayPublish(this.ctx, s, packet.topic, payload) : undefined;
-        after = gw === undefined ? handleDevicePublish(this.ctx, s, s.device, packet.topic, payload) : gw;
-      }
+      after = this.dispatch(s, topic, payload);
     } catch (e) {
-      // Invalid JSON or wrong shape: ThingsBoard drops the connection (no PUBACK).
-      const err = e instanceof ShapeError || e instanceof RegistryError || e instanceof Error ? e : new Error(String(e));
-      this.ctx.emit({ type: 'violation', device: s.label, reason: `${packet.topic}: ${err.message}` });
-      return cb(err);
+      const err = e instanceof Error ? e : new Error(String(e));
+      // A payload ThingsBoard cannot take: at MQTT 5 a PUBACK 0x99 and the session stays; before
+      // 5 (and for QoS 0, which has no PUBACK) the connection is closed. Anything else: 0x83, closed.
+      const kept = err instanceof ShapeError && s.protocolVersion === 5 && id !== undefined;
+      this.ctx.emit({ type: 'violation', device: s.label, reason: `${topic}: ${err.message}${kept ? ' (PUBACK 0x99)' : ''}`, ...(kept ? { kept } : {}) });
+      if (kept) return ack(RC.payloadFormatInvalid);
+      if (!(err instanceof ShapeError)) {
+        ack(RC.implementationSpecific);
+        return conn.close(RC.implementationSpecific);
+      }
+      return conn.close(RC.payloadFormatInvalid);
     }
-    cb(null);
-    if (after) after();
+    ack(after === UNKNOWN_TOPIC ? RC.topicNameInvalid : RC.success);
+    if (typeof after === 'function') after();
   }
 
-  private onSubscribe(client: Client, sub: Subscription, cb: (error: Error | null, subscription?: Subscription | null) => void): void {
-    const s = this.ctx.sessions.ofClient(client);
-    const allowed = !s ? [] : s.kind === 'provision' ? PROVISION_FILTERS : s.kind === 'gateway' ? GATEWAY_FILTERS : DEVICE_FILTERS;
-    if (!s || !allowed.includes(sub.topic)) {
-      this.ctx.emit({ type: 'suback', device: s?.label ?? '?', filter: sub.topic, granted: 0x80 });
-      return cb(null, null);
-    }
-    const qos = sub.qos === 0 ? 0 : 1;
-    s.subs.set(sub.topic, qos);
-    this.ctx.emit({ type: 'suback', device: s.label, filter: sub.topic, granted: qos });
-    cb(null, { ...sub, qos });
+  private dispatch(s: Session, topic: string, payload: Buffer): AfterAck {
+    if (s.kind === 'provision') return handleProvisionPublish(this.ctx, s, topic, payload);
+    if (!s.device) return UNKNOWN_TOPIC;
+    if (s.kind === 'gateway' && topic.startsWith(GATEWAY_TOPIC_PREFIX)) return handleGatewayPublish(this.ctx, s, topic, payload);
+    return handleDevicePublish(this.ctx, s, s.device, topic, payload);
   }
 
-  private afterSubscribe(subs: Subscription[], client: Client): void {
-    const s = this.ctx.sessions.ofClient(client);
-    if (!s?.device) return;
-    if (subs.some((x) => x.topic === T.rpcRequestPrefix + '+' && (x.qos as number) !== 0x80)) this.ctx.rpc.flush(s.device);
+  private onSubscribe(s: Session, packet: ISubscribePacket): void {
+    const allowed = s.kind === 'provision' ? PROVISION_FILTERS : s.kind === 'gateway' ? GATEWAY_FILTERS : DEVICE_FILTERS;
+    // ThingsBoard: 0x80 (Failure) before MQTT 5, 0x8F (Topic Filter invalid) at 5.
+    const refused = s.protocolVersion === 5 ? RC.topicFilterInvalid : RC.unspecified;
+    const granted = packet.subscriptions.map((sub) => {
+      if (!allowed.includes(sub.topic)) {
+        this.ctx.emit({ type: 'suback', device: s.label, filter: sub.topic, granted: refused });
+        return refused;
+      }
+      const qos = sub.qos === 0 ? 0 : 1;
+      s.subs.set(sub.topic, qos);
+      this.ctx.emit({ type: 'suback', device: s.label, filter: sub.topic, granted: qos });
+      return qos;
+    });
+    s.conn.send({ cmd: 'suback', messageId: packet.messageId, granted });
+    if (s.device && packet.subscriptions.some((x, i) => x.topic === T.rpcRequestPrefix + '+' && granted[i] !== refused)) this.ctx.rpc.flush(s.device);
+  }
+
+  private onUnsubscribe(s: Session, packet: IUnsubscribePacket): void {
+    const codes = packet.unsubscriptions.map((t) => (s.subs.delete(t) ? RC.success : RC.noSubscriptionExisted));
+    s.conn.send({ cmd: 'unsuback', messageId: packet.messageId, ...(s.protocolVersion === 5 ? { granted: codes } : {}) } as Packet);
+  }
+
+  /** A PUBACK from the device: its slot goes to the next waiting message. */
+  private onPuback(s: Session): void {
+    if (s.downInflight === 0) return;
+    s.downInflight--;
+    const next = s.downQueue.shift();
+    if (next && !s.closed) this.publish(s, next.topic, next.payload, 1);
   }
 }
 
 function hasAny(limits: RateLimits): boolean {
   return limits.messages !== '' || limits.telemetryMessages !== '' || limits.telemetryDataPoints !== '';
-}
-
-/** ThingsBoard speaks QoS 0 and 1: a QoS 2 subscription is granted 1, a QoS 2 publish gets a PUBACK. */
-function normalize(packet: MqttPacket): void {
-  if (packet.cmd === 'subscribe' && packet.subscriptions) {
-    for (const sub of packet.subscriptions) if (sub.qos > 1) sub.qos = 1;
-  } else if (packet.cmd === 'publish' && packet.qos === 2) {
-    packet.qos = 1;
-  }
 }

@@ -5,6 +5,7 @@
  */
 import { deleteSharedAttributes, setSharedAttributes } from './admin';
 import type { AfterAck, Ctx } from './context';
+import { RC } from './mqtt-reason-codes';
 import type { OtaPackage } from './ota-catalog';
 import type { DeviceRecord } from './registry';
 import type { Session } from './session';
@@ -58,7 +59,7 @@ export function handleFirmwareRequest(ctx: Ctx, s: Session, device: DeviceRecord
   const fail = (message: string, close = false): AfterAck => () => {
     ctx.emit({ type: 'ota', device: device.name, detail: `chunk request on v2/fw/request/${rest} refused: ${message}` });
     ctx.send(s, T.fwError, message, 1);
-    if (close) ctx.drop(s, message);
+    if (close) ctx.drop(s, message, RC.implementationSpecific);
   };
   if (!m) return fail('Invalid firmware request topic: v2/fw/request/' + rest + ' (expected v2/fw/request/{requestId}/chunk/{chunk})');
   if (text !== '' && !/^\d+$/.test(text)) return fail('Invalid chunk size: ' + JSON.stringify(text.slice(0, 40)));

@@ -39,6 +39,8 @@ export interface DeviceRecord {
   firmwareId?: string;
   /** The package whose fw_* attributes were pushed last (undefined: none). */
   announcedFirmwareId?: string;
+  /** The customer that claimed the device (undefined: not claimed; ThingsBoard's NULL_UUID). */
+  customerId?: string;
 }
 
 export interface ClaimRecord {
@@ -46,7 +48,18 @@ export interface ClaimRecord {
   secretKey: string;
   durationMs: number;
   ts: number;
+  /** Set once a REST claim used it (SUCCESS or CLAIMED): ThingsBoard removes the claiming data then. */
+  redeemed?: true;
 }
+
+/** What a REST claim answers, and why (for the log). */
+export interface ClaimOutcome {
+  response: 'SUCCESS' | 'FAILURE' | 'CLAIMED';
+  why: string;
+}
+
+/** The one customer of the local server (it has no users or customers of its own). */
+export const LOCAL_CUSTOMER_ID = 'c1a1b000-0000-4000-8000-00000000c0de';
 
 export interface NewDevice {
   name: string;
@@ -182,11 +195,30 @@ export class DeviceRegistry {
 
   /** Records a claim unless one is still pending for the device. */
   claim(rec: DeviceRecord, secretKey: string, durationMs: number, now = Date.now()): boolean {
-    const pending = this.claims.find((c) => c.device === rec.name && c.ts + c.durationMs > now);
+    const pending = this.claims.find((c) => c.device === rec.name && !c.redeemed && c.ts + c.durationMs > now);
     if (pending) return false;
     this.claims.push({ device: rec.name, secretKey, durationMs, ts: now });
     if (this.claims.length > LIMITS.claimsKept) this.claims.shift();
     return true;
+  }
+
+  /**
+   * A customer's claim with `secretKey` (ThingsBoard's ClaimDevicesServiceImpl.claimDevice): the
+   * device's latest claim request must be unexpired and carry the same key (both empty counts).
+   * A wrong key leaves the request in place; a match is used up.
+   */
+  redeemClaim(rec: DeviceRecord, secretKey: string, customerId: string, now = Date.now()): ClaimOutcome {
+    let latest: ClaimRecord | undefined;
+    for (const c of this.claims) if (c.device === rec.name && !c.redeemed) latest = c;
+    if (!latest) {
+      return rec.customerId ? { response: 'CLAIMED', why: 'already claimed' } : { response: 'FAILURE', why: 'the device sent no claim request' };
+    }
+    if (now > latest.ts + latest.durationMs) return { response: 'FAILURE', why: `the claim request expired at ${new Date(latest.ts + latest.durationMs).toISOString()}` };
+    if (secretKey !== latest.secretKey) return { response: 'FAILURE', why: 'wrong secretKey' };
+    latest.redeemed = true;
+    if (rec.customerId) return { response: 'CLAIMED', why: 'already claimed' };
+    rec.customerId = customerId;
+    return { response: 'SUCCESS', why: `claimed by customer ${customerId}` };
   }
 }
 

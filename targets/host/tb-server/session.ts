@@ -1,5 +1,5 @@
 /** One MQTT connection as ThingsBoard sees it, and the table of live sessions. */
-import type { Client } from 'aedes';
+import type { MqttConn } from './conn';
 import type { SessionLimiters } from './rate-limits';
 import type { DeviceRecord } from './registry';
 import { matchFilter } from './topics';
@@ -9,9 +9,11 @@ export type SessionKind = 'device' | 'gateway' | 'provision';
 export interface Session {
   readonly seq: number;
   readonly kind: SessionKind;
-  readonly client: Client;
-  /** The MQTT client id the device sent (aedes sees a unique internal id instead). */
+  readonly conn: MqttConn;
+  /** The MQTT client id the device sent (or the one assigned at MQTT 5 for an empty one). */
   readonly clientId: string;
+  /** 3 (MQTT 3.1), 4 (3.1.1) or 5. */
+  readonly protocolVersion: number;
   /** Absent for provisioning sessions. */
   readonly device?: DeviceRecord;
   /** Device name, or `provision(<clientId>)`. */
@@ -26,6 +28,8 @@ export interface Session {
   limiters?: SessionLimiters;
   /** QoS 1 downlink awaiting the device's PUBACK, and what waits behind the in-flight cap. */
   downInflight: number;
+  /** How many may be unacknowledged: maxInflightMessages, or the client's Receive Maximum if lower. */
+  readonly downWindow: number;
   downQueue: { topic: string; payload: Buffer }[];
   /** OTA: the chunk size each request id asked (an empty request payload reuses it); at most 16. */
   fwChunkSizes: Map<string, number>;
@@ -39,7 +43,7 @@ export function subscribedQos(s: Session, topic: string): number | undefined {
 
 export class SessionTable {
   private seq = 0;
-  private readonly byClient = new Map<Client, Session>();
+  private readonly byConn = new Map<MqttConn, Session>();
   private readonly byDevice = new Map<string, Session>();
   private readonly childOwner = new Map<string, Session>();
 
@@ -49,7 +53,7 @@ export class SessionTable {
 
   /** Adds a session; returns the session of the same device it replaces (to be closed), if any. */
   add(s: Session): Session | undefined {
-    this.byClient.set(s.client, s);
+    this.byConn.set(s.conn, s);
     if (!s.device) return undefined;
     const old = this.byDevice.get(s.device.id);
     this.byDevice.set(s.device.id, s);
@@ -60,15 +64,15 @@ export class SessionTable {
   remove(s: Session): DeviceRecord[] {
     s.closed = true;
     if (s.timer) clearTimeout(s.timer);
-    this.byClient.delete(s.client);
+    this.byConn.delete(s.conn);
     if (s.device && this.byDevice.get(s.device.id) === s) this.byDevice.delete(s.device.id);
     const dropped = [...s.children.values()];
     for (const child of dropped) this.detachChild(s, child);
     return dropped;
   }
 
-  ofClient(c: Client | null): Session | undefined {
-    return c ? this.byClient.get(c) : undefined;
+  ofConn(c: MqttConn): Session | undefined {
+    return this.byConn.get(c);
   }
 
   ofDevice(d: DeviceRecord): Session | undefined {
@@ -94,6 +98,6 @@ export class SessionTable {
   }
 
   all(): Session[] {
-    return [...this.byClient.values()];
+    return [...this.byConn.values()];
   }
 }

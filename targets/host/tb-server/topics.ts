@@ -23,6 +23,9 @@ export const T = {
   fwError: 'v2/fw/error',
 } as const;
 
+/** Topics a gateway session publishes to its gateway API; all others are device topics. */
+export const GATEWAY_TOPIC_PREFIX = 'v1/gateway/';
+
 export const DEVICE_FILTERS: readonly string[] = [
   T.attributes,
   T.attrResponsePrefix + '+',

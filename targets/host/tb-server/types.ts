@@ -75,17 +75,22 @@ export type ClientRpcHandler = (params: Json, device: { name: string; type: stri
 
 /** Everything that flows, for `npm start` and for tests. */
 export type TbEvent =
-  | { type: 'connected'; device: string; kind: 'device' | 'gateway' | 'provision'; clientId: string }
+  | { type: 'connected'; device: string; kind: 'device' | 'gateway' | 'provision'; clientId: string; protocolVersion: number }
   | { type: 'disconnected'; device: string; kind: 'device' | 'gateway' | 'provision' }
-  | { type: 'rejected'; returnCode: number; clientId: string; username?: string }
-  | { type: 'evicted'; device: string }
+  /** A refused CONNECT: the CONNACK code sent (at the connection's level) and why. */
+  | { type: 'rejected'; returnCode: number; protocolVersion: number; reason: string; clientId: string; remote: string; username?: string }
+  /** An older session of the device closed by a new connection with its credentials (ThingsBoard: one session per device). */
+  | { type: 'evicted'; device: string; clientId: string; by: string }
   | { type: 'uplink'; device: string; topic: string; payload: string }
   | { type: 'downlink'; device: string; topic: string; payload: string }
-  | { type: 'violation'; device: string; reason: string }
+  /** A broken rule; the session is closed unless `kept`. */
+  | { type: 'violation'; device: string; reason: string; kept?: true }
   | { type: 'suback'; device: string; filter: string; granted: number }
   | { type: 'child'; gateway: string; device: string; connected: boolean }
   | { type: 'provisioned'; device: string; status: string }
   | { type: 'rpc'; device: string; id: number; method: string; outcome: 'sent' | 'reply' | 'timeout' | 'no-connection' }
-  | { type: 'ota'; device: string; detail: string };
+  | { type: 'ota'; device: string; detail: string }
+  /** A claim request from the device side, or a customer's claim over REST and its outcome. */
+  | { type: 'claim'; device: string; detail: string };
 
 export type TbEventListener = (event: TbEvent) => void;
