@@ -128,6 +128,31 @@ describe("the client's limits", () => {
   });
 });
 
+describe("ThingsBoard's Python SDK, as it connects (tb_device_mqtt.py, paho with protocol=5)", () => {
+  it('CONNECT at 5 with keepalive 120, its limits read off the CONNACK, its four subscriptions, telemetry, a firmware info request', async () => {
+    server.setSharedAttributes('m5', { fw_title: 'app', fw_version: '1.0' });
+    const { c, connack } = await connect({ username: 'M5', clientId: '', keepalive: 120 });
+    // The SDK sets maxPayloadSize from Maximum Packet Size and maxInflightMessages from Receive Maximum.
+    expect(connack.properties?.maximumPacketSize).toBe(65_536);
+    expect(connack.properties?.receiveMaximum).toBe(100);
+    const granted = await c.subscribeAsync({
+      'v1/devices/me/attributes': { qos: 1 },
+      'v1/devices/me/attributes/response/+': { qos: 1 },
+      'v1/devices/me/rpc/request/+': { qos: 1 },
+      'v1/devices/me/rpc/response/+': { qos: 1 },
+    });
+    expect(granted.map((g) => g.qos)).toEqual([1, 1, 1, 1]);
+    await c.publishAsync('v1/devices/me/telemetry', JSON.stringify({ current_fw_title: 'app', current_fw_version: '0.9' }), { qos: 1 });
+    const reply = new Promise<string>((r) => c.once('message', (_t, p) => r(String(p))));
+    await c.publishAsync('v1/devices/me/attributes/request/1', JSON.stringify({ sharedKeys: 'fw_checksum,fw_checksum_algorithm,fw_size,fw_title,fw_version' }), { qos: 1 });
+    expect(JSON.parse(await reply)).toEqual({ shared: { fw_title: 'app', fw_version: '1.0' } });
+    // Its firmware filter is v2/fw/response/+, which ThingsBoard refuses too (it offers v2/fw/response/+/chunk/+).
+    const fw = await c.subscribeAsync('v2/fw/response/+', { qos: 1 }).catch((e: { packet?: { granted?: number[] } }) => e);
+    expect((fw as { packet?: { granted?: number[] } }).packet?.granted).toEqual([0x8f]);
+    expect(c.connected).toBe(true);
+  });
+});
+
 describe('protocol levels', () => {
   it('refuses an unknown level with CONNACK 1 and logs it', async () => {
     const socket = tcpConnect(server.mqttPort, '127.0.0.1');
