@@ -6,9 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deviceJson } from './admin';
 import type { Ctx } from './context';
-import { HttpError, readBody, send } from './http-util';
+import { HttpError, readOptionalJsonObject, send } from './http-util';
 import { LOCAL_CUSTOMER_ID, type DeviceRecord } from './registry';
-import { isObject } from './values';
 
 /** A claim request from the device side (v1/devices/me/claim or v1/gateway/claim). */
 export function recordClaimRequest(ctx: Ctx, device: DeviceRecord, secretKey: string, durationMs: number): void {
@@ -38,18 +37,10 @@ export async function handleClaimRoute(ctx: Ctx, req: IncomingMessage, res: Serv
   return true;
 }
 
-/** The body is optional (ThingsBoard's @RequestBody(required = false)); no secretKey means "". */
+/** The body is optional; no secretKey means "". */
 async function claimSecret(req: IncomingMessage): Promise<string> {
-  const bytes = await readBody(req, 4_096);
-  if (bytes.length === 0) return '';
-  let body: unknown;
-  try {
-    body = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'Invalid request body: not JSON');
-  }
-  if (!isObject(body)) throw new HttpError(400, 'Invalid request body: expected {"secretKey": "..."}');
-  const key = body.secretKey ?? '';
+  const body = await readOptionalJsonObject(req, 4_096);
+  const key = body?.secretKey ?? '';
   if (typeof key !== 'string') throw new HttpError(400, 'secretKey must be a string');
   return key;
 }

@@ -24,7 +24,16 @@ export function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function readJsonObject(req: IncomingMessage): Promise<Record<string, Json>> {
-  const bytes = await readBody(req, MAX_BODY_BYTES);
+  return parseJsonObject(await readBody(req, MAX_BODY_BYTES));
+}
+
+/** A body that may be empty (ThingsBoard's `@RequestBody(required = false)`): undefined then. */
+export async function readOptionalJsonObject(req: IncomingMessage, max: number): Promise<Record<string, Json> | undefined> {
+  const bytes = await readBody(req, max);
+  return bytes.length === 0 ? undefined : parseJsonObject(bytes);
+}
+
+function parseJsonObject(bytes: Buffer): Record<string, Json> {
   let body: unknown;
   try {
     body = JSON.parse(bytes.toString('utf8'));
