@@ -152,6 +152,7 @@ export async function serverCommand(args: string[], print: (line: string) => voi
     await server.close();
     throw error;
   }
+  print('Dashboard: ' + server.httpUrl + '/');
   describeServer(server, print);
   await until;
   await server.close();

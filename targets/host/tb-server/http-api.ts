@@ -13,6 +13,7 @@ import { HttpError, readJsonObject, send } from './http-util';
 import { entityId } from './ota-catalog';
 import { handleOtaRoute, updateDevice } from './ota-api';
 import { handleClaimRoute } from './claims';
+import { Dashboard } from './dashboard/routes';
 
 const RPC_STATUS: Record<string, number> = {
   TIMEOUT: 504, // ThingsBoard: GATEWAY_TIMEOUT
@@ -24,8 +25,12 @@ const RPC_STATUS: Record<string, number> = {
 export class HttpApi {
   private server: Server | undefined;
   port = 0;
+  /** The page at `/` and its live stream (dashboard/). */
+  private readonly dashboard: Dashboard;
 
-  constructor(private readonly ctx: Ctx) {}
+  constructor(private readonly ctx: Ctx) {
+    this.dashboard = new Dashboard(ctx);
+  }
 
   async start(port: number, host: string): Promise<number> {
     const server = createServer((req, res) => {
@@ -50,6 +55,7 @@ export class HttpApi {
   }
 
   async stop(): Promise<void> {
+    this.dashboard.close();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -63,6 +69,7 @@ export class HttpApi {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const method = req.method ?? 'GET';
     const q = url.searchParams;
+    if (await this.dashboard.handle(res, method, parts, q)) return;
 
     // POST /api/device[?accessToken=T]
     if (method === 'POST' && parts.join('/') === 'api/device') {
