@@ -153,6 +153,31 @@ describe("ThingsBoard's Python SDK, as it connects (tb_device_mqtt.py, paho with
   });
 });
 
+describe('OTA at every level', () => {
+  it.each([3, 4, 5] as const)('MQTT level %i: fw_* attributes, chunks by request, an empty chunk past the end, v2/fw/error for a bad request', async (protocolVersion) => {
+    const image = new Uint8Array(2_500).map((_, i) => (i * 7 + protocolVersion) & 0xff);
+    const { c } = await connect({ username: 'M5', clientId: 'ota' + protocolVersion, protocolVersion });
+    await c.subscribeAsync({ 'v1/devices/me/attributes': { qos: 1 }, 'v2/fw/response/+/chunk/+': { qos: 1 }, 'v2/fw/error': { qos: 1 } });
+    const got = new Map<string, Buffer>();
+    c.on('message', (topic, payload) => got.set(topic, payload));
+    server.assignFirmware('m5', { title: 'app', version: 'L' + protocolVersion, data: image });
+    await waitFor(() => got.has('v1/devices/me/attributes'), 'the fw_* attributes', 3000);
+    expect(JSON.parse(String(got.get('v1/devices/me/attributes')))).toMatchObject({ fw_title: 'app', fw_version: 'L' + protocolVersion, fw_size: 2_500 });
+    const chunk = async (n: number): Promise<Buffer> => {
+      await c.publishAsync(`v2/fw/request/7/chunk/${n}`, '1024', { qos: 1 });
+      await waitFor(() => got.has(`v2/fw/response/7/chunk/${n}`), 'chunk ' + n, 3000);
+      return got.get(`v2/fw/response/7/chunk/${n}`)!;
+    };
+    expect([...(await chunk(0))]).toEqual([...image.subarray(0, 1024)]);
+    expect([...(await chunk(2))]).toEqual([...image.subarray(2048)]);
+    expect((await chunk(3)).length).toBe(0);
+    await c.publishAsync('v2/fw/request/7/chunk/x', '1024', { qos: 1 });
+    await waitFor(() => got.has('v2/fw/error'), 'v2/fw/error', 3000);
+    expect(String(got.get('v2/fw/error'))).toMatch(/Invalid firmware request topic/);
+    expect(c.connected).toBe(true);
+  });
+});
+
 describe('protocol levels', () => {
   it('refuses an unknown level with CONNACK 1 and logs it', async () => {
     const socket = tcpConnect(server.mqttPort, '127.0.0.1');

@@ -17,8 +17,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-function connect(port: number, token: string): Promise<mqtt.MqttClient> {
-  const c = mqtt.connect({ host: '127.0.0.1', port, protocolVersion: 4, username: token, clientId: 'rl-' + token + '-' + Math.random(), reconnectPeriod: 0 });
+function connect(port: number, token: string, protocolVersion: 3 | 4 | 5 = 4): Promise<mqtt.MqttClient> {
+  const c = mqtt.connect({ host: '127.0.0.1', port, protocolVersion, username: token, clientId: 'rl-' + token + '-' + Math.random(), reconnectPeriod: 0 });
   return new Promise((resolve, reject) => {
     c.once('connect', () => resolve(c));
     c.once('error', reject);
@@ -36,14 +36,14 @@ describe('tb-server rate limits', () => {
     expect(r.tryTake(1, 2000)).toBe(false); // the 10 s window is empty now
   });
 
-  it('a client flooding telemetry is cut off; one within the limits is not; getSessionLimits reports them', async () => {
+  it.each([3, 4, 5] as const)('MQTT level %i: a client flooding telemetry is cut off; one within the limits is not; getSessionLimits reports them', async (level) => {
     const lines: string[] = [];
     server = await startTbServer({
       devices: [{ name: 'flood', token: 'FLOOD' }, { name: 'calm', token: 'CALM' }],
       rateLimits: { telemetryMessages: '5:1,20:60', telemetryDataPoints: '50:1' },
       log: (l) => lines.push(l),
     });
-    const calm = await connect(server.mqttPort, 'CALM');
+    const calm = await connect(server.mqttPort, 'CALM', level);
     const answer = new Promise<unknown>((resolve) => {
       calm.subscribe('v1/devices/me/rpc/response/+');
       calm.on('message', (_t, p) => resolve(JSON.parse(p.toString())));
@@ -52,11 +52,15 @@ describe('tb-server rate limits', () => {
     expect(await answer).toMatchObject({ rateLimits: { telemetryMessages: '5:1,20:60', telemetryDataPoints: '50:1', messages: '' } });
     for (let i = 0; i < 3; i++) await calm.publishAsync('v1/devices/me/telemetry', JSON.stringify({ t: i }), { qos: 1 });
 
-    const flood = await connect(server.mqttPort, 'FLOOD');
+    const flood = await connect(server.mqttPort, 'FLOOD', level);
     let closed = false;
+    let reason: number | undefined;
     flood.on('close', () => (closed = true));
+    flood.on('disconnect', (p) => (reason = p.reasonCode));
     for (let i = 0; i < 10; i++) flood.publish('v1/devices/me/telemetry', JSON.stringify({ t: i }), { qos: 1 });
     await waitFor(() => closed, 'the flooding client to be cut off', 5000);
+    // ThingsBoard: no PUBACK, and at MQTT 5 a DISCONNECT 0x83 (Implementation specific error) first.
+    expect(reason).toBe(level === 5 ? 0x83 : undefined);
     expect(lines.some((l) => /flood dropped: v1\/devices\/me\/telemetry: over the telemetryMessages rate limit 5:1,20:60/.test(l))).toBe(true);
     expect(calm.connected).toBe(true);
     // Data points count too: 60 keys in one message is over 50 per second.
