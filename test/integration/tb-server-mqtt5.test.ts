@@ -193,6 +193,24 @@ describe('protocol levels', () => {
     expect(log.some((l) => l.includes('refused') && l.includes('protocol level 6 is not 3 (MQTT 3.1), 4 (3.1.1) or 5'))).toBe(true);
   });
 
+  it('a CONNECT that arrives a byte at a time is still answered at its own level', async () => {
+    const socket = tcpConnect(server.mqttPort, '127.0.0.1');
+    sockets.push(socket);
+    const packets: Packet[] = [];
+    const parser = createParser({ protocolVersion: 5 });
+    parser.on('packet', (p: Packet) => packets.push(p));
+    socket.on('data', (b) => parser.parse(b));
+    const ended = new Promise<void>((r) => socket.once('close', () => r()));
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const bytes = generate({ cmd: 'connect', protocolVersion: 5, clientId: 'slow', username: 'wrong', clean: true, keepalive: 0 } as Packet, { protocolVersion: 5 });
+    for (const b of bytes) {
+      socket.write(Buffer.from([b]));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await ended;
+    expect(packets.map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode])).toEqual([['connack', 0x86]]);
+  });
+
   it('the same device connects at 3, 4 and 5, one after the other, and its data lands in one place', async () => {
     for (const protocolVersion of [3, 4, 5] as const) {
       const c = mqtt.connect({ host: '127.0.0.1', port: server.mqttPort, reconnectPeriod: 0, protocolVersion, username: 'M5', clientId: 'lv' + protocolVersion });

@@ -151,17 +151,18 @@ export class MqttConn {
 
   /**
    * Closes the connection. At level 5 a DISCONNECT with the reason code goes first (the server may
-   * send one, MQTT 5 3.14); earlier levels have no server DISCONNECT, the socket just closes.
+   * send one, MQTT 5 3.14); earlier levels have no server DISCONNECT. What was written is flushed
+   * before the FIN (a refusal's CONNACK must arrive); `now` drops the socket at once (shutdown).
    */
-  close(reasonCode?: number): void {
+  close(reasonCode?: number, now = false): void {
     if (this.closed) return;
-    if (reasonCode !== undefined && this.protocolVersion === 5) {
-      this.send({ cmd: 'disconnect', reasonCode } as Packet);
-      this.socket.end();
-      // A client that never reads must not hold the socket.
-      setTimeout(() => this.socket.destroy(), 1_000).unref();
-    } else {
+    if (reasonCode !== undefined && this.protocolVersion === 5) this.send({ cmd: 'disconnect', reasonCode } as Packet);
+    if (now) {
       this.socket.destroy();
+    } else {
+      this.socket.end();
+      // A client that never reads or never closes its side must not hold the socket.
+      setTimeout(() => this.socket.destroy(), 1_000).unref();
     }
     // The session ends now, not when the socket has finished closing.
     this.end();

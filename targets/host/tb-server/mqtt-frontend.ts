@@ -68,7 +68,7 @@ export class MqttFrontend {
     this.server = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const link of [...this.links]) {
-      link.conn.close();
+      link.conn.close(undefined, true);
       this.forget(link);
     }
     await closed;
@@ -174,6 +174,8 @@ export class MqttFrontend {
     link.connectTimer = undefined;
     const conn = link.conn;
     const level = p.protocolVersion ?? 4;
+    // The parsed level is the one to answer in (the first bytes may not have held it).
+    conn.protocolVersion = level;
     const props = p.properties ?? {};
     if (level === 5) conn.clientMaxPacket = props.maximumPacketSize ?? 0;
     const username = p.username;
