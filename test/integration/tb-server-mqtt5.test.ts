@@ -23,8 +23,24 @@ function connect(opts: IClientOptions): Promise<{ c: MqttClient; connack: IConna
   });
 }
 
-/** A bare MQTT 5 client: every packet the server sends, in order; nothing acknowledged unless asked. */
-async function raw(connectPacket: Packet): Promise<{ socket: Socket; packets: Packet[]; send(p: Packet): void; ended: Promise<void> }> {
+interface RawClient {
+  socket: Socket;
+  /** Every packet the server sent, in order. */
+  packets: Packet[];
+  send(p: Packet): void;
+  ended: Promise<void>;
+}
+
+/** A bare MQTT 5 client, connected: nothing acknowledged unless the test asks. */
+async function raw(connectPacket: Packet): Promise<RawClient> {
+  const r = await openRaw();
+  r.send(connectPacket);
+  await waitFor(() => r.packets.length > 0, 'the first packet from the server', 3000);
+  return r;
+}
+
+/** A TCP connection to the server that parses what it sends at level 5; no CONNECT sent yet. */
+async function openRaw(): Promise<RawClient> {
   const socket = tcpConnect(server.mqttPort, '127.0.0.1');
   sockets.push(socket);
   const packets: Packet[] = [];
@@ -34,8 +50,6 @@ async function raw(connectPacket: Packet): Promise<{ socket: Socket; packets: Pa
   const ended = new Promise<void>((r) => socket.once('close', () => r()));
   await new Promise<void>((r) => socket.once('connect', () => r()));
   const send = (p: Packet): void => void socket.write(generate(p, { protocolVersion: 5 }));
-  send(connectPacket);
-  await waitFor(() => packets.length > 0, 'the first packet from the server', 3000);
   return { socket, packets, send, ended };
 }
 
@@ -194,14 +208,7 @@ describe('protocol levels', () => {
   });
 
   it('a CONNECT that arrives a byte at a time is still answered at its own level', async () => {
-    const socket = tcpConnect(server.mqttPort, '127.0.0.1');
-    sockets.push(socket);
-    const packets: Packet[] = [];
-    const parser = createParser({ protocolVersion: 5 });
-    parser.on('packet', (p: Packet) => packets.push(p));
-    socket.on('data', (b) => parser.parse(b));
-    const ended = new Promise<void>((r) => socket.once('close', () => r()));
-    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const { socket, packets, ended } = await openRaw();
     const bytes = generate({ cmd: 'connect', protocolVersion: 5, clientId: 'slow', username: 'wrong', clean: true, keepalive: 0 } as Packet, { protocolVersion: 5 });
     for (const b of bytes) {
       socket.write(Buffer.from([b]));
