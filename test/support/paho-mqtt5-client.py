@@ -37,8 +37,8 @@ def on_connect(client, userdata, flags, rc, props=None):
 
 def on_subscribe(client, userdata, mid, reason_codes, props=None):
     seen["suback"] = [str(r) for r in reason_codes]
-    client.publish("v1/devices/me/telemetry", json.dumps({"paho": 1}), qos=1, properties=alias(1))
-    client.publish("", json.dumps({"paho": 2}), qos=1, properties=alias(1))
+    client.publish("v1/devices/me/telemetry", json.dumps({"first": 1}), qos=1, properties=alias(1))
+    client.publish("", json.dumps({"second": 2}), qos=1, properties=alias(1))
     client.publish("v1/devices/me/rpc/request/1", json.dumps({"method": "getSessionLimits", "params": {}}), qos=1)
 
 
