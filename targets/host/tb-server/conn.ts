@@ -119,7 +119,16 @@ export class MqttConn {
    */
   send(packet: Packet): boolean {
     if (this.closed) return false;
-    const bytes = generate(packet, { protocolVersion: this.protocolVersion });
+    let bytes: Buffer;
+    try {
+      bytes = generate(packet, { protocolVersion: this.protocolVersion });
+    } catch (e) {
+      // A packet mqtt-packet refuses to encode is the server's bug: this connection ends, logged,
+      // and the server goes on (a throw here would leave a socket callback and end the process).
+      this.handlers.violation(`server error: cannot encode ${packet.cmd}: ${e instanceof Error ? e.message : String(e)}`);
+      this.close();
+      return false;
+    }
     if (this.clientMaxPacket > 0 && bytes.length > this.clientMaxPacket) return false;
     this.socket.write(bytes);
     return true;
@@ -157,6 +166,7 @@ export class MqttConn {
   close(reasonCode?: number, now = false): void {
     if (this.closed) return;
     if (reasonCode !== undefined && this.protocolVersion === 5) this.send({ cmd: 'disconnect', reasonCode } as Packet);
+    if (this.closed) return;
     if (now) {
       this.socket.destroy();
     } else {

@@ -161,8 +161,7 @@ export class MqttFrontend {
         return s.conn.close();
       case 'connect':
         // MQTT-3.1.0-2: a second CONNECT is a protocol violation.
-        this.ctx.emit({ type: 'violation', device: s.label, reason: 'second CONNECT' });
-        return s.conn.close(RC.protocolError);
+        return this.protocolViolation(s, 'second CONNECT');
       default:
         // QoS 2 handshakes and AUTH are not part of ThingsBoard's API: ignored, as ThingsBoard does.
         return;
@@ -291,6 +290,8 @@ export class MqttFrontend {
   }
 
   private onSubscribe(s: Session, packet: ISubscribePacket): void {
+    // MQTT-3.8.3-3: at least one filter; an empty SUBSCRIBE is a protocol violation.
+    if (packet.subscriptions.length === 0) return this.protocolViolation(s, 'SUBSCRIBE without a topic filter');
     const allowed = s.kind === 'provision' ? PROVISION_FILTERS : s.kind === 'gateway' ? GATEWAY_FILTERS : DEVICE_FILTERS;
     // ThingsBoard: 0x80 (Failure) before MQTT 5, 0x8F (Topic Filter invalid) at 5.
     const refused = s.protocolVersion === 5 ? RC.topicFilterInvalid : RC.unspecified;
@@ -309,8 +310,15 @@ export class MqttFrontend {
   }
 
   private onUnsubscribe(s: Session, packet: IUnsubscribePacket): void {
+    // MQTT-3.10.3-2: at least one filter.
+    if (packet.unsubscriptions.length === 0) return this.protocolViolation(s, 'UNSUBSCRIBE without a topic filter');
     const codes = packet.unsubscriptions.map((t) => (s.subs.delete(t) ? RC.success : RC.noSubscriptionExisted));
     s.conn.send({ cmd: 'unsuback', messageId: packet.messageId, ...(s.protocolVersion === 5 ? { granted: codes } : {}) } as Packet);
+  }
+
+  private protocolViolation(s: Session, reason: string): void {
+    this.ctx.emit({ type: 'violation', device: s.label, reason });
+    s.conn.close(RC.protocolError);
   }
 
   /** A PUBACK from the device: its slot goes to the next waiting message. */
