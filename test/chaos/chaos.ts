@@ -58,6 +58,7 @@ import { NodeConnector } from '../../targets/host/platform/node-connector';
 import { startTbServer, type TbServer } from '../../targets/host/tb-server/index';
 import { mulberry32, startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { recordTopic, startMosquitto, type MosquittoHandle, type TopicRecorder } from '../support/mosquitto';
+import { argValue } from '../support/cli-args';
 
 export type ChaosTarget = 'mosquitto' | 'tbserver' | 'both';
 
@@ -497,12 +498,6 @@ export function formatChaos(r: ChaosResult): string[] {
   return lines;
 }
 
-function argValue(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i >= 0) return args[i + 1];
-  const eq = args.find((a) => a.startsWith(name + '='));
-  return eq ? eq.slice(name.length + 1) : undefined;
-}
 
 const isMain = process.argv[1] !== undefined && /chaos\.ts$/.test(process.argv[1]);
 if (isMain) {

@@ -22,6 +22,7 @@ import { MqttSession } from '../../src/mqtt/session';
 import { mulberry32 } from '../support/fault-proxy';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock';
 import { FakeConnector, type FakeSocket } from '../support/fake-connector';
+import { argValue } from '../support/cli-args';
 
 export interface FuzzOptions {
   cases: number;
@@ -480,12 +481,6 @@ function printResult(r: FuzzResult, log: (line: string) => void): void {
   for (const s of r.failureSamples) log('failure: ' + s);
 }
 
-function argValue(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i >= 0) return args[i + 1];
-  const eq = args.find((a) => a.startsWith(name + '='));
-  return eq ? eq.slice(name.length + 1) : undefined;
-}
 
 const isMain = process.argv[1] !== undefined && /fuzz\.ts$/.test(process.argv[1]);
 if (isMain) {

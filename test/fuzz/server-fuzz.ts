@@ -18,6 +18,7 @@ import mqtt from 'mqtt';
 import { generate, type Packet } from 'mqtt-packet';
 import { startTbServer, type TbServer } from '../../targets/host/tb-server/index';
 import { mulberry32 } from '../support/fault-proxy';
+import { argValue } from '../support/cli-args';
 
 export interface ServerFuzzOptions {
   cases: number;
@@ -286,10 +287,6 @@ export async function runServerFuzz(opts: ServerFuzzOptions): Promise<ServerFuzz
   return result;
 }
 
-function argValue(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 const isMain = process.argv[1] !== undefined && /server-fuzz\.ts$/.test(process.argv[1]);
 if (isMain) {
