@@ -10,6 +10,10 @@ function clip(s: string): string {
 
 const LEVEL_NAME: Readonly<Record<number, string>> = Object.freeze({ 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5' });
 
+function levelName(level: number): string {
+  return LEVEL_NAME[level] ?? `level ${level}`;
+}
+
 function hex(n: number): string {
   return n.toString(16).padStart(2, '0');
 }
@@ -17,11 +21,11 @@ function hex(n: number): string {
 export function formatEvent(e: TbEvent): string {
   switch (e.type) {
     case 'connected':
-      return `[mqtt] ${e.device} connected (${e.kind}, ${LEVEL_NAME[e.protocolVersion] ?? `level ${e.protocolVersion}`}, clientId "${e.clientId}")`;
+      return `[mqtt] ${e.device} connected (${e.kind}, ${levelName(e.protocolVersion)}, clientId "${e.clientId}")`;
     case 'disconnected':
       return `[mqtt] ${e.device} disconnected`;
     case 'rejected':
-      return `[mqtt] refused ${e.remote} (${LEVEL_NAME[e.protocolVersion] ?? `level ${e.protocolVersion}`}, clientId "${e.clientId}"${e.username !== undefined ? `, username "${e.username}"` : ''}): CONNACK 0x${hex(e.returnCode)}, ${e.reason}`;
+      return `[mqtt] refused ${e.remote} (${levelName(e.protocolVersion)}, clientId "${e.clientId}"${e.username !== undefined ? `, username "${e.username}"` : ''}): CONNACK 0x${hex(e.returnCode)}, ${e.reason}`;
     case 'evicted':
       return `[mqtt] ${e.device}: older session (clientId "${e.clientId}") closed: a new connection (clientId "${e.by}") has the same credentials`;
     case 'uplink':
