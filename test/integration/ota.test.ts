@@ -140,6 +140,9 @@ describe('OTA over MQTT, Node engine', () => {
     const s = await server();
     const proxy: FaultProxy = await startFaultProxy({ targetPort: s.mqttPort, seed: 7 });
     cleanups.push(() => proxy.close());
+    // 2 ms towards the device: one chunk in flight, so at least 400 ms for the 200 chunks. On bare
+    // loopback the whole image can pass between two progress polls and leave no download to cut.
+    proxy.delay({ toClient: 2 });
     const dir = tempDir();
     const d = await device(proxy.port, dir, 1024);
     await waitFor(() => s.isConnected('ota-dev'), 'device connected');
