@@ -113,6 +113,12 @@ class LoopbackSocket implements Socket {
   readonly answers: Uint8Array[] = [];
   lastPublish: Uint8Array | undefined;
   written = 0;
+  /**
+   * What this stand-in for the network and the broker was asked to do, so bench:xs can take its
+   * cost out (on a device a write is a native call and the broker is another machine): QoS 1
+   * PUBLISHes written (each makes a PUBACK), other packets written, flush() calls.
+   */
+  readonly counts = { qos1: 0, other: 0, flushes: 0 };
   closed = false;
   /** onConnect is reported by the first flush (never from inside connect()). */
   opened = false;
@@ -122,6 +128,8 @@ class LoopbackSocket implements Socket {
   write(bytes: Uint8Array): boolean {
     this.written += bytes.length;
     const type = bytes[0] & 0xf0;
+    if (type === 0x30 && (bytes[0] & 0x06) === 0x02) this.counts.qos1++;
+    else this.counts.other++;
     if (type === 0x30) {
       // The broker's side is not the device's cost: the PUBACK is made by a short path (the
       // bench's packets have remaining lengths under 16 KiB).
@@ -142,6 +150,7 @@ class LoopbackSocket implements Socket {
   }
 
   flush(): void {
+    this.counts.flushes++;
     if (!this.opened) {
       this.opened = true;
       this.handlers.onConnect();
@@ -420,6 +429,37 @@ const api = {
     }
     t.sets -= n; // not the firmware's
     return k;
+  },
+  /**
+   * The broker stand-in's own cost, on a socket of its own whose handler does nothing: `kind` 0 a
+   * QoS 1 PUBLISH written and its PUBACK delivered by flush(), 1 a PUBACK written, 2 an empty
+   * flush(). Each write less a SinkSocket write, which the floor pays too.
+   */
+  brokerStandIn(n: number, kind: number): number {
+    const s = need();
+    const socket = new LoopbackSocket({ onConnect() {}, onData() {}, onDrain() {}, onClose() {} });
+    socket.opened = true;
+    const publish = handPublish(s.encoder, TOPIC, s.payload, 7);
+    const puback = Uint8Array.of(0x40, 2, 0, 7);
+    for (let i = 0; i < n; i++) {
+      if (kind === 0) {
+        socket.write(publish);
+        socket.flush();
+      } else if (kind === 1) socket.write(puback);
+      else socket.flush();
+    }
+    return socket.written;
+  },
+  /** SinkSocket writes alone, to take out of brokerStandIn's writes. */
+  sinkWrites(n: number): number {
+    const sink = new SinkSocket();
+    const bytes = Uint8Array.of(0x40, 2, 0, 7);
+    for (let i = 0; i < n; i++) sink.write(bytes);
+    return sink.written;
+  },
+  /** The broker stand-in's counts so far (UTF-8 JSON). */
+  brokerCounts(): ArrayBuffer {
+    return toBuffer(new (globalThis as unknown as { TextEncoder: new () => { encode(t: string): Uint8Array } }).TextEncoder().encode(JSON.stringify((need().connector.socket as LoopbackSocket).counts)));
   },
   /** How many timers the firmware has set so far (UTF-8 JSON number). */
   timerSets(): ArrayBuffer {

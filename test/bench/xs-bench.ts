@@ -87,22 +87,77 @@ async function heapAfterGc(worker: XsWorker): Promise<number> {
 /** Pieces that await the session's jobs, measured against a loop awaiting the same turns. */
 const ASYNC_PIECES = new Set(['cycles', 'session', 'client', 'rpc']);
 
-async function timerSets(worker: XsWorker): Promise<number> {
-  return Number(new TextDecoder().decode((await worker.evaluate('tbxsBench.timerSets()')).reply));
+/** What the bench's stand-ins for native parts did so far: timers set, broker work (bench-entry.ts). */
+interface StandInCounts {
+  sets: number;
+  qos1: number;
+  other: number;
+  flushes: number;
 }
 
+async function standInCounts(worker: XsWorker): Promise<StandInCounts> {
+  const sets = Number(new TextDecoder().decode((await worker.evaluate('tbxsBench.timerSets()')).reply));
+  const broker = JSON.parse(new TextDecoder().decode((await worker.evaluate('tbxsBench.brokerCounts()')).reply)) as Omit<StandInCounts, 'sets'>;
+  return { sets, ...broker };
+}
+
+/** Computrons per unit of each stand-in: a timer set and run, a QoS 1 PUBLISH written and acknowledged, another packet written, a flush. */
+type StandInCosts = StandInCounts;
+
 /**
- * Computrons per call of a piece, less its loop (and awaited turns), and less what the firmware's
- * timers cost in the bench's stand-in for Moddable's native Timer (`standInTimer` computrons per
- * timer set and run, measured): on the device that part is C. The firmware's own clock wrapper
- * (EpochClock) stays counted.
+ * Computrons per call of a piece, less its loop (and awaited turns), and less what the bench's
+ * stand-ins for native parts cost (`costs`, measured): Moddable's Timer, and the socket and the
+ * broker, which on a device are C and another machine. A socket write still costs the firmware
+ * what a SinkSocket write costs (the floor pays that too). The firmware's own clock wrapper
+ * (EpochClock) and socket handlers stay counted.
  */
-async function perCall(worker: XsWorker, expr: string, n: number, standInTimer = 0): Promise<number> {
-  const setsBefore = standInTimer > 0 ? await timerSets(worker) : 0;
+async function perCall(worker: XsWorker, expr: string, n: number, costs?: StandInCosts): Promise<{ net: number; raw: number; per: StandInCounts }> {
+  const before = costs ? await standInCounts(worker) : undefined;
   const work = await worker.evaluate(`tbxsBench.${expr}(${n})`);
-  const sets = standInTimer > 0 ? (await timerSets(worker)) - setsBefore : 0;
+  const after = costs ? await standInCounts(worker) : undefined;
   const base = await worker.evaluate(`tbxsBench.${ASYNC_PIECES.has(expr) ? 'noopTurns' : 'noop'}(${n})`);
-  return (work.computrons - base.computrons - sets * standInTimer) / n;
+  const raw = (work.computrons - base.computrons) / n;
+  const per: StandInCounts = { sets: 0, qos1: 0, other: 0, flushes: 0 };
+  let outside = 0;
+  if (costs && before && after) {
+    for (const key of ['sets', 'qos1', 'other', 'flushes'] as const) {
+      per[key] = (after[key] - before[key]) / n;
+      outside += per[key] * costs[key];
+    }
+  }
+  return { net: raw - outside, raw, per };
+}
+
+/** Computrons per call, loop taken out: a piece without stand-ins. */
+async function plain(worker: XsWorker, expr: string, n: number): Promise<number> {
+  return (await perCall(worker, expr, n)).net;
+}
+
+/** The stand-ins' own costs, measured on their own. */
+async function standInCosts(worker: XsWorker, n: number): Promise<StandInCosts> {
+  const sink = await plain(worker, 'sinkWrites', n);
+  return {
+    sets: await plain(worker, 'timerStandIn', n),
+    qos1: (await brokerCost(worker, n, 0)) - sink,
+    other: (await brokerCost(worker, n, 1)) - sink,
+    flushes: await brokerCost(worker, n, 2),
+  };
+}
+
+async function brokerCost(worker: XsWorker, n: number, kind: number): Promise<number> {
+  const work = await worker.evaluate(`tbxsBench.brokerStandIn(${n}, ${kind})`);
+  const base = await worker.evaluate(`tbxsBench.noop(${n})`);
+  return (work.computrons - base.computrons) / n;
+}
+
+/** "2.05 timers, 1 QoS 1 publish ..." for the figure's comment. */
+function describeStandIns(per: StandInCounts, costs: StandInCosts): string {
+  return (
+    per.sets.toFixed(2) + ' timers (' + Math.round(costs.sets) + ' each), ' +
+    per.qos1.toFixed(2) + ' QoS 1 publishes written and acknowledged (' + Math.round(costs.qos1) + '), ' +
+    per.other.toFixed(2) + ' other writes (' + Math.round(costs.other) + '), ' +
+    per.flushes.toFixed(2) + ' socket flushes (' + Math.round(costs.flushes) + ')'
+  );
 }
 
 export async function runXsBench(o: XsBenchOptions): Promise<Record<string, number>> {
@@ -171,25 +226,25 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
     }
     o.out('# cycle payload (' + last.length + '-byte PUBLISH): ' + info.payload);
     o.out("# run_heap_slots: live slots the started, connected firmware holds after 100 cycles and a GC, beyond the loaded bundle (preloaded on a device, that part is in flash), its simulated chips and the loopback broker included, the floor's sensors not yet made; Moddable's ESP32 default is 4,928 slots in all");
-    // The stand-in for Moddable's native Timer: its cost per timer, taken out of the async pieces.
-    const standIn = await perCall(worker, 'timerStandIn', o.cycles);
-    const setsBefore = await timerSets(worker);
-    const raw = await perCall(worker, 'cycles', o.cycles);
-    const timersPerCycle = ((await timerSets(worker)) - setsBefore) / o.cycles;
-    const publish = raw - timersPerCycle * standIn;
-    const floor = await perCall(worker, 'floor', o.cycles);
+    // The stand-ins for Moddable's native Timer and for the socket and broker: their costs, taken
+    // out of the pieces that run the firmware's timers and socket.
+    const costs = await standInCosts(worker, o.cycles);
+    const cycle = await perCall(worker, 'cycles', o.cycles, costs);
+    const publish = cycle.net;
+    const floor = await plain(worker, 'floor', o.cycles);
     print('publish_computrons', Math.round(publish));
-    o.out('# publish_computrons: one telemetry cycle, less the bench\'s stand-in for the native Timer (' + timersPerCycle.toFixed(2) + ' timers a cycle, ' + Math.round(standIn) + ' computrons each; ' + Math.round(raw) + ' with it); the firmware\'s clock wrapper (EpochClock) is counted');
+    o.out("# publish_computrons: one telemetry cycle, less the bench's stand-ins for native parts: " + describeStandIns(cycle.per, costs) + '; ' + Math.round(cycle.raw) + ' with them; the firmware\'s clock wrapper (EpochClock) and socket handlers are counted');
     print('floor_computrons', Math.round(floor));
     print('publish_ratio', Number((publish / floor).toFixed(2)));
     o.out('# floor: the same cycle hand-written: the same drivers and (replayed) chips, readings rounded into one object, JSON.stringify, hand PUBLISH encoder with the native TextEncoder, socket write');
     // The MQTT/ThingsBoard part alone vs the hand encoder alone (the same payload string).
-    const mqtt = await perCall(worker, 'client', o.cycles, standIn);
-    const encoderOnly = await perCall(worker, 'floorEncoder', o.cycles);
+    const client = await perCall(worker, 'client', o.cycles, costs);
+    const mqtt = client.net;
+    const encoderOnly = await plain(worker, 'floorEncoder', o.cycles);
     print('mqtt_publish_computrons', Math.round(mqtt));
     print('floor_encoder_computrons', Math.round(encoderOnly));
     print('mqtt_ratio', Number((mqtt / encoderOnly).toFixed(2)));
-    o.out('# mqtt_publish: DeviceClient.sendTelemetry({ts, values}) -> checks, JSON, session, encoder, write, then its PUBACK read and the promise settled; floor_encoder: hand encoder + write of the same payload string');
+    o.out('# mqtt_publish: DeviceClient.sendTelemetry({ts, values}) -> checks, JSON, session, encoder, write, then its PUBACK read and the promise settled; ' + Math.round(client.raw) + ' with the stand-ins (' + describeStandIns(client.per, costs) + '); floor_encoder: hand encoder + write of the same payload string');
 
     // One server-side RPC (getGpioStatus) through the firmware, and its hand-written floor.
     await worker.evaluate('tbxsBench.prepareRpc(10)');
@@ -197,18 +252,19 @@ export async function runXsBench(o: XsBenchOptions): Promise<Record<string, numb
     const replies = new TextDecoder().decode((await worker.evaluate('new TextEncoder().encode(String(globalThis.tbxsRpcReplies)).buffer')).reply);
     if (replies !== '10') throw new Error('rpc bench: 10 requests got ' + replies + ' replies');
     await worker.evaluate(`tbxsBench.prepareRpc(${o.cycles})`);
-    const rpc = await perCall(worker, 'rpc', o.cycles, standIn);
+    const rpcRun = await perCall(worker, 'rpc', o.cycles, costs);
+    const rpc = rpcRun.net;
     await worker.evaluate(`tbxsBench.prepareRpc(${o.cycles})`);
-    const rpcFloor = await perCall(worker, 'rpcFloor', o.cycles);
+    const rpcFloor = await plain(worker, 'rpcFloor', o.cycles);
     print('rpc_computrons', Math.round(rpc));
     print('rpc_floor_computrons', Math.round(rpcFloor));
     print('rpc_ratio', Number((rpc / rpcFloor).toFixed(2)));
-    o.out('# rpc: a getGpioStatus request frame into the socket handler -> framer, checks, mqtt-packet parse, PUBACK, delivery job, RPC dispatch, handler, reply JSON, QoS 1 reply publish and its PUBACK; floor: hand parse, PUBACK write, JSON.parse, the same GPIO read, JSON.stringify, hand encoder, write');
+    o.out('# rpc: a getGpioStatus request frame into the socket handler -> framer, checks, mqtt-packet parse, PUBACK, delivery job, RPC dispatch, handler, reply JSON, QoS 1 reply publish and its PUBACK; ' + Math.round(rpcRun.raw) + ' with the stand-ins (' + describeStandIns(rpcRun.per, costs) + '); floor: hand parse, PUBACK write, JSON.parse, the same GPIO read, JSON.stringify, hand encoder, write');
 
     if (o.pieces) {
       await worker.evaluate(`tbxsBench.prepareRpc(${o.cycles})`);
       for (const piece of ['sensors', 'json', 'encode', 'session', 'ackPath', 'rpcParse', 'ids', 'checks', 'promise', 'collect']) {
-        o.out('# piece ' + piece + ': ' + Math.round(await perCall(worker, piece, o.cycles)) + ' computrons per call');
+        o.out('# piece ' + piece + ': ' + Math.round(await plain(worker, piece, o.cycles)) + ' computrons per call');
       }
     }
 
