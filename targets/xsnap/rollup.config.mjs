@@ -121,6 +121,31 @@ const DEVICE_GENERATORS_ONLY_2 = [
   },
 ];
 
+/**
+ * The parser methods for packets the device never hands mqtt-packet: what a server receives
+ * (CONNECT, SUBSCRIBE, UNSUBSCRIBE, AUTH, DISCONNECT) and the fixed-size acknowledgements that
+ * src/mqtt/decode.ts reads itself (CONNACK, UNSUBACK, PUBACK and the QoS 2 ones); the device
+ * parses PUBLISH and SUBACK with it. In the ESP32 bundles each body becomes an error by name:
+ * about 6.9 KB of the size budget.
+ */
+const PARSERS_NOT_ON_DEVICE = ['_parseConnect', '_parseConnack', '_parseSubscribe', '_parseUnsubscribe', '_parseUnsuback', '_parseConfirmation', '_parseDisconnect', '_parseAuth'];
+const PARSER_FILE = /mqtt-packet[\\/]parser\.js$/;
+
+/** Replaces each listed method of parser.js (2-space class body, closing `  }` line) by an error. */
+function stripParsers(code, fail) {
+  let out = code;
+  for (const name of PARSERS_NOT_ON_DEVICE) {
+    const head = '\n  ' + name + ' () {\n';
+    const start = out.indexOf(head);
+    if (start < 0 || out.indexOf(head, start + 1) >= 0) fail(`mqtt-packet parser method expected once: ${name}`);
+    const end = out.indexOf('\n  }\n', start + head.length);
+    if (end < 0) fail(`mqtt-packet parser method ${name}: no closing line`);
+    const what = name.slice('_parse'.length).toLowerCase();
+    out = out.slice(0, start) + head + "    this._emitError(new Error('tbxs: mqtt-packet parses only publish and suback on the device, not " + what + "'))" + out.slice(end);
+  }
+  return out;
+}
+
 export function patchMqttPacket({ stripDebug = true, deviceGeneratorsOnly = false } = {}) {
   const patches = deviceGeneratorsOnly ? [...MQTT_PACKET_PATCHES, DEVICE_GENERATORS_ONLY, ...DEVICE_GENERATORS_ONLY_2] : MQTT_PACKET_PATCHES;
   return {
@@ -128,6 +153,7 @@ export function patchMqttPacket({ stripDebug = true, deviceGeneratorsOnly = fals
     transform(code, id) {
       let out = code;
       if (stripDebug && DEBUG_FILES.test(id)) out = out.replace(DEBUG_STATEMENT, '$1void 0');
+      if (deviceGeneratorsOnly && PARSER_FILE.test(id)) out = stripParsers(out, (message) => this.error(message));
       for (const patch of patches) {
         if (!patch.file.test(id)) continue;
         const count = out.split(patch.find).length - 1;

@@ -29,5 +29,12 @@ describe('ESP32 bundle size', () => {
       expect(Object.keys(bundle.modules).some((p) => p.endsWith(file)), file + ' in the ESP32 bundle').toBe(true);
     }
     expect(bytes).toBeGreaterThan(30_000);
+    // Its parser keeps what the device parses with it (PUBLISH, SUBACK); the parsers for what a
+    // server receives and for the acknowledgements decode.ts reads are errors by name.
+    expect(bundle.code).toMatch(/_parsePublish \(\) \{\n\s+const packet = this\.packet/);
+    expect(bundle.code).toMatch(/_parseSuback \(\) \{\n\s+const packet = this\.packet/);
+    for (const what of ['connect', 'connack', 'subscribe', 'unsubscribe', 'unsuback', 'confirmation', 'disconnect', 'auth']) {
+      expect(bundle.code).toContain("mqtt-packet parses only publish and suback on the device, not " + what + "'");
+    }
   }, 60_000);
 });
