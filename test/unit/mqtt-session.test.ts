@@ -472,6 +472,41 @@ describe('MqttSession inbound', () => {
     expect(connector.last.types().filter((t) => t === 4)).toHaveLength(20);
   });
 
+  it('a read that is one whole packet (1- and 2-byte lengths) is delivered like one cut by the framer, from its own copy', async () => {
+    const { connector, session, errors } = setup({ maxPacketBytes: 1000 });
+    const got: string[] = [];
+    session.events.on('message', (t, payload) => void got.push(t + ':' + payload.length + ':' + payload[payload.length - 1]));
+    session.start();
+    accept(connector.last);
+    connector.last.take();
+    const sizes = [0, 60, 200, 900];
+    for (let i = 0; i < sizes.length; i++) {
+      const read = pkt({ cmd: 'publish', topic: 'v1/devices/me/rpc/request/' + i, payload: Buffer.alloc(sizes[i], 0x41 + i), qos: 1, messageId: i + 1 });
+      connector.last.handlers.onData(read);
+      read.fill(0); // the socket may reuse its buffer
+    }
+    // The same packets split across reads, and two in one read, go the framer's way.
+    const two = [...pkt({ cmd: 'publish', topic: 't/a', payload: 'x', qos: 0 }), ...pkt({ cmd: 'publish', topic: 't/b', payload: 'yy', qos: 0 })];
+    connector.last.receive(two.slice(0, 3));
+    connector.last.receive(two.slice(3));
+    await flushMicrotasks();
+    expect(got).toEqual(['v1/devices/me/rpc/request/0:0:undefined', 'v1/devices/me/rpc/request/1:60:66', 'v1/devices/me/rpc/request/2:200:67', 'v1/devices/me/rpc/request/3:900:68', 't/a:1:120', 't/b:2:121']);
+    expect(connector.last.take().map((b) => Array.from(b))).toEqual([puback(1), puback(2), puback(3), puback(4)]);
+    expect(errors).toEqual([]);
+    // Whole, but over the cap (1,001 bytes) or with a non-minimal length: refused all the same.
+    connector.last.receive(pkt({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(994), qos: 0 }));
+    expect(errors.map((e) => e.code)).toEqual(['packet-too-large']);
+  });
+
+  it('a whole-read packet with a non-minimal remaining length (80 00) is malformed', () => {
+    const { connector, session, errors } = setup();
+    session.start();
+    accept(connector.last);
+    connector.last.receive([0xd0, 0x80, 0x00]);
+    expect(errors.map((e) => e.code)).toEqual(['malformed']);
+    expect(connector.last.closed).toBe(true);
+  });
+
   it('closes and reconnects with a fresh parser after a malformed packet, then works', async () => {
     const { clock, connector, session, errors } = setup();
     const got: string[] = [];
