@@ -24,8 +24,9 @@ export const ENTRIES = {
    */
   preload: join(ROOT, 'targets/xsnap/preload-entry.ts'),
   /**
-   * The ESP32 and simulator firmware's modules with stubbed Moddable modules, registered like
-   * 'preload', for the linker's "not frozen" check (esp32-preload-entry.ts). Loaded, never run.
+   * The ESP32 and simulator firmware's modules with stubbed Moddable modules and mqtt-packet
+   * patched as in the ESP32 bundles, registered like 'preload', for the linker's "not frozen"
+   * check and the device codec's (esp32-preload-entry.ts). The firmware is loaded, never started.
    */
   'esp32-preload': join(ROOT, 'targets/xsnap/esp32-preload-entry.ts'),
 } as const;
@@ -69,11 +70,17 @@ async function loadTerser(): Promise<Plugin | undefined> {
   }
 }
 
-/** Runs rollup for `input` and returns the IIFE source; `extra` plugins run after the config's (before terser). */
-export async function rollupXs(input: string, minify = false, extra: Plugin[] = []): Promise<string> {
+/**
+ * Runs rollup for `input` and returns the IIFE source; `extra` plugins run after the config's
+ * (before terser). `device`: mqtt-packet patched as in the ESP32 bundles (rollup.config.mjs:
+ * only the generators and parsers the device uses).
+ */
+export async function rollupXs(input: string, minify = false, extra: Plugin[] = [], device = false): Promise<string> {
   const { rollup } = await import('rollup');
-  const config = ((await import(configUrl)) as { default: RollupOptions }).default;
-  const plugins = [...((config.plugins as Plugin[]) ?? []), ...extra];
+  const configModule = (await import(configUrl)) as { default: RollupOptions; xsPlugins: (o?: object) => Plugin[] };
+  const config = configModule.default;
+  const base = device ? configModule.xsPlugins({ deviceGeneratorsOnly: true }) : ((config.plugins as Plugin[]) ?? []);
+  const plugins = [...base, ...extra];
   if (minify) {
     const terser = await loadTerser();
     if (!terser) throw new Error('minifying needs @rollup/plugin-terser: npm install --save-dev @rollup/plugin-terser');
@@ -117,7 +124,7 @@ export async function buildXsFirmware(entry: keyof typeof ENTRIES = 'firmware', 
   }
   const extra = entry === 'preload' || entry === 'esp32-preload' ? [preloadRegistryPlugin(ROOT, join(ROOT, 'targets/xsnap/preload/registry.ts'))] : [];
   if (entry === 'esp32-preload') extra.unshift(moddableStubs());
-  const code = await rollupXs(ENTRIES[entry], options.minify, extra);
+  const code = await rollupXs(ENTRIES[entry], options.minify, extra, entry === 'esp32-preload');
   mkdirSync(dirname(out), { recursive: true });
   // Atomic: test files build in parallel processes.
   const tmp = out + '.' + process.pid + '.tmp';

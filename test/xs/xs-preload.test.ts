@@ -14,6 +14,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildXsFirmware } from '../../targets/xsnap/bundle';
 import type { PreloadReport } from '../../targets/xsnap/preload/freeze';
 import { XsWorker } from '../../targets/xsnap/worker';
+import { generate } from 'mqtt-packet';
+import { decodeFrame } from '../../src/mqtt/decode';
+import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
 import { firmwareScenario, type FirmwareScenarioContext } from './firmware-scenario';
 
 const ERRORS = 'hal/types/tbxs-error.ts';
@@ -117,6 +120,43 @@ describe('preloaded constant tables (xsl "not frozen")', () => {
       const found = JSON.parse(Buffer.from((await worker.evaluate('tbxsPreload.aliases()')).reply).toString('utf8')) as { entries: string[]; aliases: string[] };
       expect(found.entries).toEqual(['function', 'function']); // both mains were loaded and walked
       expect(found.aliases).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+  }, 60_000);
+
+  it("the ESP32 bundle's cut-down mqtt-packet encodes and parses on XS what Node's full one does", async () => {
+    const frames = [
+      generate({ cmd: 'connack', returnCode: 0, sessionPresent: false } as never),
+      generate({ cmd: 'suback', messageId: 7, granted: [1, 128] } as never),
+      generate({ cmd: 'publish', topic: 'v1/devices/me/rpc/request/42', payload: '{"method":"getGpioStatus","params":{}}', qos: 1, messageId: 300 } as never),
+      generate({ cmd: 'publish', topic: 'v1/devices/me/attributes/é', payload: Buffer.alloc(300, 0x61), qos: 0 } as never),
+      generate({ cmd: 'puback', messageId: 9 } as never),
+      generate({ cmd: 'unsuback', messageId: 8 } as never),
+      generate({ cmd: 'pingresp' } as never),
+      Buffer.from([0x32, 5, 0, 1, 0x61, 0, 0]), // QoS 1 with packet id 0
+      Buffer.from([0x30, 4, 0, 3, 0x61, 0x2b]), // a wildcard in a topic name
+    ].map((f) => Array.from(f));
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    const parser = mqttPacketCodec.createParser();
+    const node = {
+      encoded: [
+        mqttPacketCodec.encodeConnect({ clientId: 'c1', username: 'TOKEN', keepaliveSeconds: 60, cleanSession: true }),
+        mqttPacketCodec.encodeSubscribe(7, 'v1/devices/me/rpc/request/+', 1),
+        mqttPacketCodec.encodeUnsubscribe(8, 'v1/devices/me/attributes'),
+        mqttPacketCodec.encodeDisconnect(),
+      ].map(hex),
+      decoded: frames.map((bytes) => {
+        const r = decodeFrame(Uint8Array.from(bytes), parser) as { code?: string; type?: string; topic?: string; payload?: Uint8Array; id?: number; granted?: number[] };
+        return r instanceof Error ? 'error:' + r.code : [r.type, r.topic ?? '', r.payload ? hex(r.payload) : '', r.id ?? 0, r.granted ?? []];
+      }),
+    };
+    expect(node.decoded.slice(0, 4).map((d) => d[0])).toEqual(['connack', 'suback', 'publish', 'publish']);
+    const worker = await XsWorker.start({ stdout: 'ignore' });
+    try {
+      await worker.evaluate(await buildXsFirmware('esp32-preload'));
+      const xs = JSON.parse(Buffer.from((await worker.evaluate(`tbxsPreload.codec(${JSON.stringify(JSON.stringify(frames))})`)).reply).toString('utf8')) as unknown;
+      expect(xs).toEqual(node);
     } finally {
       await worker.close();
     }
