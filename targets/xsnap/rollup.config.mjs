@@ -126,7 +126,7 @@ const DEVICE_GENERATORS_ONLY_2 = [
  * (CONNECT, SUBSCRIBE, UNSUBSCRIBE, AUTH, DISCONNECT) and the fixed-size acknowledgements that
  * src/mqtt/decode.ts reads itself (CONNACK, UNSUBACK, PUBACK and the QoS 2 ones); the device
  * parses PUBLISH and SUBACK with it. In the ESP32 bundles each body becomes an error by name:
- * about 6.9 KB of the size budget.
+ * 5,933 bytes of the minified bundle.
  */
 const PARSERS_NOT_ON_DEVICE = ['_parseConnect', '_parseConnack', '_parseSubscribe', '_parseUnsubscribe', '_parseUnsuback', '_parseConfirmation', '_parseDisconnect', '_parseAuth'];
 const PARSER_FILE = /mqtt-packet[\\/]parser\.js$/;
