@@ -2,7 +2,7 @@ import I2C from 'embedded:io/i2c';
 import type { I2cDevice, I2cSpec } from '../types';
 import { HalError, describeI2c } from '../types';
 import { IoHandle } from './adapter';
-import { describeError } from '../../src/platform/errors';
+import { describeError } from '../types/tbxs-error';
 
 /** @moddable/typings 5.6.0 omits close() on I2C; Moddable's class has it. */
 type ClosableI2c = I2C & { close(): void };

@@ -1,4 +1,4 @@
-import { describeError } from '../../src/platform/errors';
+import { describeError } from '../types/tbxs-error';
 import { HalError } from '../types';
 
 /**

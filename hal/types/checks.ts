@@ -1,6 +1,10 @@
 import type { Level } from './digital';
-import { isIntegerIn } from '../../src/platform/guards';
 import { HalError } from './errors';
+
+/** An integer in min..max. Here, not from src/platform/guards: hal/ is below src/ (DESIGN.md, layers). */
+function isIntegerIn(value: unknown, min: number, max = Infinity): value is number {
+  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+}
 
 /**
  * Argument checks shared by every IoFactory implementation, so the mock and the device refuse the

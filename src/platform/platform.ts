@@ -1,4 +1,3 @@
-import type { MqttCodec } from '../mqtt/codec-types';
 import type { Clock } from './clock';
 import type { Log } from './log';
 import type { Connector } from './socket';
@@ -13,8 +12,6 @@ export interface Platform {
   log: Log;
   /** 0 <= x < 1; defaults to Math.random. */
   random?: () => number;
-  /** MQTT packet codec; default mqtt-packet's (src/mqtt/mqtt-packet-codec.ts). */
-  mqttCodec?: MqttCodec;
   /** Where firmware updates go (OTA); absent on a platform that cannot take one. */
   updateTarget?: UpdateTarget;
 }

@@ -41,7 +41,6 @@ export async function openDevice(platform: Platform, config: DeviceConnectionCon
     connector: platform.connector,
     clock: platform.clock,
     random: platform.random,
-    codec: platform.mqttCodec,
     host: config.host,
     port: config.port,
     tls: config.tls,

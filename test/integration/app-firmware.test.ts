@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLog } from '../../src/platform/log';
 import { MemoryStore } from '../../src/platform/store';
 import { openDevice } from '../../src/thingsboard/device-connection';
-import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
 import { nodeClock } from '../../targets/host/platform/node-clock';
 import { NodeConnector } from '../../targets/host/platform/node-connector';
 import { createSimulatedFirmware } from '../../targets/host/simulated-board';
@@ -23,7 +22,7 @@ async function setup(intervalMs: number) {
   const server = await startTbServer({ mqttPort: 0, httpPort: 0, rpcMinTimeoutMs: 0, devices: [{ name: 'board', token: 'BOARD' }] });
   cleanups.push(() => server.close());
   const store = new MemoryStore();
-  const platform = { clock: nodeClock, connector: new NodeConnector(), store, log: silentLog, mqttCodec: mqttPacketCodec };
+  const platform = { clock: nodeClock, connector: new NodeConnector(), store, log: silentLog };
   const conn = await openDevice(platform, { host: '127.0.0.1', port: server.mqttPort, credentials: { type: 'ACCESS_TOKEN', token: 'BOARD' } });
   const sim = createSimulatedFirmware({
     device: conn.client,

@@ -59,7 +59,6 @@ export async function startHostGateway(o: GatewayCommandOptions, log = consoleLo
   const session = new MqttSession({
     connector: platform.connector,
     clock: platform.clock,
-    codec: platform.mqttCodec,
     log: new PrefixLog(log, 'mqtt'),
     host: o.host,
     port: o.port,

@@ -1,5 +1,4 @@
 import type { Log } from '../../../src/platform/log';
-import { mqttPacketCodec } from '../../../src/mqtt/mqtt-packet-codec';
 import type { Platform } from '../../../src/platform/platform';
 import { FileStore } from './file-store';
 import { nodeClock } from './node-clock';
@@ -10,5 +9,5 @@ import { NodeConnector } from './node-connector';
  * the mqtt-packet codec (flash size does not matter here; see src/mqtt/codec-types.ts).
  */
 export function nodePlatform(stateDir: string, log: Log): Platform {
-  return { clock: nodeClock, connector: new NodeConnector(), store: new FileStore(stateDir), log, mqttCodec: mqttPacketCodec };
+  return { clock: nodeClock, connector: new NodeConnector(), store: new FileStore(stateDir), log };
 }

@@ -53,7 +53,6 @@ export async function startGatewayApp(platform: Platform, config: DeviceConnecti
     ...config.session,
     connector: platform.connector,
     clock: platform.clock,
-    codec: platform.mqttCodec,
     random: platform.random,
     log: new PrefixLog(platform.log, 'mqtt'),
     host: config.host,
