@@ -433,7 +433,8 @@ const api = {
   /**
    * The broker stand-in's own cost, on a socket of its own whose handler does nothing: `kind` 0 a
    * QoS 1 PUBLISH written and its PUBACK delivered by flush(), 1 a PUBACK written, 2 an empty
-   * flush(). Each write less a SinkSocket write, which the floor pays too.
+   * flush(). bench:xs takes a SinkSocket write (the floor pays that too) out of each write, and
+   * the empty flush out of kind 0.
    */
   brokerStandIn(n: number, kind: number): number {
     const s = need();
