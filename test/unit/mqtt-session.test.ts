@@ -7,6 +7,7 @@ import { MqttSession, type MqttSessionOptions } from '../../src/mqtt/session';
 import { FakeClock, flushMicrotasks } from '../support/fake-clock';
 import { FakeConnector, type FakeSocket } from '../support/fake-connector';
 import { parsePacket as parse } from '../support/mqtt-parse';
+import { mulberry32 } from '../support/random';
 
 const CONNACK_OK = [0x20, 2, 0, 0];
 const pkt = (p: object) => Uint8Array.from(generate(p as never));
@@ -496,6 +497,35 @@ describe('MqttSession inbound', () => {
     // Whole, but over the cap (1,001 bytes) or with a non-minimal length: refused all the same.
     connector.last.receive(pkt({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(994), qos: 0 }));
     expect(errors.map((e) => e.code)).toEqual(['packet-too-large']);
+  });
+
+  it('a packet read whole and the same packet read a byte at a time end the same way (300 random, some mutated)', async () => {
+    const rand = mulberry32(11);
+    const outcome = async (bytes: Uint8Array, whole: boolean) => {
+      const { connector, session, errors } = setup({ maxPacketBytes: 300 });
+      const got: string[] = [];
+      session.events.on('message', (t, payload, info) => void got.push(t + '|' + Buffer.from(payload).toString('hex') + '|' + info.qos + info.dup + info.retain));
+      session.start();
+      accept(connector.last);
+      connector.last.take();
+      if (whole) connector.last.handlers.onData(bytes.slice());
+      else for (const b of bytes) connector.last.receive([b]);
+      await flushMicrotasks();
+      return JSON.stringify({ got, errors: errors.map((e) => e.code), written: connector.last.take().map((b) => Array.from(b)), closed: connector.last.closed });
+    };
+    for (let i = 0; i < 300; i++) {
+      const kind = Math.floor(rand() * 4);
+      const qos = rand() < 0.5 ? 0 : 1;
+      const base =
+        kind === 0 ? pkt({ cmd: 'publish', topic: 'v1/devices/me/rpc/request/' + i, payload: Buffer.alloc(Math.floor(rand() * 320), 0x30 + (i % 10)), qos, messageId: qos ? i + 1 : undefined, retain: rand() < 0.2 })
+        : kind === 1 ? pkt({ cmd: 'suback', messageId: i + 1, granted: [1] })
+        : kind === 2 ? pkt({ cmd: 'puback', messageId: i })
+        : pkt({ cmd: 'pingresp' });
+      const bytes = base.slice();
+      // A third of them with a byte flipped: type and flags, length, or body.
+      if (rand() < 0.33) bytes[Math.floor(rand() * bytes.length)] ^= 1 << Math.floor(rand() * 8);
+      expect(await outcome(bytes, true), 'frame ' + Buffer.from(bytes).toString('hex')).toBe(await outcome(bytes, false));
+    }
   });
 
   it('a whole-read packet with a non-minimal remaining length (80 00) is malformed', () => {
