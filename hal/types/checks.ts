@@ -1,8 +1,11 @@
 import type { Level } from './digital';
 import { HalError } from './errors';
 
-/** An integer in min..max. Here, not from src/platform/guards: hal/ is below src/ (DESIGN.md, layers). */
-function isIntegerIn(value: unknown, min: number, max = Infinity): value is number {
+/**
+ * An integer within min..max (both included). Defined here, the lowest layer, and re-exported by
+ * src/platform/guards for src/ (as describeError is from tbxs-error.ts): hal/ must not import src/.
+ */
+export function isIntegerIn(value: unknown, min: number, max = Infinity): value is number {
   return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
 }
 

@@ -12,10 +12,7 @@ export function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
 }
 
-/** An integer within min..max (both included). */
-export function isIntegerIn(value: unknown, min: number, max = Infinity): value is number {
-  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
-}
+export { isIntegerIn } from '../../hal/types/checks';
 
 /** A promise, or anything with a then() method that awaiting would follow. */
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
