@@ -8,7 +8,7 @@ import { Backoff, RECONNECT_DEFAULTS, type BackoffOptions } from './backoff';
 import type { MqttCodec, PacketParser, Will } from './codec-types';
 import { bodyOffset, decodeFrame, type Inbound } from './decode';
 import { connackRefusal, invalidArgument, isCredentialRefusal, MqttError } from './errors';
-import { copyOf, Framer } from './framer';
+import { Framer } from './framer';
 import { Keepalive, type KeepaliveCallbacks } from './keepalive';
 import { mqttPacketCodec } from './mqtt-packet-codec';
 import { Outbox, type Done, type OutgoingPublish } from './outbox';
@@ -573,19 +573,12 @@ export class MqttSession implements ConnectionOwner {
         return;
       }
     }
-    if (framer.idle && this.inbox_.length < this.opts_.maxPendingInbound) {
-      // A read that is one whole packet under 16 KiB (an RPC request, a SUBACK, a CONNACK), cut
-      // as Framer.next() would: without feed(), readFrames_'s loop and the framer's calls (349
-      // computrons of an RPC on XS, bench:xs). A non-minimal length (80 00) goes the long way,
-      // to be refused there.
-      const n = bytes.length;
-      const b1 = bytes[1];
-      const end = b1 < 0x80 ? 2 + b1 : bytes[2] > 0 && bytes[2] < 0x80 ? 3 + ((b1 & 0x7f) | (bytes[2] << 7)) : -1;
-      if (end === n && n <= this.opts_.maxPacketBytes) {
-        this.onFrame_(conn, copyOf(bytes, 0, n));
-        if (this.conn_ === conn) this.flush_();
-        return;
-      }
+    // A read that is one whole packet skips feed() and readFrames_'s loop (Framer.whole).
+    const whole = this.inbox_.length < this.opts_.maxPendingInbound ? framer.whole(bytes) : undefined;
+    if (whole !== undefined) {
+      this.onFrame_(conn, whole);
+      if (this.conn_ === conn) this.flush_();
+      return;
     }
     if (framer.unread > this.opts_.maxPacketBytes) {
       // Handlers are behind and the server keeps sending: more than a packet's worth is held.

@@ -108,6 +108,26 @@ describe('Framer', () => {
     expect(frames.map((f) => Array.from(f))).toEqual([[0xd0, 0]]);
   });
 
+  describe('whole(): a read that is one packet', () => {
+    it('cuts exactly one packet (1- and 2-byte lengths) as a copy; anything else is left to feed()', () => {
+      const framer = new Framer(300);
+      const small = Uint8Array.from(generate({ cmd: 'publish', topic: 't', payload: 'x', qos: 0 } as never));
+      const large = Uint8Array.from(generate({ cmd: 'publish', topic: 't', payload: 'y'.repeat(200), qos: 0 } as never));
+      for (const bytes of [small, large, Uint8Array.of(0xd0, 0)]) {
+        const frame = framer.whole(bytes) as Uint8Array;
+        expect(Array.from(frame)).toEqual(Array.from(bytes));
+        expect(frame.buffer).not.toBe(bytes.buffer);
+      }
+      const over = Uint8Array.from(generate({ cmd: 'publish', topic: 't', payload: 'z'.repeat(300), qos: 0 } as never));
+      for (const bytes of [Uint8Array.of(...small, ...small), small.subarray(0, small.length - 1), over, Uint8Array.of(0xd0, 0x80, 0x00), Uint8Array.of(0xd0)]) {
+        expect(framer.whole(bytes)).toBeUndefined();
+      }
+      framer.feed(small.subarray(0, 2)); // a packet half read: not idle
+      expect(framer.next()).toBeUndefined();
+      expect(framer.whole(Uint8Array.of(0xd0, 0))).toBeUndefined();
+    });
+  });
+
   describe('puback() fast path', () => {
     /** Reads a chunk the way the session does: puback() first, then next(). */
     function pull(framer: Framer, chunk: number[]): (number | number[] | string)[] {
