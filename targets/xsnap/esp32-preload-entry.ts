@@ -9,15 +9,8 @@
 import main from '../esp32/main';
 import simulatorMain from '../esp32/main-simulator';
 import { utf8Encode } from '../../src/platform/utf8';
-import { decodeFrame } from '../../src/mqtt/decode';
-import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
+import { codecSample } from './codec-sample';
 import { preloadAliasEntries } from './preload/freeze';
-
-function hex(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16);
-  return out;
-}
 
 function reply(value: unknown): ArrayBuffer {
   const bytes = utf8Encode(JSON.stringify(value));
@@ -41,19 +34,7 @@ const api = {
    * bytes, from one parser, as a connection reads them).
    */
   codec(frames: string): ArrayBuffer {
-    const c = mqttPacketCodec;
-    const encoded = [
-      c.encodeConnect({ clientId: 'c1', username: 'TOKEN', keepaliveSeconds: 60, cleanSession: true }),
-      c.encodeSubscribe(7, 'v1/devices/me/rpc/request/+', 1),
-      c.encodeUnsubscribe(8, 'v1/devices/me/attributes'),
-      c.encodeDisconnect(),
-    ].map(hex);
-    const parser = c.createParser();
-    const decoded = (JSON.parse(frames) as number[][]).map((bytes) => {
-      const r = decodeFrame(Uint8Array.from(bytes), parser) as { code?: string; type?: string; topic?: string; payload?: Uint8Array; id?: number; granted?: number[] };
-      return r instanceof Error ? 'error:' + r.code : [r.type, r.topic ?? '', r.payload ? hex(r.payload) : '', r.id ?? 0, r.granted ?? []];
-    });
-    return reply({ encoded, decoded });
+    return reply(codecSample(JSON.parse(frames) as number[][]));
   },
 };
 

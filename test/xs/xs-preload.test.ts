@@ -15,8 +15,7 @@ import { buildXsFirmware } from '../../targets/xsnap/bundle';
 import type { PreloadReport } from '../../targets/xsnap/preload/freeze';
 import { XsWorker } from '../../targets/xsnap/worker';
 import { generate } from 'mqtt-packet';
-import { decodeFrame } from '../../src/mqtt/decode';
-import { mqttPacketCodec } from '../../src/mqtt/mqtt-packet-codec';
+import { codecSample } from '../../targets/xsnap/codec-sample';
 import { firmwareScenario, type FirmwareScenarioContext } from './firmware-scenario';
 
 const ERRORS = 'hal/types/tbxs-error.ts';
@@ -137,20 +136,7 @@ describe('preloaded constant tables (xsl "not frozen")', () => {
       Buffer.from([0x32, 5, 0, 1, 0x61, 0, 0]), // QoS 1 with packet id 0
       Buffer.from([0x30, 4, 0, 3, 0x61, 0x2b]), // a wildcard in a topic name
     ].map((f) => Array.from(f));
-    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-    const parser = mqttPacketCodec.createParser();
-    const node = {
-      encoded: [
-        mqttPacketCodec.encodeConnect({ clientId: 'c1', username: 'TOKEN', keepaliveSeconds: 60, cleanSession: true }),
-        mqttPacketCodec.encodeSubscribe(7, 'v1/devices/me/rpc/request/+', 1),
-        mqttPacketCodec.encodeUnsubscribe(8, 'v1/devices/me/attributes'),
-        mqttPacketCodec.encodeDisconnect(),
-      ].map(hex),
-      decoded: frames.map((bytes) => {
-        const r = decodeFrame(Uint8Array.from(bytes), parser) as { code?: string; type?: string; topic?: string; payload?: Uint8Array; id?: number; granted?: number[] };
-        return r instanceof Error ? 'error:' + r.code : [r.type, r.topic ?? '', r.payload ? hex(r.payload) : '', r.id ?? 0, r.granted ?? []];
-      }),
-    };
+    const node = codecSample(frames);
     expect(node.decoded.slice(0, 4).map((d) => d[0])).toEqual(['connack', 'suback', 'publish', 'publish']);
     const worker = await XsWorker.start({ stdout: 'ignore' });
     try {
